@@ -1,0 +1,2 @@
+// OpenBLAS's cblas.h (Debian: libopenblas-dev); also declares openblas_set_num_threads.
+#include <cblas.h>

@@ -1,0 +1,61 @@
+/// A learnable tensor with its gradient. Backward passes *add* into `grad` (llm.c convention);
+/// the trainer zeroes gradients before each step. A frozen parameter is skipped by optimizers
+/// (and layers may skip computing its gradient).
+public final class Parameter {
+    public var value: Tensor
+    public var grad: Tensor
+    public var frozen: Bool
+
+    public init(_ value: Tensor, frozen: Bool = false) {
+        self.value = value
+        self.grad = Tensor(zeros: value.shape)
+        self.frozen = frozen
+    }
+
+    public var shape: [Int] { value.shape }
+
+    public func zeroGrad() {
+        if grad.shape != value.shape { grad = Tensor(zeros: value.shape); return }
+        for i in 0..<grad.count { grad.data[i] = 0 }
+    }
+}
+
+/// Non-learnable state saved with a model (BatchNorm running statistics).
+public final class Buffer {
+    public var value: Tensor
+    public init(_ value: Tensor) { self.value = value }
+}
+
+/// Anything holding parameters or buffers under PyTorch `state_dict` names.
+/// Containers prefix their children's names with the child's module name and a dot, so the
+/// full keys are exactly torchvision's / HuggingFace's (`layer1.0.conv1.weight`).
+public protocol Module: AnyObject {
+    /// Learnable parameters with their keys relative to this module.
+    func namedParameters() -> [(String, Parameter)]
+    /// Buffers (running statistics) with their keys relative to this module.
+    func namedBuffers() -> [(String, Buffer)]
+}
+
+extension Module {
+    public func namedBuffers() -> [(String, Buffer)] { [] }
+
+    /// Total number of learnable scalars (BatchNorm buffers excluded).
+    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.1.value.count } }
+
+    /// Parameters and buffers as a flat name -> tensor dictionary.
+    public func stateDict() -> [String: Tensor] {
+        var d: [String: Tensor] = [:]
+        for (k, p) in namedParameters() { d[k] = p.value }
+        for (k, b) in namedBuffers() { d[k] = b.value }
+        return d
+    }
+
+    public func zeroGrad() { for (_, p) in namedParameters() { p.zeroGrad() } }
+
+    public func setFrozen(_ frozen: Bool) { for (_, p) in namedParameters() { p.frozen = frozen } }
+}
+
+/// Prefixes child keys: `scoped("layer1.0", child.namedParameters())`.
+public func scoped<T>(_ prefix: String, _ items: [(String, T)]) -> [(String, T)] {
+    items.map { (prefix.isEmpty ? $0.0 : prefix + "." + $0.0, $0.1) }
+}

@@ -1,0 +1,4 @@
+/// Namespace of the Tokenizer module (see Package.swift for the layering).
+public enum TokenizerModule {
+    public static let name = "Tokenizer"
+}

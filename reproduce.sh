@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# sidenet's one-shot command.
+#   ./reproduce.sh                  demo profile on generated (synthetic stand-in) data
+#   ./reproduce.sh --profile paper  the paper's experiments on your CIFAR-10 / SST / weight files
+#   ./reproduce.sh --test           install what is missing, build, run the test suite
+# Every mode first installs the system packages it needs (apt-get; sudo when not root).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+profile=demo
+mode=run
+threads=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --profile) profile="${2:?--profile needs demo or paper}"; shift 2 ;;
+    --profile=*) profile="${1#*=}"; shift ;;
+    --threads) threads="${2:?--threads needs a number}"; shift 2 ;;
+    --test) mode=test; shift ;;
+    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "reproduce.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+need=()
+dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev)
+dpkg -s libsqlite3-dev  >/dev/null 2>&1 || need+=(libsqlite3-dev)
+command -v gnuplot      >/dev/null 2>&1 || need+=(gnuplot-nox)
+command -v pkg-config   >/dev/null 2>&1 || need+=(pkg-config)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "==> installing ${need[*]}"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ "$mode" = test ]; then
+  echo "==> building and running the tests (release build)"
+  swift build -c release --build-tests
+  exec swift test -c release --skip-build
+fi
+
+echo "==> building sidenet (release)"
+swift build -c release --product sidenet
+bin="$(swift build -c release --show-bin-path)/sidenet"
+targs=(); [ -n "$threads" ] && targs=(--threads "$threads")
+
+case "$profile" in
+  demo|paper) ;;
+  *) echo "reproduce.sh: unknown profile '$profile' (demo or paper)" >&2; exit 2 ;;
+esac
+
+if ! "$bin" help run >/dev/null 2>&1; then
+  echo "reproduce.sh: this build of sidenet has no 'run' command yet; nothing was trained." >&2
+  echo "The runner (specs -> SQLite store) and the report are still being built; see README.md." >&2
+  exit 3
+fi
+
+if [ "$profile" = demo ]; then
+  "$bin" data synth cifar10 --out data/synthetic/cifar-10-batches-bin
+  "$bin" data synth sst --out data/synthetic/sst
+else
+  "$bin" check experiments/paper/*.yaml
+fi
+"$bin" run "${targs[@]}" experiments/"$profile"/*.yaml
+"$bin" report --out plots experiments/"$profile"/*.yaml
+echo "==> figures in plots/, tables in results/, database results/sidenet.sqlite"
