@@ -1,9 +1,11 @@
 import ArgumentParser
 
+// Each subcommand lives in its own file in this folder; register it in `subcommands` below.
 @main
 struct Sidenet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sidenet",
         abstract: "Reproduce \"Add a SideNet to your MainNet\": train, evaluate and report early-exit SideNets.",
-        subcommands: [])
+        subcommands: [
+        ])
 }
