@@ -1,4 +1,0 @@
-/// Namespace of the Runner module (see Package.swift for the layering).
-public enum RunnerModule {
-    public static let name = "Runner"
-}
