@@ -145,9 +145,11 @@ public func parseCSV(_ text: String) -> [[String]] {
     return rows
 }
 
+/// CSV number: Swift's shortest round-trip representation (empty for nil), so values parse
+/// back exactly.
 func num(_ x: Double?) -> String {
     guard let x else { return "" }
-    return String(format: "%.6g", x)
+    return "\(x)"
 }
 
 func dataNote(_ infos: [ExperimentInfo]) -> String {
