@@ -28,7 +28,7 @@ func logits(pred: Int, conf: Double, classes: Int) -> [Float] {
 /// A plausible run: a roughly calibrated SideNet and an over-confident, more accurate MainNet.
 func syntheticRun(experiment: String, variant: Variant, seed: Int, n: Int, classes: Int,
                   compute: Compute, sideSkill: Double = 0.0, mainSkill: Double = 0.0) -> RunResult {
-    var rng = TestRNG(state: UInt64(seed) &* 7919 &+ UInt64(experiment.utf8.count))
+    var rng = TestRNG(state: experiment.utf8.reduce(UInt64(seed) &* 7919) { $0 &* 31 &+ UInt64($1) })
     let floorConf = classes == 2 ? 0.5 : 0.15
     var preds = [Prediction]()
     for _ in 0..<n {
@@ -36,9 +36,9 @@ func syntheticRun(experiment: String, variant: Variant, seed: Int, n: Int, class
         let sc = floorConf + (1 - floorConf) * rng.next() * 0.999
         let sideRight = rng.next() < min(1, sc + sideSkill)
         let sp = sideRight ? label : (label + 1) % classes
-        let mc = 1 - (1 - floorConf) * pow(rng.next(), 3) * 0.999
-        let mainRight = rng.next() < min(1, mc - 0.08 + mainSkill)
-        let mp = mainRight ? label : (label + 2) % classes
+        let mc = 1 - (1 - floorConf) * pow(rng.next(), 6) * 0.999
+        let mainRight = rng.next() < min(1, mc - 0.02 + mainSkill)
+        let mp = mainRight ? label : (label + 1 + Int(rng.next() * Double(classes - 1))) % classes
         let isSide = variant == .sidenet
         preds.append(Prediction(label: label, sidePred: isSide ? sp : nil, sideConf: isSide ? sc : nil,
                                 mainPred: mp, mainConf: mc,

@@ -61,6 +61,8 @@ final class TableTests: XCTestCase {
         XCTAssertTrue(tex.contains("$87.50 \\pm 17.68$"), tex)
         XCTAssertTrue(tex.contains("synthetic stand-in data"), tex)
         XCTAssertTrue(tex.contains("\\begin{tabular}{lrrrrrr}"), tex)
+        XCTAssertTrue(tex.contains("\\caption{MainNet test accuracy with and without a SideNet. "), tex)
+        XCTAssertFalse(tex.contains("−"), tex) // unicode minus must be escaped for pdflatex
     }
 
     func testTable1MarkdownAndCSV() throws {
