@@ -1,0 +1,130 @@
+// Plain input records for the report. They mirror the store's `runs` and `predictions` tables
+// and the spec's `paper:` section, so the report never imports Store or Specs; the CLI adapts
+// store rows to these structs.
+
+/// Which model a run trained: MainNet with a SideNet attached, or the MainNet alone.
+public enum Variant: String, Sendable, Hashable, CaseIterable, Codable {
+    case sidenet
+    case baseline
+}
+
+/// Parameter and FLOP counts of one run's model parts (store columns `params_*`, `flops_*`).
+///
+/// `paramsMainNet` / `flopsMainNet` are the whole MainNet including its head; the prefix (the
+/// MainNet layers up to the SideNet's attachment point) is part of it.
+public struct Compute: Sendable, Hashable, Codable {
+    public var paramsPrefix: Int
+    public var paramsSideNet: Int
+    public var paramsMainNet: Int
+    public var flopsPrefix: Int
+    public var flopsSideNet: Int
+    public var flopsMainNet: Int
+
+    public init(paramsPrefix: Int, paramsSideNet: Int, paramsMainNet: Int,
+                flopsPrefix: Int, flopsSideNet: Int, flopsMainNet: Int) {
+        self.paramsPrefix = paramsPrefix
+        self.paramsSideNet = paramsSideNet
+        self.paramsMainNet = paramsMainNet
+        self.flopsPrefix = flopsPrefix
+        self.flopsSideNet = flopsSideNet
+        self.flopsMainNet = flopsMainNet
+    }
+}
+
+/// One test example's outputs (a `predictions` row). The `side*` fields are nil for the
+/// baseline variant. Confidences are the max class probability (for a single sigmoid logit:
+/// max(p, 1 - p)). Logits may be empty when the store did not keep them; the ensemble column
+/// is then unavailable.
+public struct Prediction: Sendable, Hashable, Codable {
+    public var label: Int
+    public var sidePred: Int?
+    public var sideConf: Double?
+    public var mainPred: Int
+    public var mainConf: Double
+    public var sideLogits: [Float]?
+    public var mainLogits: [Float]
+
+    public init(label: Int, sidePred: Int?, sideConf: Double?, mainPred: Int, mainConf: Double,
+                sideLogits: [Float]?, mainLogits: [Float]) {
+        self.label = label
+        self.sidePred = sidePred
+        self.sideConf = sideConf
+        self.mainPred = mainPred
+        self.mainConf = mainConf
+        self.sideLogits = sideLogits
+        self.mainLogits = mainLogits
+    }
+}
+
+/// One finished run (a `runs` row plus its predictions on the test set).
+public struct RunResult: Sendable, Codable {
+    public var experiment: String
+    public var variant: Variant
+    public var seed: Int
+    public var numClasses: Int
+    public var compute: Compute
+    public var predictions: [Prediction]
+
+    public init(experiment: String, variant: Variant, seed: Int, numClasses: Int,
+                compute: Compute, predictions: [Prediction]) {
+        self.experiment = experiment
+        self.variant = variant
+        self.seed = seed
+        self.numClasses = numClasses
+        self.compute = compute
+        self.predictions = predictions
+    }
+}
+
+/// A mean and a standard deviation (as printed in the paper: `mean ± std`).
+public struct MeanStd: Sendable, Hashable, Codable {
+    public var mean: Double
+    public var std: Double
+    public init(mean: Double, std: Double) {
+        self.mean = mean
+        self.std = std
+    }
+}
+
+/// The paper's numbers for one experiment (spec `paper:` section). Accuracies in percent,
+/// ECE in percent (the paper's Table 1 prints e.g. `.30 ± .06`, i.e. 0.30 %).
+public struct PaperNumbers: Sendable, Hashable, Codable {
+    /// Table 2: MainNet test accuracy (%) trained with a SideNet.
+    public var table2SideNet: MeanStd?
+    /// Table 2: MainNet test accuracy (%) trained without a SideNet.
+    public var table2Baseline: MeanStd?
+    /// Table 1 (ResNets only): SideNet ECE (%).
+    public var table1SideNetECE: MeanStd?
+    /// Table 1 (ResNets only): MainNet ECE (%).
+    public var table1MainNetECE: MeanStd?
+
+    public init(table2SideNet: MeanStd? = nil, table2Baseline: MeanStd? = nil,
+                table1SideNetECE: MeanStd? = nil, table1MainNetECE: MeanStd? = nil) {
+        self.table2SideNet = table2SideNet
+        self.table2Baseline = table2Baseline
+        self.table1SideNetECE = table1SideNetECE
+        self.table1MainNetECE = table1MainNetECE
+    }
+}
+
+/// What the report needs to know about one experiment (from its spec).
+public struct ExperimentInfo: Sendable, Hashable, Codable {
+    /// Experiment name as in the store (`runs.experiment`).
+    public var name: String
+    /// Display label, e.g. "ResNet18", "BERT-base".
+    public var label: String
+    /// Paper figure the experiment belongs to: 2 (CIFAR-10 ResNets) or 4 (SST-2 transformers).
+    public var figure: Int
+    /// True when the runs used generated stand-in data instead of the real dataset.
+    public var synthetic: Bool
+    /// The paper's numbers, printed beside ours.
+    public var paper: PaperNumbers
+
+    public init(name: String, label: String, figure: Int, synthetic: Bool, paper: PaperNumbers) {
+        self.name = name
+        self.label = label
+        self.figure = figure
+        self.synthetic = synthetic
+        self.paper = paper
+    }
+}
