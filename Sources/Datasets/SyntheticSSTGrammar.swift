@@ -46,7 +46,7 @@ enum SyntheticSSTGrammar {
     /// Every literal word used by the templates below (besides the lists above).
     static let templateWords = [
         "a", "an", "and", "it", "'s", "is", "n't", "not", "never", "this", "the", "with", "but",
-        "although", "despite", "nothing", "about", "you", "ca", "say", "just", "even", "if", "that",
+        "although", "despite", "nothing", "about", "you", "ca", "say", "even", "if", "that",
         "i", "found", ",", ".",
     ]
 
