@@ -1,0 +1,222 @@
+import Foundation
+import Tensors
+
+/// Adam with PyTorch semantics (`torch.optim.Adam`, single-tensor CPU path, amsgrad off;
+/// formats.md 9.2).
+///
+/// Per parameter p with gradient g, at its own step t (starting at 1):
+///
+///     g  = g + weightDecay * p                      (coupled L2, not AdamW)
+///     m  = lerp(m, g, 1 - beta1)                    (PyTorch's exp_avg.lerp_)
+///     v  = v * beta2 + (1 - beta2) * g * g          (exp_avg_sq.mul_.addcmul_)
+///     denom = sqrt(v) / sqrt(1 - beta2^t) + eps     (eps after the sqrt of the corrected v)
+///     p  = p + (-lr / (1 - beta1^t)) * m / denom    (addcdiv_)
+///
+/// Scalars (bias corrections, step size) are computed in Double like Python floats and cast to
+/// Float where PyTorch casts them to the tensor dtype; element math is Float32.
+/// Frozen parameters are skipped entirely (their step count does not advance), like PyTorch
+/// parameters whose `.grad` is None.
+public final class Adam {
+    /// Current learning rate (a Python float in PyTorch). ReduceLROnPlateau writes it.
+    public var lr: Double
+    public let beta1: Double
+    public let beta2: Double
+    public let eps: Double
+    public let weightDecay: Double
+
+    /// The parameters in the order given, with their state_dict names.
+    public let parameters: [(String, Parameter)]
+    private var moments: [String: Moments] = [:]
+
+    /// Per-parameter state: PyTorch's `exp_avg`, `exp_avg_sq` and `step`.
+    final class Moments {
+        var m: [Float]
+        var v: [Float]
+        var step: Int
+        init(count: Int) { m = [Float](repeating: 0, count: count); v = m; step = 0 }
+    }
+
+    /// - Parameters:
+    ///   - parameters: named parameters (e.g. `model.namedParameters()`); names must be unique.
+    public init(parameters: [(String, Parameter)], lr: Double, betas: (Double, Double) = (0.9, 0.999),
+                eps: Double = 1e-8, weightDecay: Double = 0) {
+        precondition(lr >= 0, "Adam: invalid learning rate \(lr)")
+        precondition(eps >= 0, "Adam: invalid eps \(eps)")
+        precondition(betas.0 >= 0 && betas.0 < 1 && betas.1 >= 0 && betas.1 < 1,
+                     "Adam: invalid betas \(betas)")
+        precondition(weightDecay >= 0, "Adam: invalid weight decay \(weightDecay)")
+        precondition(Set(parameters.map { $0.0 }).count == parameters.count,
+                     "Adam: duplicate parameter names")
+        self.parameters = parameters
+        self.lr = lr
+        self.beta1 = betas.0
+        self.beta2 = betas.1
+        self.eps = eps
+        self.weightDecay = weightDecay
+    }
+
+    /// Number of steps taken by the named parameter (0 if never updated).
+    public func stepCount(of name: String) -> Int { moments[name]?.step ?? 0 }
+
+    /// Zeroes the gradients of all (also frozen) parameters.
+    public func zeroGrad() { for (_, p) in parameters { p.zeroGrad() } }
+
+    /// One Adam update of every non-frozen parameter from its current `grad`.
+    public func step() {
+        for (name, p) in parameters where !p.frozen {
+            let n = p.value.count
+            precondition(p.grad.count == n, "Adam: gradient of '\(name)' has shape \(p.grad.shape), value \(p.value.shape)")
+            let st: Moments
+            if let s = moments[name] { st = s } else { st = Moments(count: n); moments[name] = st }
+            st.step += 1
+            let t = Double(st.step)
+            let bias1 = 1 - pow(beta1, t)
+            let bias2 = 1 - pow(beta2, t)
+            let stepSize = lr / bias1
+            let bias2Sqrt = bias2.squareRoot()
+            Adam.update(value: &p.value.data, grad: p.grad.data, m: &st.m, v: &st.v,
+                        weightDecay: Float(weightDecay), w1: Float(1 - beta1), beta2: Float(beta2),
+                        w2: Float(1 - beta2), bias2Sqrt: Float(bias2Sqrt), eps: Float(eps),
+                        negStepSize: Float(-stepSize))
+        }
+    }
+
+    /// The element loop (N = parameter element count). Operation order mirrors the PyTorch CPU
+    /// kernels so results agree to rounding.
+    static func update(value: inout [Float], grad: [Float], m: inout [Float], v: inout [Float],
+                       weightDecay: Float, w1: Float, beta2: Float, w2: Float, bias2Sqrt: Float,
+                       eps: Float, negStepSize: Float) {
+        let n = value.count
+        value.withUnsafeMutableBufferPointer { pv in
+        grad.withUnsafeBufferPointer { pg in
+        m.withUnsafeMutableBufferPointer { pm in
+        v.withUnsafeMutableBufferPointer { pvv in
+            let pv = pv, pg = pg, pm = pm, pvv = pvv
+            parallelFor(n, minChunk: 1 << 16) { range in
+                for i in range {
+                    var g = pg[i]
+                    if weightDecay != 0 { g = g + weightDecay * pv[i] }
+                    // torch.lerp (vectorized CPU path, fused multiply-add):
+                    // weight < 0.5 -> self + w * (end - self), else end + (w - 1) * (end - self)
+                    let mi = w1 < 0.5 ? pm[i].addingProduct(w1, g - pm[i])
+                                      : g.addingProduct(w1 - 1, g - pm[i])
+                    pm[i] = mi
+                    let vi = pvv[i] * beta2 + w2 * g * g
+                    pvv[i] = vi
+                    let denom = vi.squareRoot() / bias2Sqrt + eps
+                    pv[i] = pv[i] + negStepSize * mi / denom
+                }
+            }
+        }}}}
+    }
+
+    // MARK: state export / import (checkpoint resume)
+
+    /// Snapshot of lr and per-parameter moments (only parameters that have been stepped).
+    public func exportState() -> AdamState {
+        var out: [String: AdamParameterState] = [:]
+        for (name, p) in parameters {
+            guard let s = moments[name] else { continue }
+            out[name] = AdamParameterState(step: s.step, shape: p.shape, m: s.m, v: s.v)
+        }
+        return AdamState(lr: lr, parameters: out)
+    }
+
+    /// Restores a snapshot taken by `exportState()`. Parameters absent from the snapshot start
+    /// fresh (step 0); a name not held by this optimizer or a shape mismatch is an error and
+    /// leaves the optimizer unchanged.
+    public func importState(_ state: AdamState) throws {
+        let shapes = Dictionary(uniqueKeysWithValues: parameters.map { ($0.0, $0.1.shape) })
+        var fresh: [String: Moments] = [:]
+        for (name, s) in state.parameters {
+            guard let shape = shapes[name] else { throw OptimError.unknownParameter(name: name) }
+            let n = Tensor.elementCount(shape)
+            guard s.shape == shape, s.m.count == n, s.v.count == n else {
+                throw OptimError.shapeMismatch(name: name, expected: shape, found: s.shape)
+            }
+            guard s.step >= 0 else {
+                throw OptimError.malformedState(key: name + ".step", reason: "negative step \(s.step)")
+            }
+            let mo = Moments(count: n)
+            mo.m = s.m; mo.v = s.v; mo.step = s.step
+            fresh[name] = mo
+        }
+        moments = fresh
+        lr = state.lr
+    }
+
+    /// The state as flat tensors for a safetensors checkpoint, PyTorch-like names:
+    /// `<param>.exp_avg`, `<param>.exp_avg_sq` (parameter shape), `<param>.step` (shape [],
+    /// Float32 holding the integer step, exact below 2^24) and `lr` (shape [1], see `lrBits`).
+    /// lr is stored losslessly as two Float32 words of its Double bit pattern under `lr_bits`.
+    public func stateTensors() -> [String: Tensor] {
+        var d: [String: Tensor] = [:]
+        for (name, p) in parameters {
+            guard let s = moments[name] else { continue }
+            d[name + ".exp_avg"] = Tensor(shape: p.shape, data: s.m)
+            d[name + ".exp_avg_sq"] = Tensor(shape: p.shape, data: s.v)
+            d[name + ".step"] = Tensor(scalar: Float(s.step))
+        }
+        d["lr_bits"] = Tensor(shape: [2], data: Adam.doubleToWords(lr))
+        return d
+    }
+
+    /// Inverse of `stateTensors()`.
+    public func loadStateTensors(_ d: [String: Tensor]) throws {
+        guard let lrT = d["lr_bits"], lrT.count == 2 else {
+            throw OptimError.malformedState(key: "lr_bits", reason: "missing or not 2 elements")
+        }
+        var params: [String: AdamParameterState] = [:]
+        let held = Set(parameters.map { $0.0 })
+        for key in d.keys where key != "lr_bits" {
+            let suffixes = [".exp_avg_sq", ".exp_avg", ".step"]
+            guard let suf = suffixes.first(where: { key.hasSuffix($0) }) else {
+                throw OptimError.malformedState(key: key, reason: "expected <param>.exp_avg, .exp_avg_sq or .step")
+            }
+            let name = String(key.dropLast(suf.count))
+            guard held.contains(name) else { throw OptimError.unknownParameter(name: name) }
+        }
+        for (name, p) in parameters {
+            let mk = name + ".exp_avg", vk = name + ".exp_avg_sq", sk = name + ".step"
+            let present = [mk, vk, sk].filter { d[$0] != nil }
+            if present.isEmpty { continue }
+            guard let m = d[mk], let v = d[vk], let s = d[sk], s.count == 1 else {
+                throw OptimError.malformedState(key: name, reason: "needs exp_avg, exp_avg_sq and a scalar step together")
+            }
+            guard m.shape == p.shape else { throw OptimError.shapeMismatch(name: mk, expected: p.shape, found: m.shape) }
+            guard v.shape == p.shape else { throw OptimError.shapeMismatch(name: vk, expected: p.shape, found: v.shape) }
+            params[name] = AdamParameterState(step: Int(s.data[0]), shape: p.shape, m: m.data, v: v.data)
+        }
+        try importState(AdamState(lr: Adam.wordsToDouble(lrT.data), parameters: params))
+    }
+
+    static func doubleToWords(_ x: Double) -> [Float] {
+        let b = x.bitPattern
+        return [Float(bitPattern: UInt32(truncatingIfNeeded: b >> 32)),
+                Float(bitPattern: UInt32(truncatingIfNeeded: b))]
+    }
+
+    static func wordsToDouble(_ w: [Float]) -> Double {
+        Double(bitPattern: UInt64(w[0].bitPattern) << 32 | UInt64(w[1].bitPattern))
+    }
+}
+
+/// One parameter's Adam state (`exp_avg` = m, `exp_avg_sq` = v, `step`).
+public struct AdamParameterState: Codable, Equatable {
+    public var step: Int
+    public var shape: [Int]
+    public var m: [Float]
+    public var v: [Float]
+    public init(step: Int, shape: [Int], m: [Float], v: [Float]) {
+        self.step = step; self.shape = shape; self.m = m; self.v = v
+    }
+}
+
+/// Snapshot of an `Adam` optimizer: learning rate and per-parameter state by name.
+public struct AdamState: Codable, Equatable {
+    public var lr: Double
+    public var parameters: [String: AdamParameterState]
+    public init(lr: Double, parameters: [String: AdamParameterState]) {
+        self.lr = lr; self.parameters = parameters
+    }
+}

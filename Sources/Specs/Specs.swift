@@ -1,4 +1,0 @@
-/// Namespace of the Specs module (see Package.swift for the layering).
-public enum SpecsModule {
-    public static let name = "Specs"
-}

@@ -1,4 +1,0 @@
-/// Namespace of the Store module (see Package.swift for the layering).
-public enum StoreModule {
-    public static let name = "Store"
-}
