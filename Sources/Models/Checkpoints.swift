@@ -60,3 +60,21 @@ extension SideNetResNet {
         try Models.loadCheckpoint(self, from: url)
     }
 }
+
+extension ResNet {
+    /// Reads a torchvision weight file (`.pth` zip or legacy pickle, or `.safetensors`) and
+    /// loads it strictly (see `loadTorchvision(_:source:)`).
+    @discardableResult
+    public func loadTorchvision(from url: URL) throws -> StateDictLoadReport {
+        try loadTorchvision(try WeightFile.load(url), source: url.lastPathComponent)
+    }
+}
+
+extension SideNetResNet {
+    /// Reads a torchvision weight file (`.pth` or `.safetensors`) into the backbone; `fc.*` is
+    /// ignored and listed in the report's `warning`.
+    @discardableResult
+    public func loadTorchvisionBackbone(from url: URL) throws -> StateDictLoadReport {
+        try backbone.loadTorchvision(try WeightFile.load(url), source: url.lastPathComponent)
+    }
+}

@@ -8,5 +8,6 @@ struct Sidenet: ParsableCommand {
         abstract: "Reproduce \"Add a SideNet to your MainNet\": train, evaluate and report early-exit SideNets.",
         subcommands: [
             Inspect.self,
+            ModelCommand.self,
         ])
 }

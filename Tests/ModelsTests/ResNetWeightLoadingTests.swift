@@ -85,3 +85,26 @@ final class ResNetWeightLoadingTests: XCTestCase {
         }
     }
 }
+
+/// `torch.save(state_dict)` files of the torchvision-keyed fixture nets (basic: with
+/// num_batches_tracked; bottleneck: counters removed like the V1 hub files).
+final class ResNetTorchFileTests: XCTestCase {
+    func testLoadTorchSavedStateDict() throws {
+        for name in ["resnet_basic", "resnet_bottleneck"] {
+            let f = try ResNetFixture(name)
+            var rng = SeededGenerator(seed: 11)
+            // plain torchvision net with its fc: logits equal PyTorch's
+            let tv = ResNet(config: f.config, includeFC: true, rng: &rng)
+            let report = try tv.loadTorchvision(from: f.torchvisionPth)
+            XCTAssertTrue(report.ignoredKeys.isEmpty, name)
+            XCTAssertEqual(report.defaultedKeys.isEmpty, name == "resnet_basic", "\(name): \(report.defaultedKeys)")
+            assertClose(tv.forward(f["input"], mode: .eval), f["tv.eval.logits"], "\(name) torchvision logits from .pth")
+            // SideNet model: backbone from the .pth, fc ignored with a warning
+            let m = try SideNetResNet(config: f.config, inputHeight: 32, inputWidth: 32, rng: &rng)
+            let r2 = try m.loadTorchvisionBackbone(from: f.torchvisionPth)
+            XCTAssertEqual(r2.ignoredKeys, ["fc.bias", "fc.weight"], name)
+            XCTAssertNotNil(r2.warning)
+            assertClose(m.headInputFeatures(f["input"]), f["eval.features"], "\(name) features from .pth")
+        }
+    }
+}
