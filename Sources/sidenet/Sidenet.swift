@@ -7,7 +7,10 @@ struct Sidenet: ParsableCommand {
         commandName: "sidenet",
         abstract: "Reproduce \"Add a SideNet to your MainNet\": train, evaluate and report early-exit SideNets.",
         subcommands: [
+            Bench.self,
+            DataCommand.self,
+            Inspect.self,
+            ModelCommand.self,
             Tokenize.self,
-            TemporaryDataCommand.self,
         ])
 }
