@@ -7,5 +7,6 @@ struct Sidenet: ParsableCommand {
         commandName: "sidenet",
         abstract: "Reproduce \"Add a SideNet to your MainNet\": train, evaluate and report early-exit SideNets.",
         subcommands: [
+            DataSynthCIFAR.self, // TEMPORARY (imagedata branch): coordinator wires it under `data synth`
         ])
 }
