@@ -1,0 +1,234 @@
+import Foundation
+import Tensors
+
+/// The procedural painter behind `SyntheticCIFAR`: ten classes, each a distinct shape +
+/// texture + colour palette, drawn at 32×32 over a graded background with clutter and noise.
+///
+/// Easy examples are prototypical: centred, full size (radius ≈ 11 px), nearly upright, in the
+/// class palette, high contrast, little clutter and noise. A linear read-out of early, local
+/// features (or even a nearest-class-mean on raw pixels) gets most of them right.
+/// Hard examples are small (radius 6–9 px), anywhere in the frame, freely rotated, noisy and
+/// cluttered, and each also gets some of: low contrast, the palette of the confusable partner
+/// class (airplane↔ship, automobile↔truck, bird↔frog, cat↔dog, deer↔horse) or a random
+/// background, and an occluding patch. Only shape and texture still identify the class, which
+/// needs translation-invariant (deeper) features.
+enum SyntheticPainter {
+    typealias RGB = (Float, Float, Float)
+
+    enum Shape: CaseIterable {
+        case cross, square, triangle, ring, diamond, disc, blob, ellipse, hull, wideRect
+
+        /// Membership in shape-local coordinates (radius ≈ 1, v grows downwards).
+        @inline(__always) func contains(_ u: Float, _ v: Float) -> Bool {
+            switch self {
+            case .cross: return (abs(u) < 0.28 && abs(v) < 0.95) || (abs(v) < 0.28 && abs(u) < 0.95)
+            case .square: return abs(u) < 0.8 && abs(v) < 0.8
+            case .triangle: return v <= 0.8 && v >= -0.95 && abs(u) <= (v + 0.95) * 0.56
+            case .ring: let r2 = u * u + v * v; return r2 < 1 && r2 > 0.3
+            case .diamond: return abs(u) + abs(v) < 1.05
+            case .disc: return u * u + v * v < 0.85
+            case .blob:
+                let a = (u + 0.35) * (u + 0.35) + (v - 0.1) * (v - 0.1)
+                let b = (u - 0.35) * (u - 0.35) + (v + 0.2) * (v + 0.2)
+                return a < 0.42 || b < 0.36
+            case .ellipse: return u * u + (v * v) / 0.36 < 1
+            case .hull:
+                let body = v >= 0 && u * u + (v * v) / 0.36 < 1
+                let cabin = abs(u) < 0.3 && v > -0.45 && v < 0
+                return body || cabin
+            case .wideRect: return abs(u) < 1 && abs(v) < 0.5
+            }
+        }
+    }
+
+    enum Texture { case solid, diagonalStripes, horizontalStripes, dots, checker, gradient }
+
+    struct Style {
+        var shape: Shape
+        var texture: Texture
+        var fg: RGB
+        var fg2: RGB
+        var bg: RGB
+        var partner: Int
+    }
+
+    /// Label order follows the CIFAR-10 class names; confusable partners mirror CIFAR's pairs.
+    static let styles: [Style] = [
+        Style(shape: .cross, texture: .solid, fg: (235, 235, 240), fg2: (235, 235, 240), bg: (110, 160, 225), partner: 8),
+        Style(shape: .square, texture: .solid, fg: (205, 35, 35), fg2: (205, 35, 35), bg: (105, 105, 110), partner: 9),
+        Style(shape: .triangle, texture: .solid, fg: (245, 205, 40), fg2: (245, 205, 40), bg: (150, 200, 210), partner: 6),
+        Style(shape: .ring, texture: .solid, fg: (235, 135, 45), fg2: (235, 135, 45), bg: (55, 45, 65), partner: 5),
+        Style(shape: .diamond, texture: .diagonalStripes, fg: (175, 115, 55), fg2: (90, 55, 25), bg: (70, 120, 55), partner: 7),
+        Style(shape: .disc, texture: .dots, fg: (210, 180, 130), fg2: (100, 70, 40), bg: (150, 70, 80), partner: 3),
+        Style(shape: .blob, texture: .checker, fg: (70, 200, 70), fg2: (25, 105, 30), bg: (135, 105, 70), partner: 2),
+        Style(shape: .ellipse, texture: .gradient, fg: (150, 85, 40), fg2: (50, 25, 10), bg: (195, 210, 135), partner: 4),
+        Style(shape: .hull, texture: .solid, fg: (45, 45, 70), fg2: (45, 45, 70), bg: (35, 85, 175), partner: 0),
+        Style(shape: .wideRect, texture: .horizontalStripes, fg: (45, 95, 205), fg2: (225, 225, 225), bg: (155, 145, 120), partner: 1),
+    ]
+
+    @inline(__always) static func mix(_ a: RGB, _ b: RGB, _ t: Float) -> RGB {
+        (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t, a.2 + (b.2 - a.2) * t)
+    }
+
+    @inline(__always) static func fract(_ x: Float) -> Float { x - x.rounded(.down) }
+
+    @inline(__always) static func textureColor(_ t: Texture, _ fg: RGB, _ fg2: RGB, _ u: Float, _ v: Float) -> RGB {
+        switch t {
+        case .solid: return mix(fg, (255, 255, 255), max(0, -0.12 * (u + v))) // faint highlight
+        case .diagonalStripes: return fract((u + v) * 1.6) < 0.5 ? fg : fg2
+        case .horizontalStripes: return fract(v * 2.4 + 0.25) < 0.5 ? fg : fg2
+        case .dots:
+            let a = fract(u * 2) - 0.5, b = fract(v * 2) - 0.5
+            return a * a + b * b < 0.07 ? fg2 : fg
+        case .checker:
+            let k = Int((u * 2.5 + 10).rounded(.down)) + Int((v * 2.5 + 10).rounded(.down))
+            return k & 1 == 0 ? fg : fg2
+        case .gradient: return mix(fg, fg2, min(1, max(0, (u + 1) * 0.5)))
+        }
+    }
+
+    @inline(__always) static func uniform(_ g: inout SeededGenerator, _ lo: Float, _ hi: Float) -> Float {
+        lo + (hi - lo) * g.nextFloat()
+    }
+
+    static func jitter(_ c: RGB, _ amount: Float, _ g: inout SeededGenerator) -> RGB {
+        (c.0 + uniform(&g, -amount, amount), c.1 + uniform(&g, -amount, amount), c.2 + uniform(&g, -amount, amount))
+    }
+
+    static func randomColor(_ g: inout SeededGenerator) -> RGB {
+        (uniform(&g, 20, 235), uniform(&g, 20, 235), uniform(&g, 20, 235))
+    }
+
+    /// Paints a filled shape with hard edges (clutter and occluders).
+    static func stamp(_ canvas: UnsafeMutablePointer<Float>, shape: Shape, cx: Float, cy: Float, radius: Float,
+                      angle: Float, color: RGB, alpha: Float) {
+        let (c, s) = (cos(angle), sin(angle))
+        let reach = radius * 1.45
+        let y0 = max(0, Int(cy - reach)), y1 = min(31, Int(cy + reach))
+        let x0 = max(0, Int(cx - reach)), x1 = min(31, Int(cx + reach))
+        if y0 > y1 || x0 > x1 { return }
+        for y in y0...y1 {
+            for x in x0...x1 {
+                let dx = Float(x) + 0.5 - cx, dy = Float(y) + 0.5 - cy
+                let u = (c * dx + s * dy) / radius, v = (-s * dx + c * dy) / radius
+                guard shape.contains(u, v) else { continue }
+                let k = y * 32 + x
+                canvas[k] += (color.0 - canvas[k]) * alpha
+                canvas[1024 + k] += (color.1 - canvas[1024 + k]) * alpha
+                canvas[2048 + k] += (color.2 - canvas[2048 + k]) * alpha
+            }
+        }
+    }
+
+    /// Draws one image of class `label` into `out` (3,072 bytes, CHW), using `canvas` (3,072
+    /// floats) as scratch. Everything random comes from `g`.
+    static func paint(label: Int, hard: Bool, g: inout SeededGenerator,
+                      canvas: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<UInt8>) {
+        let own = styles[label]
+        var palette = own
+        var contrast: Float = 1
+        var occlude = false
+        var clutter = 0
+        var clutterAlpha: Float = 1
+        let noise: Float
+        let radius: Float, cx: Float, cy: Float, angle: Float
+        if hard {
+            radius = 11 * uniform(&g, 0.55, 0.8)
+            cx = uniform(&g, radius, 32 - radius)
+            cy = uniform(&g, radius, 32 - radius)
+            angle = uniform(&g, 0, 2 * .pi)
+            if g.nextFloat() < 0.5 { contrast = uniform(&g, 0.4, 0.6) }
+            if g.nextFloat() < 0.5 {
+                let p = styles[own.partner]
+                palette.fg = p.fg; palette.fg2 = p.fg2; palette.bg = p.bg
+            } else if g.nextFloat() < 0.7 {
+                palette.bg = styles[g.nextInt(below: 10)].bg
+            }
+            occlude = g.nextFloat() < 0.4
+            clutter = 3 + g.nextInt(below: 4)
+            noise = uniform(&g, 14, 24)
+        } else {
+            radius = 11 * uniform(&g, 0.95, 1.05)
+            cx = 16 + uniform(&g, -1, 1)
+            cy = 16 + uniform(&g, -1, 1)
+            angle = uniform(&g, -0.15, 0.15)
+            clutter = g.nextInt(below: 2)
+            clutterAlpha = 0.3
+            noise = 6
+        }
+        let fg = jitter(palette.fg, 12, &g), fg2 = jitter(palette.fg2, 12, &g)
+        let bg = jitter(palette.bg, 15, &g)
+
+        // Background: vertical shading plus a soft horizontal wave.
+        let shade = uniform(&g, 0.15, 0.35), phase = uniform(&g, 0, 6.28)
+        for y in 0..<32 {
+            let fy = 1 - shade * 0.5 + shade * Float(y) / 31
+            for x in 0..<32 {
+                let f = fy + 0.05 * sin(Float(x) * 0.35 + phase)
+                let k = y * 32 + x
+                canvas[k] = bg.0 * f
+                canvas[1024 + k] = bg.1 * f
+                canvas[2048 + k] = bg.2 * f
+            }
+        }
+        // Clutter: small shapes of any kind and colour, under the object.
+        for _ in 0..<clutter {
+            let shape = Shape.allCases[g.nextInt(below: Shape.allCases.count)]
+            stamp(canvas, shape: shape, cx: uniform(&g, 0, 32), cy: uniform(&g, 0, 32),
+                  radius: uniform(&g, 1.5, hard ? 4 : 3.5), angle: uniform(&g, 0, 6.28),
+                  color: randomColor(&g), alpha: clutterAlpha)
+        }
+        // The object, 2×2 supersampled coverage; texture evaluated at the pixel centre.
+        let (c, s) = (cos(angle), sin(angle))
+        let reach = radius * 1.45
+        let y0 = max(0, Int(cy - reach)), y1 = min(31, Int(cy + reach))
+        let x0 = max(0, Int(cx - reach)), x1 = min(31, Int(cx + reach))
+        let inv = 1 / radius
+        for y in y0...y1 {
+            for x in x0...x1 {
+                var covered = 0
+                for q in 0..<4 {
+                    let ox: Float = q & 1 == 0 ? 0.25 : 0.75, oy: Float = q < 2 ? 0.25 : 0.75
+                    let dx = Float(x) + ox - cx, dy = Float(y) + oy - cy
+                    if own.shape.contains((c * dx + s * dy) * inv, (-s * dx + c * dy) * inv) { covered += 1 }
+                }
+                if covered == 0 { continue }
+                let dx = Float(x) + 0.5 - cx, dy = Float(y) + 0.5 - cy
+                let u = (c * dx + s * dy) * inv, v = (-s * dx + c * dy) * inv
+                let k = y * 32 + x
+                let under: RGB = (canvas[k], canvas[1024 + k], canvas[2048 + k])
+                let col = mix(under, textureColor(own.texture, fg, fg2, u, v), contrast)
+                let a = Float(covered) * 0.25
+                canvas[k] += (col.0 - canvas[k]) * a
+                canvas[1024 + k] += (col.1 - canvas[1024 + k]) * a
+                canvas[2048 + k] += (col.2 - canvas[2048 + k]) * a
+            }
+        }
+        if occlude {
+            let w = radius * uniform(&g, 0.5, 0.9), h = radius * uniform(&g, 0.5, 0.9)
+            let ox = cx + uniform(&g, -0.6, 0.6) * radius, oy = cy + uniform(&g, -0.6, 0.6) * radius
+            let col = randomColor(&g)
+            let ya = max(0, Int(oy - h / 2)), yb = min(31, Int(oy + h / 2))
+            let xa = max(0, Int(ox - w / 2)), xb = min(31, Int(ox + w / 2))
+            if ya <= yb && xa <= xb {
+                for y in ya...yb {
+                    for x in xa...xb {
+                        let k = y * 32 + x
+                        canvas[k] = col.0; canvas[1024 + k] = col.1; canvas[2048 + k] = col.2
+                    }
+                }
+            }
+        }
+        // Noise (triangular, ±noise) and quantisation: four 16-bit uniforms per 64-bit draw.
+        var k = 0
+        while k < 3072 {
+            let r = g.next()
+            let a = Float(r & 0xFFFF) + Float((r >> 16) & 0xFFFF)
+            let b = Float((r >> 32) & 0xFFFF) + Float(r >> 48)
+            let na = (a / 65535 - 1) * noise, nb = (b / 65535 - 1) * noise
+            out[k] = UInt8(max(0, min(255, canvas[k] + na)).rounded())
+            out[k + 1] = UInt8(max(0, min(255, canvas[k + 1] + nb)).rounded())
+            k += 2
+        }
+    }
+}
