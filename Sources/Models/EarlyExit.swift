@@ -1,0 +1,92 @@
+import Tensors
+
+// Early-exit inference that really skips work: run the MainNet prefix once for the whole
+// batch, score the SideNet, gather the examples whose SideNet confidence is < theta into a
+// smaller batch and run only those through the MainNet remainder. The prefix is never
+// recomputed. Generic over the MainNet kind: a ResNet's activation is a [N, C, H, W] tensor;
+// a transformer's may carry hidden states plus an attention mask (its `select` gathers both).
+
+/// The three stages of a MainNet with one SideNet, as closures (all in eval mode).
+public struct EarlyExitStages<Input, Activation> {
+    /// Input batch -> activation at the attach point (MainNet prefix).
+    public var prefix: (Input) throws -> Activation
+    /// Activation -> SideNet logits [N, K] (K = 1 for a sigmoid output).
+    public var side: (Activation) throws -> Tensor
+    /// Activation -> MainNet logits [N, K] (MainNet remainder + head).
+    public var rest: (Activation) throws -> Tensor
+    /// The sub-batch made of the given example rows, in that order.
+    public var select: (Activation, [Int]) throws -> Activation
+
+    public init(prefix: @escaping (Input) throws -> Activation,
+                side: @escaping (Activation) throws -> Tensor,
+                rest: @escaping (Activation) throws -> Tensor,
+                select: @escaping (Activation, [Int]) throws -> Activation) {
+        self.prefix = prefix
+        self.side = side
+        self.rest = rest
+        self.select = select
+    }
+}
+
+extension EarlyExitStages where Activation == Tensor {
+    /// Stages whose activation is one tensor with examples along the first dimension.
+    public init(prefix: @escaping (Input) throws -> Tensor,
+                side: @escaping (Tensor) throws -> Tensor,
+                rest: @escaping (Tensor) throws -> Tensor) {
+        self.init(prefix: prefix, side: side, rest: rest, select: { a, idx in a.gatherRows(idx) })
+    }
+}
+
+/// Which network answered an example.
+public enum ExitTaken: String, Sendable, Equatable {
+    case side
+    case main
+}
+
+/// The early-exit outcome for one example.
+public struct EarlyExitResult: Equatable, Sendable {
+    public var exit: ExitTaken
+    /// Class answered (by the SideNet when `exit == .side`, else by the MainNet).
+    public var predicted: Int
+    /// Confidence of the answering network (max softmax, or max(p, 1-p) for one sigmoid output).
+    public var confidence: Float
+    /// SideNet confidence (the quantity compared with theta).
+    public var sideConfidence: Float
+    public var sideLogits: [Float]
+    /// nil when the example exited at the SideNet (the MainNet remainder never ran for it).
+    public var mainLogits: [Float]?
+}
+
+/// Runs early-exit inference on one batch: an example exits at the SideNet when its SideNet
+/// confidence >= `theta` (theta 0: everyone exits; theta > 1: nobody does).
+/// The MainNet remainder runs once, on the sub-batch of the remaining examples (skipped when
+/// empty). Results are in input order.
+public func earlyExit<Input, Activation>(_ stages: EarlyExitStages<Input, Activation>, input: Input,
+                                         theta: Float) throws -> [EarlyExitResult] {
+    let activation = try stages.prefix(input)
+    let sideLogits = try stages.side(activation)
+    precondition(sideLogits.rank == 2, "SideNet logits must be [N, K], got \(sideLogits.shape)")
+    let n = sideLogits.shape[0], k = sideLogits.shape[1]
+    let sidePreds = Prediction.rows(sideLogits)
+    var results = (0..<n).map { i in
+        EarlyExitResult(exit: .side, predicted: sidePreds[i].predicted, confidence: sidePreds[i].confidence,
+                        sideConfidence: sidePreds[i].confidence,
+                        sideLogits: Array(sideLogits.data[(i * k)..<(i * k + k)]), mainLogits: nil)
+    }
+    let continuing = (0..<n).filter { !(sidePreds[$0].confidence >= theta) }
+    if continuing.isEmpty { return results }
+    let sub = continuing.count == n ? activation : try stages.select(activation, continuing)
+    let mainLogits = try stages.rest(sub)
+    precondition(mainLogits.rank == 2 && mainLogits.shape[0] == continuing.count,
+                 "MainNet logits must be [\(continuing.count), K], got \(mainLogits.shape)")
+    let km = mainLogits.shape[1]
+    for (r, i) in continuing.enumerated() {
+        let row = Array(mainLogits.data[(r * km)..<(r * km + km)])
+        let p = Prediction(logits: row)
+        results[i].exit = .main
+        results[i].predicted = p.predicted
+        results[i].confidence = p.confidence
+        results[i].mainLogits = row
+    }
+    return results
+}
