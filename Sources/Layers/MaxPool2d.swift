@@ -1,0 +1,131 @@
+import Tensors
+
+/// Max pooling, PyTorch `nn.MaxPool2d(kernel_size, stride, padding)` (padding counts as −∞,
+/// floor mode, no dilation). Shapes: x [N, C, H, W] -> y [N, C, Ho, Wo], Ho = (H + 2p − k)/s + 1.
+public final class MaxPool2d {
+    public let kernelSize, stride, padding: Int
+    private var cachedArgmax: [Int32] = []   // flat index within the input plane of each output
+    private var cachedInputShape: [Int] = []
+
+    public init(kernelSize: Int = 3, stride: Int = 2, padding: Int = 1) {
+        precondition(padding * 2 <= kernelSize, "MaxPool2d: padding \(padding) must be at most half the kernel \(kernelSize)")
+        self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
+    }
+
+    public func forward(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4, "MaxPool2d: input shape \(x.shape), expected [N, C, H, W]")
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let ho = (h + 2 * padding - kernelSize) / stride + 1, wo = (w + 2 * padding - kernelSize) / stride + 1
+        var y = Tensor(zeros: [n, c, ho, wo])
+        var arg = [Int32](repeating: 0, count: y.count)
+        let (k, s, p) = (kernelSize, stride, padding)
+        x.data.withUnsafeBufferPointer { px in y.data.withUnsafeMutableBufferPointer { py in arg.withUnsafeMutableBufferPointer { pa in
+            let xb = px.baseAddress!, yb = py.baseAddress!, ab = pa.baseAddress!
+            parallelFor(n * c, minChunk: 8) { r in
+                for plane in r {
+                    let src = xb + plane * h * w
+                    for oy in 0..<ho { for ox in 0..<wo {
+                        var best = -Float.infinity, bi = -1
+                        for ky in 0..<k {
+                            let iy = oy * s - p + ky
+                            if iy < 0 || iy >= h { continue }
+                            for kx in 0..<k {
+                                let ix = ox * s - p + kx
+                                if ix < 0 || ix >= w { continue }
+                                let v = src[iy * w + ix]
+                                if v > best || bi < 0 || v.isNaN { best = v; bi = iy * w + ix }
+                            }
+                        }
+                        let o = (plane * ho + oy) * wo + ox
+                        yb[o] = best; ab[o] = Int32(bi)
+                    } }
+                }
+            }
+        } } }
+        cachedArgmax = arg
+        cachedInputShape = x.shape
+        return y
+    }
+
+    /// dx[argmax] += dOut for each output position.
+    public func backward(_ dOut: Tensor) -> Tensor {
+        precondition(!cachedInputShape.isEmpty, "MaxPool2d.backward called before forward")
+        precondition(dOut.count == cachedArgmax.count, "MaxPool2d.backward: dOut \(dOut.shape) does not match the forward output")
+        var dx = Tensor(zeros: cachedInputShape)
+        let hw = cachedInputShape[2] * cachedInputShape[3]
+        let ohw = dOut.shape[2] * dOut.shape[3]
+        for plane in 0..<(cachedInputShape[0] * cachedInputShape[1]) {
+            for t in 0..<ohw {
+                let o = plane * ohw + t
+                dx.data[plane * hw + Int(cachedArgmax[o])] += dOut.data[o]
+            }
+        }
+        return dx
+    }
+}
+
+/// Adaptive average pooling to 1×1, PyTorch `nn.AdaptiveAvgPool2d((1, 1))`.
+/// Shapes: x [N, C, H, W] -> y [N, C, 1, 1].
+public final class AdaptiveAvgPool2d {
+    private var cachedInputShape: [Int] = []
+    public init() {}
+
+    public func forward(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4, "AdaptiveAvgPool2d: input shape \(x.shape), expected [N, C, H, W]")
+        let (n, c) = (x.shape[0], x.shape[1]), hw = x.shape[2] * x.shape[3]
+        var y = Tensor(zeros: [n, c, 1, 1])
+        for i in 0..<(n * c) {
+            var s: Float = 0
+            for t in 0..<hw { s += x.data[i * hw + t] }
+            y.data[i] = s / Float(hw)
+        }
+        cachedInputShape = x.shape
+        return y
+    }
+
+    /// dx[n,c,:,:] = dOut[n,c] / (H·W).
+    public func backward(_ dOut: Tensor) -> Tensor {
+        precondition(!cachedInputShape.isEmpty, "AdaptiveAvgPool2d.backward called before forward")
+        let hw = cachedInputShape[2] * cachedInputShape[3]
+        precondition(dOut.count * hw == Tensor.elementCount(cachedInputShape), "AdaptiveAvgPool2d.backward: dOut \(dOut.shape)")
+        var dx = Tensor(zeros: cachedInputShape)
+        for i in 0..<dOut.count {
+            let g = dOut.data[i] / Float(hw)
+            for t in 0..<hw { dx.data[i * hw + t] = g }
+        }
+        return dx
+    }
+}
+
+/// PyTorch `nn.Flatten()`: [N, d1, d2, ...] -> [N, d1·d2·…]; backward restores the shape.
+public final class Flatten {
+    private var cachedInputShape: [Int] = []
+    public init() {}
+
+    public func forward(_ x: Tensor) -> Tensor {
+        precondition(x.rank >= 1, "Flatten: input must have a batch dimension")
+        cachedInputShape = x.shape
+        return x.reshaped([x.shape[0], x.count / Swift.max(1, x.shape[0])])
+    }
+
+    public func backward(_ dOut: Tensor) -> Tensor { dOut.reshaped(cachedInputShape) }
+}
+
+/// Elementwise sum of two same-shaped tensors (residual connection). Its backward is the identity
+/// for both inputs: pass `dOut` to each branch.
+public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
+    var y = a
+    b.data.withUnsafeBufferPointer { pb in y.data.withUnsafeMutableBufferPointer { py in
+        let bb = pb.baseAddress!, yb = py.baseAddress!
+        parallelFor(py.count, minChunk: 65536) { r in for i in r { yb[i] += bb[i] } }
+    } }
+    return y
+}
+
+/// Residual add as a layer: forward(a, b) = a + b; backward(dOut) = (dOut, dOut).
+public struct Add {
+    public init() {}
+    public func forward(_ a: Tensor, _ b: Tensor) -> Tensor { add(a, b) }
+    public func backward(_ dOut: Tensor) -> (Tensor, Tensor) { (dOut, dOut) }
+}
