@@ -227,7 +227,8 @@ public struct BertConfig: Equatable, Sendable {
         try self.init(json: data, file: url.path)
     }
 
-    var encoderShape: TransformerShape {
+    /// The architecture numbers shared by both encoders.
+    public var encoderShape: TransformerShape {
         TransformerShape(hidden: hiddenSize, layers: numHiddenLayers, heads: numAttentionHeads,
                          intermediate: intermediateSize, maxPositions: maxPositionEmbeddings,
                          vocab: vocabSize, typeVocab: typeVocabSize, eps: layerNormEps,
@@ -308,7 +309,8 @@ public struct DistilBertConfig: Equatable, Sendable {
         try self.init(json: data, file: url.path)
     }
 
-    var encoderShape: TransformerShape {
+    /// The architecture numbers shared by both encoders.
+    public var encoderShape: TransformerShape {
         TransformerShape(hidden: dim, layers: nLayers, heads: nHeads, intermediate: hiddenDim,
                          maxPositions: maxPositionEmbeddings, vocab: vocabSize, typeVocab: 0, eps: layerNormEps,
                          hiddenDropout: dropout, attentionDropout: attentionDropout)
