@@ -1,0 +1,353 @@
+import Foundation
+
+// "Just enough pickle" (formats.md §4.3): a stack machine over the opcode subset torch.save emits,
+// with an allow-list of globals. Nothing is ever executed: REDUCE of an allowed global builds a
+// plain description (empty dict, tensor reference); any other global is refused when it is named.
+
+/// Pickle stream problems; each names the file and the byte offset of the opcode.
+public enum PickleError: Error, CustomStringConvertible, Equatable {
+    case unknownOpcode(file: String, opcode: UInt8, offset: Int)
+    case forbiddenGlobal(file: String, name: String, offset: Int)
+    case truncated(file: String, offset: Int)
+    case stackUnderflow(file: String, opcode: String, offset: Int)
+    case missingMemo(file: String, index: Int, offset: Int)
+    case invalid(file: String, offset: Int, reason: String)
+    case unsupportedProtocol(file: String, version: Int)
+
+    public var description: String {
+        switch self {
+        case let .unknownOpcode(f, op, o):
+            return "\(f): pickle opcode 0x\(String(op, radix: 16, uppercase: true)) at offset \(o) is not supported"
+        case let .forbiddenGlobal(f, n, o): return "\(f): pickle global \(n) at offset \(o) is not allowed (only tensor state_dict globals are)"
+        case let .truncated(f, o): return "\(f): pickle truncated at offset \(o)"
+        case let .stackUnderflow(f, op, o): return "\(f): pickle \(op) at offset \(o) finds too few values on the stack"
+        case let .missingMemo(f, i, o): return "\(f): pickle memo entry \(i) read at offset \(o) was never stored"
+        case let .invalid(f, o, r): return "\(f): pickle at offset \(o): \(r)"
+        case let .unsupportedProtocol(f, v): return "\(f): pickle protocol \(v) is not supported (expected 2...5)"
+        }
+    }
+}
+
+/// A storage reference from a persistent id ('storage', torch.XStorage, key, location, numel[, view]).
+struct StorageRef: Equatable {
+    var key: String
+    var dtype: DType
+    var location: String
+    var numel: Int
+    /// Legacy storage views: (view key, offset, size) in elements of the root storage.
+    var view: (key: String, offset: Int, size: Int)?
+
+    static func == (a: StorageRef, b: StorageRef) -> Bool {
+        a.key == b.key && a.dtype == b.dtype && a.numel == b.numel && a.view?.key == b.view?.key
+            && a.view?.offset == b.view?.offset && a.view?.size == b.view?.size
+    }
+}
+
+/// A tensor reference from _rebuild_tensor_v2: element offset, sizes and strides in elements.
+struct TensorRef: Equatable {
+    var storage: StorageRef
+    var offset: Int
+    var size: [Int]
+    var stride: [Int]
+}
+
+final class PickleList { var items: [PickleValue] = [] }
+final class PickleDict { var items: [(PickleValue, PickleValue)] = [] }
+
+/// Values built by the machine. Lists and dicts are references, as in Python (the memo shares them).
+indirect enum PickleValue {
+    case none
+    case bool(Bool)
+    case int(Int64)
+    /// Integers wider than 8 bytes: two's complement little-endian bytes.
+    case bigInt([UInt8])
+    case float(Double)
+    case string(String)
+    case bytes([UInt8])
+    case tuple([PickleValue])
+    case list(PickleList)
+    case dict(PickleDict)
+    /// An allowed global, as "module.name".
+    case global(String)
+    case storage(StorageRef)
+    case tensor(TensorRef)
+
+    var kind: String {
+        switch self {
+        case .none: return "None"
+        case .bool: return "bool"
+        case .int, .bigInt: return "int"
+        case .float: return "float"
+        case .string: return "str"
+        case .bytes: return "bytes"
+        case .tuple: return "tuple"
+        case .list: return "list"
+        case .dict: return "dict"
+        case .global(let g): return g
+        case .storage: return "storage"
+        case .tensor: return "tensor"
+        }
+    }
+}
+
+/// The globals a weights file may name. Storage classes map to dtypes via `DType(torchStorageName:)`.
+let allowedGlobals: Set<String> = {
+    var s: Set<String> = [
+        "collections.OrderedDict",
+        "torch._utils._rebuild_tensor_v2",
+        "torch._utils._rebuild_parameter",
+        "torch._utils._rebuild_parameter_with_state",
+        "torch._tensor._rebuild_from_type_v2",
+        "torch.nn.parameter.Parameter",  // only as the new_type marker of _rebuild_from_type_v2
+        "torch.Tensor",
+    ]
+    for d in DType.allCases { if let n = d.torchStorageName { s.insert("torch." + n) } }
+    return s
+}()
+
+/// Runs one pickle (up to and including STOP) starting at `start` in `data`.
+struct PickleMachine {
+    let data: Data
+    let file: String
+    /// Turns a persistent id into a value (torch storages).
+    let persistentLoad: (PickleValue, Int) throws -> PickleValue
+
+    private var pos = 0
+    private var stack: [PickleValue] = []
+    private var marks: [Int] = []
+    private var memo: [Int: PickleValue] = [:]
+
+    init(data: Data, file: String, persistentLoad: @escaping (PickleValue, Int) throws -> PickleValue) {
+        self.data = data
+        self.file = file
+        self.persistentLoad = persistentLoad
+    }
+
+    /// Executes from byte `start` (relative to `data`); returns the result and the offset after STOP.
+    static func run(_ data: Data, from start: Int = 0, file: String,
+                    persistentLoad: @escaping (PickleValue, Int) throws -> PickleValue = { _, o in
+                        throw PickleError.invalid(file: "", offset: o, reason: "unexpected persistent id") }) throws -> (PickleValue, Int) {
+        var m = PickleMachine(data: data, file: file, persistentLoad: persistentLoad)
+        m.pos = start
+        let v = try m.execute()
+        return (v, m.pos)
+    }
+
+    // MARK: reading arguments
+
+    private mutating func byte(_ at: Int) throws -> UInt8 {
+        guard pos < data.count else { throw PickleError.truncated(file: file, offset: at) }
+        defer { pos += 1 }
+        return data[data.startIndex + pos]
+    }
+
+    private mutating func take(_ n: Int, _ at: Int) throws -> [UInt8] {
+        guard n >= 0, n <= data.count - pos else { throw PickleError.truncated(file: file, offset: at) }
+        defer { pos += n }
+        return [UInt8](data[(data.startIndex + pos)..<(data.startIndex + pos + n)])
+    }
+
+    private mutating func uint(_ n: Int, _ at: Int) throws -> UInt64 {
+        let b = try take(n, at)
+        var v: UInt64 = 0
+        for (i, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(i)) }
+        return v
+    }
+
+    private mutating func line(_ at: Int) throws -> String {
+        var out: [UInt8] = []
+        while true {
+            let c = try byte(at)
+            if c == 0x0A { break }
+            out.append(c)
+            if out.count > 4096 { throw PickleError.invalid(file: file, offset: at, reason: "global name too long") }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    // MARK: stack helpers
+
+    private mutating func pop(_ op: String, _ at: Int) throws -> PickleValue {
+        guard let v = stack.popLast(), stack.count >= (marks.last ?? 0) else {
+            throw PickleError.stackUnderflow(file: file, opcode: op, offset: at)
+        }
+        return v
+    }
+
+    private mutating func popToMark(_ op: String, _ at: Int) throws -> [PickleValue] {
+        guard let m = marks.popLast(), m <= stack.count else { throw PickleError.stackUnderflow(file: file, opcode: op, offset: at) }
+        let items = Array(stack[m...])
+        stack.removeSubrange(m...)
+        return items
+    }
+
+    private func top(_ op: String, _ at: Int) throws -> PickleValue {
+        guard let v = stack.last, stack.count > (marks.last ?? 0) else { throw PickleError.stackUnderflow(file: file, opcode: op, offset: at) }
+        return v
+    }
+
+    private func checkGlobal(_ module: String, _ name: String, _ at: Int) throws -> PickleValue {
+        let full = module + "." + name
+        guard allowedGlobals.contains(full) else { throw PickleError.forbiddenGlobal(file: file, name: full, offset: at) }
+        return .global(full)
+    }
+
+    private func setItems(_ target: PickleValue, _ kv: [PickleValue], _ op: String, _ at: Int) throws {
+        guard case let .dict(d) = target else {
+            throw PickleError.invalid(file: file, offset: at, reason: "\(op) on a \(target.kind), expected a dict")
+        }
+        guard kv.count % 2 == 0 else { throw PickleError.invalid(file: file, offset: at, reason: "\(op) with an odd number of items") }
+        for i in stride(from: 0, to: kv.count, by: 2) {
+            if case let .string(k) = kv[i], let j = d.items.firstIndex(where: { if case .string(k) = $0.0 { return true }; return false }) {
+                d.items[j].1 = kv[i + 1] // Python dict semantics: a repeated key replaces the value
+            } else {
+                d.items.append((kv[i], kv[i + 1]))
+            }
+        }
+    }
+
+    // MARK: the machine
+
+    private mutating func execute() throws -> PickleValue {
+        while true {
+            let at = pos
+            let op = try byte(at)
+            switch op {
+            case 0x80: // PROTO
+                let v = Int(try byte(at))
+                guard v >= 2 && v <= 5 else { throw PickleError.unsupportedProtocol(file: file, version: v) }
+            case 0x95: _ = try uint(8, at) // FRAME
+            case UInt8(ascii: "."): // STOP
+                return try pop("STOP", at)
+            case UInt8(ascii: "c"): // GLOBAL
+                let module = try line(at), name = try line(at)
+                stack.append(try checkGlobal(module, name, at))
+            case 0x93: // STACK_GLOBAL
+                let n = try pop("STACK_GLOBAL", at), m = try pop("STACK_GLOBAL", at)
+                guard case let .string(name) = n, case let .string(module) = m else {
+                    throw PickleError.invalid(file: file, offset: at, reason: "STACK_GLOBAL needs two strings")
+                }
+                stack.append(try checkGlobal(module, name, at))
+            case UInt8(ascii: "q"): memo[Int(try byte(at))] = try top("BINPUT", at)
+            case UInt8(ascii: "r"): memo[Int(try uint(4, at))] = try top("LONG_BINPUT", at)
+            case 0x94: memo[memo.count] = try top("MEMOIZE", at)
+            case UInt8(ascii: "h"), UInt8(ascii: "j"):
+                let i = op == UInt8(ascii: "h") ? Int(try byte(at)) : Int(try uint(4, at))
+                guard let v = memo[i] else { throw PickleError.missingMemo(file: file, index: i, offset: at) }
+                stack.append(v)
+            case UInt8(ascii: "("): marks.append(stack.count)
+            case UInt8(ascii: ")"): stack.append(.tuple([]))
+            case UInt8(ascii: "t"): stack.append(.tuple(try popToMark("TUPLE", at)))
+            case 0x85, 0x86, 0x87: // TUPLE1/2/3
+                let n = Int(op) - 0x84
+                var items: [PickleValue] = []
+                for _ in 0..<n { items.insert(try pop("TUPLE\(n)", at), at: 0) }
+                stack.append(.tuple(items))
+            case UInt8(ascii: "]"): stack.append(.list(PickleList()))
+            case UInt8(ascii: "a"), UInt8(ascii: "e"): // APPEND / APPENDS
+                let items = op == UInt8(ascii: "a") ? [try pop("APPEND", at)] : try popToMark("APPENDS", at)
+                guard case let .list(l) = try top("APPEND", at) else {
+                    throw PickleError.invalid(file: file, offset: at, reason: "APPEND to a non-list")
+                }
+                l.items.append(contentsOf: items)
+            case UInt8(ascii: "}"): stack.append(.dict(PickleDict()))
+            case UInt8(ascii: "s"): // SETITEM
+                let v = try pop("SETITEM", at), k = try pop("SETITEM", at)
+                try setItems(try top("SETITEM", at), [k, v], "SETITEM", at)
+            case UInt8(ascii: "u"): // SETITEMS
+                let kv = try popToMark("SETITEMS", at)
+                try setItems(try top("SETITEMS", at), kv, "SETITEMS", at)
+            case UInt8(ascii: "d"): // DICT
+                let kv = try popToMark("DICT", at)
+                let d = PickleValue.dict(PickleDict())
+                try setItems(d, kv, "DICT", at)
+                stack.append(d)
+            case UInt8(ascii: "X"), 0x8C: // BINUNICODE / SHORT_BINUNICODE
+                let n = op == 0x8C ? Int(try byte(at)) : Int(try uint(4, at))
+                let b = try take(n, at)
+                guard let s = String(bytes: b, encoding: .utf8) else {
+                    throw PickleError.invalid(file: file, offset: at, reason: "string is not valid UTF-8")
+                }
+                stack.append(.string(s))
+            case UInt8(ascii: "U"), UInt8(ascii: "T"): // SHORT_BINSTRING / BINSTRING (Python 2 str, latin-1)
+                let n = op == UInt8(ascii: "U") ? Int(try byte(at)) : Int(Int32(bitPattern: UInt32(try uint(4, at))))
+                let raw = try take(n, at)
+                stack.append(.string(String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))))
+            case UInt8(ascii: "K"): stack.append(.int(Int64(try byte(at))))
+            case UInt8(ascii: "M"): stack.append(.int(Int64(try uint(2, at))))
+            case UInt8(ascii: "J"): stack.append(.int(Int64(Int32(bitPattern: UInt32(try uint(4, at))))))
+            case 0x8A, 0x8B: // LONG1 / LONG4
+                let n = op == 0x8A ? Int(try byte(at)) : Int(Int32(bitPattern: UInt32(try uint(4, at))))
+                let b = try take(n, at)
+                if n == 0 { stack.append(.int(0)) } else if n <= 8 {
+                    var v: UInt64 = 0
+                    for (i, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(i)) }
+                    if n < 8 && b[n - 1] & 0x80 != 0 { v |= ~0 << (8 * UInt64(n)) } // sign-extend
+                    stack.append(.int(Int64(bitPattern: v)))
+                } else {
+                    stack.append(.bigInt(b))
+                }
+            case UInt8(ascii: "G"): // BINFLOAT, big-endian
+                let b = try take(8, at)
+                stack.append(.float(Double(bitPattern: b.reduce(0) { $0 << 8 | UInt64($1) })))
+            case UInt8(ascii: "N"): stack.append(.none)
+            case 0x88: stack.append(.bool(true))
+            case 0x89: stack.append(.bool(false))
+            case UInt8(ascii: "Q"): // BINPERSID
+                let pid = try pop("BINPERSID", at)
+                stack.append(try persistentLoad(pid, at))
+            case UInt8(ascii: "R"): // REDUCE
+                let args = try pop("REDUCE", at), fn = try pop("REDUCE", at)
+                stack.append(try reduce(fn, args, at))
+            case 0x81: // NEWOBJ
+                let args = try pop("NEWOBJ", at), cls = try pop("NEWOBJ", at)
+                stack.append(try reduce(cls, args, at))
+            case UInt8(ascii: "b"): // BUILD: state of an OrderedDict (_metadata) or a tensor; ignored
+                _ = try pop("BUILD", at)
+                let target = try top("BUILD", at)
+                switch target {
+                case .dict, .tensor: break
+                default: throw PickleError.invalid(file: file, offset: at, reason: "BUILD on a \(target.kind)")
+                }
+            default:
+                throw PickleError.unknownOpcode(file: file, opcode: op, offset: at)
+            }
+        }
+    }
+
+    /// Calls an allowed global by building its description (never runs code).
+    private func reduce(_ fn: PickleValue, _ args: PickleValue, _ at: Int) throws -> PickleValue {
+        guard case let .global(name) = fn else { throw PickleError.invalid(file: file, offset: at, reason: "REDUCE of a \(fn.kind)") }
+        guard case let .tuple(a) = args else { throw PickleError.invalid(file: file, offset: at, reason: "\(name) arguments are a \(args.kind), expected a tuple") }
+        func bad(_ why: String) -> PickleError { .invalid(file: file, offset: at, reason: "\(name): \(why)") }
+        switch name {
+        case "collections.OrderedDict":
+            guard a.isEmpty else { throw bad("expected no arguments") }
+            return .dict(PickleDict())
+        case "torch._utils._rebuild_tensor_v2":
+            guard a.count >= 6 && a.count <= 7 else { throw bad("expected 6 or 7 arguments, found \(a.count)") }
+            guard case let .storage(s) = a[0] else { throw bad("first argument is a \(a[0].kind), expected a storage") }
+            guard case let .int(offset) = a[1] else { throw bad("storage offset is a \(a[1].kind)") }
+            let size = try intTuple(a[2], "size", bad), stride = try intTuple(a[3], "stride", bad)
+            guard size.count == stride.count else { throw bad("size \(size) and stride \(stride) differ in rank") }
+            guard offset >= 0, offset <= Int64(Int.max) else { throw bad("negative storage offset \(offset)") }
+            return .tensor(TensorRef(storage: s, offset: Int(offset), size: size, stride: stride))
+        case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
+            guard let first = a.first, case .tensor = first else { throw bad("expected a tensor argument") }
+            return first
+        case "torch._tensor._rebuild_from_type_v2":
+            guard a.count == 4 else { throw bad("expected 4 arguments, found \(a.count)") }
+            return try reduce(a[0], a[2], at)
+        default:
+            throw PickleError.invalid(file: file, offset: at, reason: "\(name) cannot be called")
+        }
+    }
+
+    private func intTuple(_ v: PickleValue, _ what: String, _ bad: (String) -> PickleError) throws -> [Int] {
+        guard case let .tuple(items) = v else { throw bad("\(what) is a \(v.kind), expected a tuple") }
+        return try items.map {
+            guard case let .int(x) = $0, x >= 0 else { throw bad("\(what) has a non-integer or negative entry") }
+            return Int(x)
+        }
+    }
+}
