@@ -22,12 +22,11 @@ extension TransformerEncoder {
             : ["vocab_transform.", "vocab_layer_norm.", "vocab_projector.", "pre_classifier.", "classifier.", "pooler."]
     }
 
-    /// Loads weights from an HF file: `.safetensors`, or a PyTorch `.bin`/`.pth` once WeightIO
-    /// reads those. Returns warnings (ignored head tensors).
+    /// Loads weights from an HF file (`model.safetensors` or `pytorch_model.bin`, detected by
+    /// content through `WeightFile.load`). Returns warnings (ignored head tensors).
     @discardableResult
     public func loadWeights(contentsOf url: URL) throws -> [String] {
-        let file = try SafeTensorsFile(contentsOf: url)
-        return try loadWeights(file.tensors, source: url.lastPathComponent)
+        try loadWeights(try WeightFile.load(url), source: url.lastPathComponent)
     }
 
     /// Loads HF-named stored tensors (converted to Float one by one). Returns warnings.

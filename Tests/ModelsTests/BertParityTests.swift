@@ -81,6 +81,11 @@ final class BertParityTests: XCTestCase {
         XCTAssertEqual(w2.count, 1)
         XCTAssertTrue(w2.first?.contains("cls.") ?? false, "\(w2)")
         XCTAssertEqual(hub.stateDict(), base)
+
+        // the same hub-style dict written by torch.save (pytorch_model.bin)
+        let bin = BertModel(config: cfg, seed: 3)
+        XCTAssertEqual(try bin.loadWeights(contentsOf: textFixture("bert", "pytorch_model.bin")).count, 1)
+        XCTAssertEqual(bin.stateDict(), base)
     }
 
     func testLoadingErrorsNameTheKeyAndShapes() throws {
