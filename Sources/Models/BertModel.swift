@@ -8,15 +8,17 @@ import Layers
 /// `encoder.layer.N` reads block N's [CLS] hidden state.
 public final class BertModel: TransformerEncoder {
     public let config: BertConfig
-    let pooler: TransformerLinear
-    private var pooled: [Float] = []   // tanh output, cached for backward
+    let pooler: Linear
+    let poolerActivation = Tanh()
+    private var pooledCached = false
 
     /// A model with HF-style random init (normal(0, 0.02)), seeded; load weights to use it.
     public init(config: BertConfig, seed: UInt64 = 0) {
         self.config = config
         var rng = SeededGenerator(seed: seed).derived("pooler")
-        pooler = TransformerLinear(config.hiddenSize, config.hiddenSize, rng: &rng)
+        pooler = Linear(inFeatures: config.hiddenSize, outFeatures: config.hiddenSize, rng: &rng)
         super.init(shape: config.encoderShape, layerPrefix: "encoder.layer", names: .bert, seed: seed)
+        hfInitialize(scoped("pooler.dense", pooler.namedParameters()), rng: &rng)
     }
 
     public override func namedParameters() -> [(String, Parameter)] {
@@ -28,19 +30,13 @@ public final class BertModel: TransformerEncoder {
 
     // hidden [B, T, D] -> tanh(h[CLS]·Wᵀ + b) [B, D]
     override func features(_ hidden: Tensor, cache: Bool) -> Tensor {
-        let c = TransformerEncoder.cls(hidden)
-        var y = pooler.forward(c.data, rows: c.shape[0], cache: cache)
-        for i in 0..<y.count { y[i] = tanhf(y[i]) }
-        pooled = cache ? y : []
-        return Tensor(shape: c.shape, data: y)
+        pooledCached = cache
+        return poolerActivation.forward(pooler.forward(TransformerEncoder.cls(hidden)))
     }
 
     override func featuresBackward(_ dFeatures: Tensor, batch b: Int, length t: Int) -> Tensor {
-        precondition(pooled.count == dFeatures.count, "BertModel: pooler backward without a cached forward")
-        var g = dFeatures.data
-        for i in 0..<g.count { g[i] *= 1 - pooled[i] * pooled[i] }
-        let dcls = pooler.backward(g)
-        pooled = []
-        return TransformerEncoder.clsGradient(Tensor(shape: dFeatures.shape, data: dcls), length: t)
+        precondition(pooledCached, "BertModel: pooler backward without a cached forward")
+        pooledCached = false
+        return TransformerEncoder.clsGradient(pooler.backward(poolerActivation.backward(dFeatures)), length: t)
     }
 }

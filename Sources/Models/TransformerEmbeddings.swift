@@ -56,72 +56,66 @@ public struct TokenBatch {
 
 /// Word + position (+ token type, BERT only) embeddings → LayerNorm → dropout.
 /// Names: `word_embeddings`, `position_embeddings`, `token_type_embeddings`, `LayerNorm`.
-/// Shapes: ids [B*T] -> [B, T, D].
+/// Shapes: ids [B*T] -> [B*T, D].
 final class TransformerEmbeddings: Module {
-    let word: Parameter
-    let position: Parameter
-    let tokenType: Parameter?
-    let norm: TransformerLayerNorm
+    let word: Embedding
+    let position: Embedding
+    let tokenType: Embedding?
+    let norm: LayerNorm
     let dim: Int
     let dropout: Float
-    private var cachedIDs: [Int] = []
-    private var cachedT = 0
     private var dropMask: [Float]? = nil
+    private var cached = false
 
     init(shape s: TransformerShape, rng: inout SeededGenerator) {
         dim = s.hidden
         dropout = s.hiddenDropout
-        word = Parameter(Tensor.normal([s.vocab, s.hidden], std: 0.02, rng: &rng))
-        position = Parameter(Tensor.normal([s.maxPositions, s.hidden], std: 0.02, rng: &rng))
-        tokenType = s.typeVocab > 0 ? Parameter(Tensor.normal([s.typeVocab, s.hidden], std: 0.02, rng: &rng)) : nil
-        norm = TransformerLayerNorm(s.hidden, eps: s.eps)
+        word = Embedding(numEmbeddings: s.vocab, dim: s.hidden, rng: &rng)
+        position = Embedding(numEmbeddings: s.maxPositions, dim: s.hidden, rng: &rng)
+        tokenType = s.typeVocab > 0 ? Embedding(numEmbeddings: s.typeVocab, dim: s.hidden, rng: &rng) : nil
+        norm = LayerNorm(dim: s.hidden, eps: s.eps)
     }
 
     func namedParameters() -> [(String, Parameter)] {
-        var out: [(String, Parameter)] = [("word_embeddings.weight", word), ("position_embeddings.weight", position)]
-        if let tokenType { out.append(("token_type_embeddings.weight", tokenType)) }
+        var out = scoped("word_embeddings", word.namedParameters()) + scoped("position_embeddings", position.namedParameters())
+        if let tokenType { out += scoped("token_type_embeddings", tokenType.namedParameters()) }
         return out + scoped("LayerNorm", norm.namedParameters())
     }
 
-    func forward(_ batch: TokenBatch, mode: Mode, cache: Bool, rng: inout SeededGenerator) throws -> [Float] {
-        let t = batch.length, d = dim
-        let vocab = word.shape[0]
-        guard t <= position.shape[0] else {
-            throw TextModelError.invalidInput("sequence length \(t) exceeds max_position_embeddings \(position.shape[0])")
+    func forward(_ batch: TokenBatch, mode: Mode, cache: Bool, rng: inout SeededGenerator) throws -> Tensor {
+        let t = batch.length, n = batch.ids.count
+        guard t <= position.numEmbeddings else {
+            throw TextModelError.invalidInput("sequence length \(t) exceeds max_position_embeddings \(position.numEmbeddings)")
         }
-        var x = [Float](repeating: 0, count: batch.ids.count * d)
-        let w = word.value.data, p = position.value.data, tt = tokenType?.value.data
-        for (i, id) in batch.ids.enumerated() {
-            guard id >= 0 && id < vocab else {
-                throw TextModelError.invalidInput("token id \(id) at position \(i) outside vocabulary 0..<\(vocab)")
-            }
-            let pos = i % t
-            for j in 0..<d {
-                // token_type_ids are all 0 for single sentences: row 0 of the type table
-                x[i * d + j] = w[id * d + j] + p[pos * d + j] + (tt?[j] ?? 0)
-            }
+        for (i, id) in batch.ids.enumerated() where id < 0 || id >= word.numEmbeddings {
+            throw TextModelError.invalidInput("token id \(id) at position \(i) outside vocabulary 0..<\(word.numEmbeddings)")
         }
-        var y = norm.forward(x, cache: cache)
+        var x = word.forward(ids: batch.ids.map { Int32($0) }, shape: [n])
+        let p = position.forward(ids: (0..<n).map { Int32($0 % t) }, shape: [n])
+        for i in 0..<x.count { x.data[i] += p.data[i] }
+        if let tokenType {
+            // token_type_ids are all 0 for single sentences
+            let tt = tokenType.forward(ids: [Int32](repeating: 0, count: n), shape: [n])
+            for i in 0..<x.count { x.data[i] += tt.data[i] }
+        }
+        var y = norm.forward(x)
         let m = TransformerDropout.mask(count: y.count, p: dropout, mode: mode, rng: &rng)
         TransformerDropout.apply(&y, m)
-        if cache { cachedIDs = batch.ids; cachedT = t; dropMask = m } else { clearCache() }
+        dropMask = m
+        cached = cache
         return y
     }
 
-    // dy: [B, T, D]; scatters into the embedding tables.
-    func backward(_ dy: [Float]) {
-        precondition(!cachedIDs.isEmpty, "TransformerEmbeddings.backward without a cached forward")
+    // dy: [B*T, D]; scatters into the embedding tables.
+    func backward(_ dy: Tensor) {
+        precondition(cached, "TransformerEmbeddings.backward without a cached forward")
         var g = dy
         TransformerDropout.apply(&g, dropMask)
         let dx = norm.backward(g)
-        let d = dim, t = cachedT
-        for (i, id) in cachedIDs.enumerated() {
-            if !word.frozen { for j in 0..<d { word.grad.data[id * d + j] += dx[i * d + j] } }
-            if !position.frozen { for j in 0..<d { position.grad.data[(i % t) * d + j] += dx[i * d + j] } }
-            if let tokenType, !tokenType.frozen { for j in 0..<d { tokenType.grad.data[j] += dx[i * d + j] } }
-        }
-        clearCache()
+        word.backward(dx)
+        position.backward(dx)
+        tokenType?.backward(dx)
+        cached = false
+        dropMask = nil
     }
-
-    func clearCache() { cachedIDs = []; dropMask = nil; norm.clearCache() }
 }

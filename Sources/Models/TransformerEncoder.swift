@@ -34,6 +34,8 @@ public class TransformerEncoder: Module {
         embeddings = TransformerEmbeddings(shape: shape, rng: &init_)
         layers = (0..<shape.layers).map { _ in TransformerLayer(shape: shape, names: names, rng: &init_) }
         rng = SeededGenerator(seed: seed).derived("dropout")
+        var hf = SeededGenerator(seed: seed).derived("init")
+        hfInitialize(namedParameters(), rng: &hf)
     }
 
     /// Hidden size D.
@@ -76,7 +78,7 @@ public class TransformerEncoder: Module {
             }
         }
         prefixThrough = keep ? n : nil
-        return Tensor(shape: [batch.batchSize, batch.length, hiddenSize], data: h)
+        return h.reshaped([batch.batchSize, batch.length, hiddenSize])
     }
 
     /// Blocks m..<L on hidden states [B, T, D] with their mask [B, T], then the features [B, D]
@@ -97,13 +99,13 @@ public class TransformerEncoder: Module {
         let keep = cache ?? (mode == .train)
         let b = hidden.shape[0], t = hidden.shape[1]
         let bias = mask.data.map { $0 == 0 ? -Float.greatestFiniteMagnitude : 0 }
-        var h = hidden.data
+        var h = hidden.reshaped([b * t, hiddenSize])
         for i in m..<numLayers {
             h = layers[i].forward(h, batch: b, length: t, maskBias: bias, mode: mode, cache: keep, rng: &rng)
         }
         restFrom = keep ? m : nil
         restB = b; restT = t
-        return Tensor(shape: [b, t, hiddenSize], data: h)
+        return h.reshaped([b, t, hiddenSize])
     }
 
     /// Whole model: the features [B, D].
@@ -137,17 +139,17 @@ public class TransformerEncoder: Module {
     }
 
     func backwardRestHidden(_ dHidden: Tensor, fromLayer m: Int) -> Tensor {
-        var g = dHidden.data
+        var g = dHidden.reshaped([dHidden.count / hiddenSize, hiddenSize])
         for i in stride(from: numLayers - 1, through: m, by: -1) { g = layers[i].backward(g) }
         restFrom = nil
-        return Tensor(shape: dHidden.shape, data: g)
+        return g.reshaped(dHidden.shape)
     }
 
     /// Backward through the blocks and embeddings of the pending `forwardPrefix`, given
     /// d(hidden) [B, T, D] at its output (add the SideNet's `clsGradient` first).
     public func backwardPrefix(_ dHidden: Tensor) {
         guard let n = prefixThrough else { preconditionFailure("backwardPrefix without a cached forwardPrefix") }
-        var g = dHidden.data
+        var g = dHidden.reshaped([dHidden.count / hiddenSize, hiddenSize])
         if n >= 0 { for i in stride(from: n, through: 0, by: -1) { g = layers[i].backward(g) } }
         embeddings.backward(g)
         prefixThrough = nil

@@ -28,8 +28,9 @@ final class TransformerLayer: Module {
     let names: TransformerLayerNames
     let dim, heads, headDim, inner: Int
     let hiddenDropout, attentionDropout: Float
-    let query, key, value, attentionOut, ffnIn, ffnOut: TransformerLinear
-    let attentionNorm, outputNorm: TransformerLayerNorm
+    let query, key, value, attentionOut, ffnIn, ffnOut: Linear
+    let attentionNorm, outputNorm: LayerNorm
+    let gelu = GELU()
 
     // Caches of the pending forward (filled only when caching).
     private var B = 0, T = 0
@@ -37,21 +38,20 @@ final class TransformerLayer: Module {
     private var probs: [Float] = []              // [B, H, T, T] softmax before dropout
     private var probsMask: [Float]? = nil        // attention dropout factors
     private var attnOutMask: [Float]? = nil
-    private var ffnPre: [Float] = []             // intermediate pre-activation [B*T, I]
     private var ffnOutMask: [Float]? = nil
 
     init(shape s: TransformerShape, names: TransformerLayerNames, rng: inout SeededGenerator) {
         self.names = names
         dim = s.hidden; heads = s.heads; headDim = s.hidden / s.heads; inner = s.intermediate
         hiddenDropout = s.hiddenDropout; attentionDropout = s.attentionDropout
-        query = TransformerLinear(dim, dim, rng: &rng)
-        key = TransformerLinear(dim, dim, rng: &rng)
-        value = TransformerLinear(dim, dim, rng: &rng)
-        attentionOut = TransformerLinear(dim, dim, rng: &rng)
-        attentionNorm = TransformerLayerNorm(dim, eps: s.eps)
-        ffnIn = TransformerLinear(dim, inner, rng: &rng)
-        ffnOut = TransformerLinear(inner, dim, rng: &rng)
-        outputNorm = TransformerLayerNorm(dim, eps: s.eps)
+        query = Linear(inFeatures: dim, outFeatures: dim, rng: &rng)
+        key = Linear(inFeatures: dim, outFeatures: dim, rng: &rng)
+        value = Linear(inFeatures: dim, outFeatures: dim, rng: &rng)
+        attentionOut = Linear(inFeatures: dim, outFeatures: dim, rng: &rng)
+        attentionNorm = LayerNorm(dim: dim, eps: s.eps)
+        ffnIn = Linear(inFeatures: dim, outFeatures: inner, rng: &rng)
+        ffnOut = Linear(inFeatures: inner, outFeatures: dim, rng: &rng)
+        outputNorm = LayerNorm(dim: dim, eps: s.eps)
     }
 
     func namedParameters() -> [(String, Parameter)] {
@@ -63,13 +63,14 @@ final class TransformerLayer: Module {
             + scoped(names.outputNorm, outputNorm.namedParameters())
     }
 
-    // x: [B, T, D] -> [B, T, D]
-    func forward(_ x: [Float], batch b: Int, length t: Int, maskBias: [Float], mode: Mode,
-                 cache: Bool, rng: inout SeededGenerator) -> [Float] {
+    // x: [B*T, D] -> [B*T, D]
+    func forward(_ x: Tensor, batch b: Int, length t: Int, maskBias: [Float], mode: Mode,
+                 cache: Bool, rng: inout SeededGenerator) -> Tensor {
         let n = b * t, d = dim
-        let qv = query.forward(x, rows: n, cache: cache)
-        let kv = key.forward(x, rows: n, cache: cache)
-        let vv = value.forward(x, rows: n, cache: cache)
+        precondition(x.shape == [n, d], "TransformerLayer: input \(x.shape), expected [\(n), \(d)]")
+        let qv = query.forward(x).data
+        let kv = key.forward(x).data
+        let vv = value.forward(x).data
 
         // scores and softmax per (batch, head)
         let scale = 1 / Float(headDim).squareRoot()
@@ -108,46 +109,42 @@ final class TransformerLayer: Module {
                 }
             }
         }
-        var ao = attentionOut.forward(ctx, rows: n, cache: cache)
+        var ao = attentionOut.forward(Tensor(shape: [n, d], data: ctx))
         let aoMask = TransformerDropout.mask(count: ao.count, p: hiddenDropout, mode: mode, rng: &rng)
         TransformerDropout.apply(&ao, aoMask)
-        for i in 0..<ao.count { ao[i] += x[i] }
-        let a = attentionNorm.forward(ao, cache: cache)
+        for i in 0..<ao.count { ao.data[i] += x.data[i] }
+        let a = attentionNorm.forward(ao)
 
-        let pre = ffnIn.forward(a, rows: n, cache: cache)
-        let g = TransformerGELU.forward(pre)
-        var o = ffnOut.forward(g, rows: n, cache: cache)
+        var o = ffnOut.forward(gelu.forward(ffnIn.forward(a)))
         let oMask = TransformerDropout.mask(count: o.count, p: hiddenDropout, mode: mode, rng: &rng)
         TransformerDropout.apply(&o, oMask)
-        for i in 0..<o.count { o[i] += a[i] }
-        let y = outputNorm.forward(o, cache: cache)
+        for i in 0..<o.count { o.data[i] += a.data[i] }
+        let y = outputNorm.forward(o)
 
         if cache {
             B = b; T = t; q = qv; k = kv; v = vv; probs = p; probsMask = pMask
-            attnOutMask = aoMask; ffnPre = pre; ffnOutMask = oMask
+            attnOutMask = aoMask; ffnOutMask = oMask
         } else {
             clearCache()
         }
         return y
     }
 
-    // dy: [B, T, D] -> dx: [B, T, D]
-    func backward(_ dy: [Float]) -> [Float] {
+    // dy: [B*T, D] -> dx: [B*T, D]
+    func backward(_ dy: Tensor) -> Tensor {
         precondition(!probs.isEmpty, "TransformerLayer.backward without a cached forward")
         let b = B, t = T, d = dim
         // y = LN2(o + a)
         let dz2 = outputNorm.backward(dy)
         var dO = dz2
         TransformerDropout.apply(&dO, ffnOutMask)
-        let dg = ffnOut.backward(dO)
-        let dpre = TransformerGELU.backward(dg, input: ffnPre)
-        var da = ffnIn.backward(dpre)
-        for i in 0..<da.count { da[i] += dz2[i] }
+        var da = ffnIn.backward(gelu.backward(ffnOut.backward(dO)))
+        for i in 0..<da.count { da.data[i] += dz2.data[i] }
         // a = LN1(ao + x)
         let dz1 = attentionNorm.backward(da)
         var dao = dz1
         TransformerDropout.apply(&dao, attnOutMask)
-        let dctx = attentionOut.backward(dao)
+        let dctx = attentionOut.backward(dao).data
 
         // attention per head
         let scale = 1 / Float(headDim).squareRoot()
@@ -200,16 +197,17 @@ final class TransformerLayer: Module {
             }
         }
         var dx = dz1
-        let dxq = query.backward(dq), dxk = key.backward(dk), dxv = value.backward(dv)
-        for i in 0..<dx.count { dx[i] += dxq[i] + dxk[i] + dxv[i] }
+        let dxq = query.backward(Tensor(shape: [b * t, d], data: dq))
+        let dxk = key.backward(Tensor(shape: [b * t, d], data: dk))
+        let dxv = value.backward(Tensor(shape: [b * t, d], data: dv))
+        for i in 0..<dx.count { dx.data[i] += dxq.data[i] + dxk.data[i] + dxv.data[i] }
         clearCache()
         return dx
     }
 
+    /// Drops this block's own attention caches (the Layers keep their last input until the next forward).
     func clearCache() {
-        q = []; k = []; v = []; probs = []; probsMask = nil; attnOutMask = nil; ffnPre = []; ffnOutMask = nil
-        for l in [query, key, value, attentionOut, ffnIn, ffnOut] { l.clearCache() }
-        attentionNorm.clearCache(); outputNorm.clearCache()
+        q = []; k = []; v = []; probs = []; probsMask = nil; attnOutMask = nil; ffnOutMask = nil
     }
 
     /// In-place softmax over the last axis of scores [B, H, T, T] after adding maskBias[b, key].
