@@ -7,5 +7,8 @@ struct Sidenet: ParsableCommand {
         commandName: "sidenet",
         abstract: "Reproduce \"Add a SideNet to your MainNet\": train, evaluate and report early-exit SideNets.",
         subcommands: [
+            Bench.self,
+            Inspect.self,
+            ModelCommand.self,
         ])
 }

@@ -158,3 +158,16 @@ final class TorchFileTests: XCTestCase {
         }
     }
 }
+
+final class WeightSummaryTests: XCTestCase {
+    /// conv 4*3*3*3 = 108, bn weight+bias 8, fc 12+3 = 15 -> 131 parameters; buffers 4+4+1 = 9 more elements.
+    func testCountsExcludeBatchNormBuffers() throws {
+        let s = WeightSummary(try WeightFile.load(Fixture.url("tiny_zip.pth")))
+        XCTAssertEqual(s.tensorCount, 8)
+        XCTAssertEqual(s.elementCount, 140)
+        XCTAssertEqual(s.parameterCount, 131)
+        XCTAssertFalse(WeightSummary.isParameter(name: "layer1.0.bn1.running_var", dtype: .F32))
+        XCTAssertFalse(WeightSummary.isParameter(name: "embeddings.position_ids", dtype: .I64))
+        XCTAssertTrue(WeightSummary.isParameter(name: "fc.weight", dtype: .F16))
+    }
+}

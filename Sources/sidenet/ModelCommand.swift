@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import Models
+
+/// `sidenet model ARCH`: the compute table of a MainNet with a SideNet (no weights needed).
+/// ResNets here; text architectures (BERT family, `--seq-len`) plug into `run()` by name.
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Print parameters and forward FLOPs of a MainNet split at a SideNet attach point.",
+        discussion: """
+            Rows: MainNet prefix (input -> attach point), SideNet, MainNet remainder (backbone after \
+            the attach point), MainNet head (the paper's MLP head replacing torchvision's fc), then \
+            totals. Parameters are learnable scalars (BatchNorm running statistics excluded). \
+            FLOPs = 2 x multiply-adds of convolution and linear layers per example; BatchNorm, ReLU, \
+            pooling and residual additions are not counted. ResNet archs: \
+            \(ResNetConfig.presetNames.joined(separator: ", ")).
+            """)
+
+    @Argument(help: "Architecture, e.g. resnet18, resnet50, resnet152.")
+    var arch: String
+
+    @Option(name: .long, help: "Input height and width for images (default 32, CIFAR-10; 224 for ImageNet).")
+    var inputSize: Int = 32
+
+    @Option(name: .long, help: "SideNet attach point: layerN (after stage N) or layerN.i (after block i). Default layer1.")
+    var attach: String = "layer1"
+
+    @Option(name: .long, help: "Outputs of the head and the SideNet (1 = one sigmoid logit).")
+    var classes: Int = 10
+
+    @Option(name: .long, help: "Hidden units of the head and the SideNet.")
+    var hidden: Int = 32
+
+    func validate() throws {
+        guard inputSize >= 1 else { throw ValidationError("--input-size must be >= 1") }
+        guard classes >= 1 else { throw ValidationError("--classes must be >= 1") }
+        guard hidden >= 1 else { throw ValidationError("--hidden must be >= 1") }
+    }
+
+    mutating func run() throws {
+        if let config = ResNetConfig.preset(arch, numClasses: classes) {
+            print(try resNetTable(config))
+            return
+        }
+        throw ModelError.unknownArchitecture(arch, known: ResNetConfig.presetNames)
+    }
+
+    func resNetTable(_ config: ResNetConfig) throws -> String {
+        let point = try ResNetAttachPoint(parsing: attach)
+        try point.validate(in: config)
+        let plan = ResNetPlan(config: config, height: inputSize, width: inputSize)
+        let b = plan.breakdown(attach: point, hidden: hidden)
+        let shape = plan.activationShape(point)
+        let tv = ResNetPlan(config: ResNetConfig(block: config.block, blocks: config.blocks, width: config.width, numClasses: 1000),
+                            height: inputSize, width: inputSize).total
+        let title = """
+            \(arch) (\(config.block.rawValue), blocks \(config.blocks), width \(config.width)), input \(inputSize)x\(inputSize), \
+            SideNet at \(point) (activation \(shape) -> \(shape.reduce(1, *)) features), \(classes) output(s), hidden \(hidden)
+            """
+        var out = computeTable(title: title, attach: "\(point)", breakdown: b)
+        out += "\ntorchvision \(arch) with its 1000-class fc: \(grouped(tv.parameters)) params, \(gflops(tv.flops)) GFLOPs"
+        return out
+    }
+}
+
+/// The compute table shared by every MainNet kind.
+func computeTable(title: String, attach: String, breakdown b: ComputeBreakdown) -> String {
+    let rows: [(String, ComputeCost?)] = [
+        ("MainNet prefix (input -> \(attach))", b.prefix),
+        ("SideNet", b.sideNet),
+        ("MainNet remainder (after \(attach))", b.rest),
+        ("MainNet head", b.head),
+        ("", nil),
+        ("MainNet alone", b.mainNet),
+        ("with SideNet, every example exits early", b.withSideNetAllExit),
+        ("with SideNet, no example exits", b.withSideNetNoExit),
+    ]
+    let width = 44
+    func line(_ name: String, _ params: String, _ fl: String) -> String {
+        name.padding(toLength: width, withPad: " ", startingAt: 0) + params.leftPadded(16) + fl.leftPadded(14)
+    }
+    var out = [title, line("part", "params", "GFLOPs")]
+    for (name, c) in rows {
+        guard let c else { out.append(String(repeating: "-", count: width + 30)); continue }
+        out.append(line(name, grouped(c.parameters), gflops(c.flops)))
+    }
+    for r in [0.25, 0.5, 0.75] {
+        out.append(line("with SideNet, exit rate \(r) (expected)", grouped(Int(b.expectedParameters(exitRate: r).rounded())),
+                        String(format: "%.4f", b.expectedFLOPs(exitRate: r) / 1e9)))
+    }
+    out.append("FLOPs = 2 x multiply-adds of conv/linear layers per example (BN, ReLU, pooling, additions not counted); "
+               + "params exclude BatchNorm running statistics.")
+    return out.joined(separator: "\n")
+}
+
+func grouped(_ n: Int) -> String {
+    let s = String(n)
+    var out = ""
+    for (i, ch) in s.reversed().enumerated() {
+        if i > 0 && i % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return String(out.reversed())
+}
+
+func gflops(_ flops: Int) -> String { String(format: "%.4f", Double(flops) / 1e9) }
+
+extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
