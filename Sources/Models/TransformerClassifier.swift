@@ -9,7 +9,7 @@ import Layers
 /// (see CHECKPOINTS-text.md). Load harness checkpoints with `loadStateDict(into:...)`.
 public final class TransformerClassifier: Module {
     public let encoder: TransformerEncoder
-    public let head: TransformerMLPHead
+    public let head: MLPHead
     /// One line recording the architecture choices (stored with runs).
     public let modelDescription: String
 
@@ -17,7 +17,7 @@ public final class TransformerClassifier: Module {
     public init(encoder: TransformerEncoder, headHidden: Int = 32, outputs: Int = 1, seed: UInt64 = 0) {
         self.encoder = encoder
         var rng = SeededGenerator(seed: seed).derived("head")
-        head = TransformerMLPHead(inFeatures: encoder.hiddenSize, hidden: headHidden, outputs: outputs, rng: &rng)
+        head = MLPHead(inFeatures: encoder.hiddenSize, hidden: headHidden, outputs: outputs, rng: &rng)
         let feature = (encoder as? BertModel)?.featureDescription
             ?? (encoder as? DistilBertModel)?.featureDescription ?? "[CLS] hidden state"
         modelDescription = "\(feature) -> head Linear(\(encoder.hiddenSize),\(headHidden)) -> BatchNorm1d -> ReLU -> "

@@ -29,10 +29,6 @@ extension TransformerShape {
     public var poolerCost: ComputeCost { .linear(hidden, hidden, positions: 1) }
 }
 
-/// The paper's SideNet / MainNet head: Linear(in, hidden) -> BatchNorm1d -> ReLU -> Linear(hidden, outputs).
-public func mlpHeadCost(inFeatures: Int, hidden: Int = 32, outputs: Int) -> ComputeCost {
-    ComputeCost.linear(inFeatures, hidden) + .norm(hidden) + .linear(hidden, outputs)
-}
 
 extension BertConfig {
     /// HF `BertModel` with pooler at sequence length L (parameters: 109,482,240 for base).
@@ -76,8 +72,8 @@ extension TransformerShape {
         var rest = ComputeCost(parameters: (layers - n - 1) * layer.parameters, macs: (layers - n - 1) * layer.macs)
         if pooler { rest += poolerCost }
         return ComputeBreakdown(prefix: prefix,
-                                sideNet: mlpHeadCost(inFeatures: hidden, hidden: sideHidden, outputs: outputs),
+                                sideNet: MLPHeadShape(inFeatures: hidden, hidden: sideHidden, outputs: outputs).cost,
                                 rest: rest,
-                                head: mlpHeadCost(inFeatures: hidden, hidden: headHidden, outputs: outputs))
+                                head: MLPHeadShape(inFeatures: hidden, hidden: headHidden, outputs: outputs).cost)
     }
 }

@@ -21,7 +21,7 @@ final class BertEarlyExitTests: XCTestCase {
     func testEarlyExitEqualsPerExampleFullModel() throws {
         let c = try classifier()
         var rng = SeededGenerator(seed: 5)
-        let side = TransformerMLPHead(inFeatures: 32, outputs: 1, rng: &rng)
+        let side = MLPHead(inFeatures: 32, outputs: 1, rng: &rng)
         let seqs: [[Int]] = [[2, 5, 9, 14, 33, 7, 8], [2, 40, 41], [2, 17, 3, 99, 12], [2, 60], [2, 8, 8, 8, 21, 22]]
         let batch = try TokenBatch(padding: seqs)
         let n = 1
