@@ -1,0 +1,83 @@
+import Foundation
+import Specs
+import Tensors
+
+/// How `Runner.run` executes specs.
+public struct RunOptions {
+    /// Only these seeds (nil: the spec's).
+    public var seeds: [Int]?
+    /// Only these variants (nil: the spec's).
+    public var variants: [Variant]?
+    /// Rerun runs already finished for the same spec hash, variant and seed.
+    public var force = false
+    /// Threads for OpenBLAS and our loops.
+    public var threads = Threads.count
+    /// Where the feature cache and checkpoints live (`results/` by default).
+    public var resultsDir = URL(fileURLWithPath: "results")
+    /// Resolves relative data and weight paths of specs (default: the current directory).
+    public var baseDir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    public var host = ProcessInfo.processInfo.hostName
+    public var gitCommit: String?
+    public var progress: ProgressSink = SilentProgress()
+    public var stop = StopSignal()
+    /// Called after each committed epoch with (experiment, variant, seed, epoch); tests use it to
+    /// simulate a crash by throwing.
+    public var afterEpoch: ((String, Variant, Int, Int) throws -> Void)?
+
+    public init() {}
+}
+
+/// Set from a signal handler (Ctrl-C); the runner stops at the next batch boundary, marks the
+/// run interrupted and keeps every committed epoch.
+public final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    public init() {}
+    public func request() { lock.lock(); flag = true; lock.unlock() }
+    public var isRequested: Bool { lock.lock(); defer { lock.unlock() }; return flag }
+}
+
+/// What happened to one (experiment, variant, seed).
+public struct RunOutcome: Equatable {
+    public enum Status: String { case finished, skipped, failed, interrupted, runningElsewhere = "running elsewhere" }
+    public var experiment: String
+    public var variant: Variant
+    public var seed: Int
+    public var status: Status
+    public var reason: String?
+    public var testAccMain: Double?
+    public var testAccSide: Double?
+}
+
+/// Counters that show what work was done (and what the feature cache saved).
+public struct RunnerStats: Equatable {
+    /// Batches pushed through a backbone to build features (heads/sidenet regimes).
+    public var backboneFeatureBatches = 0
+    public var featureCacheHits = 0
+    public var featureCacheMisses = 0
+    public init() {}
+}
+
+/// Runner failures with one-line messages.
+public enum RunnerError: Error, CustomStringConvertible {
+    case missingFile(path: String, what: String, hint: String)
+    case nonFiniteLoss(epoch: Int, batch: Int, head: String)
+    case interrupted
+    case invalid(String)
+    case checkpoint(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missingFile(let path, let what, let hint):
+            return "\(what) not found at \(path): \(hint)"
+        case .nonFiniteLoss(let epoch, let batch, let head):
+            return "non-finite \(head) training loss at epoch \(epoch), batch \(batch)"
+        case .interrupted:
+            return "interrupted by the user"
+        case .invalid(let s):
+            return s
+        case .checkpoint(let path, let reason):
+            return "checkpoint \(path): \(reason)"
+        }
+    }
+}
