@@ -196,11 +196,13 @@ public func conv2dBackwardWeight(_ dOut: Tensor, input x: Tensor, kernelSize k: 
     let hw = g.ho * g.wo, chw = g.c * g.h * g.w, ohw = g.o * hw
     let direct1x1 = g.k == 1 && stride == 1 && padding == 0
     let wsize = g.o * g.ckk
-    var partial = [Float](repeating: 0, count: wsize * plan.chunks)
-    dOut.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in partial.withUnsafeMutableBufferPointer { pp in
-        let dp = pd.baseAddress!, xp = px.baseAddress!, pbase = pp.baseAddress!
+    // Chunk 0 accumulates straight into dWeight; the other chunks into private partial sums.
+    var partial = [Float](repeating: 0, count: wsize * (plan.chunks - 1))
+    dOut.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in
+    partial.withUnsafeMutableBufferPointer { pp in dWeight.data.withUnsafeMutableBufferPointer { pdw in
+        let dp = pd.baseAddress!, xp = px.baseAddress!, dwp = pdw.baseAddress!
         plan.run { chunk, groupRange in
-            let acc = pbase + chunk * wsize
+            let acc = chunk == 0 ? dwp : pp.baseAddress! + (chunk - 1) * wsize
             let gs = plan.imagesPerGroup, cols = gs * hw
             var colBuf = [Float](repeating: 0, count: (direct1x1 && gs == 1) ? 0 : g.ckk * cols)
             var tmp = [Float](repeating: 0, count: gs > 1 ? g.o * cols : 0)
@@ -223,10 +225,11 @@ public func conv2dBackwardWeight(_ dOut: Tensor, input x: Tensor, kernelSize k: 
                 }
             } }
         }
-    } } }
-    dWeight.data.withUnsafeMutableBufferPointer { dw in
-        for ch in 0..<plan.chunks { for i in 0..<wsize { dw[i] += partial[ch * wsize + i] } }
-    }
+        for ch in 0..<(plan.chunks - 1) {
+            let src = pp.baseAddress! + ch * wsize
+            for i in 0..<wsize { dwp[i] += src[i] }
+        }
+    } } } }
 }
 
 /// dBias [O] += Σ_{n,oy,ox} dOut[n,o,oy,ox].
