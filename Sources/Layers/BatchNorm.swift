@@ -48,20 +48,39 @@ public final class BatchNorm: Module {
         var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
         if mode == .train {
             precondition(count > 1, "BatchNorm(\(numFeatures)): training needs more than 1 value per channel, got input \(x.shape)")
-            x.data.withUnsafeBufferPointer { px in
-                for ch in 0..<c {
-                    var s = 0.0
-                    for i in 0..<n { let row = px.baseAddress! + (i * c + ch) * inner; for t in 0..<inner { s += Double(row[t]) } }
-                    let m = s / Double(count)
-                    var v = 0.0
-                    for i in 0..<n { let row = px.baseAddress! + (i * c + ch) * inner; for t in 0..<inner { let d = Double(row[t]) - m; v += d * d } }
-                    let biased = v / Double(count)
-                    mean[ch] = Float(m)
-                    invStd[ch] = Float(1 / (biased + Double(eps)).squareRoot())
-                    let unbiased = v / Double(count - 1)
-                    runningMean.value.data[ch] = (1 - momentum) * runningMean.value.data[ch] + momentum * Float(m)
-                    runningVar.value.data[ch] = (1 - momentum) * runningVar.value.data[ch] + momentum * Float(unbiased)
+            var unbiased = [Float](repeating: 0, count: c)
+            x.data.withUnsafeBufferPointer { px in mean.withUnsafeMutableBufferPointer { pm in
+            invStd.withUnsafeMutableBufferPointer { pi in unbiased.withUnsafeMutableBufferPointer { pu in
+                let (xb, mb, ib, ub) = (px.baseAddress!, pm.baseAddress!, pi.baseAddress!, pu.baseAddress!)
+                // Per channel: rows summed in Float (vectorised), rows accumulated in Double.
+                parallelFor(c) { r in
+                    for ch in r {
+                        var s = 0.0
+                        for i in 0..<n {
+                            let row = xb + (i * c + ch) * inner
+                            var rs: Float = 0
+                            for t in 0..<inner { rs += row[t] }
+                            s += Double(rs)
+                        }
+                        let m = s / Double(count), mf = Float(m)
+                        var v = 0.0
+                        for i in 0..<n {
+                            let row = xb + (i * c + ch) * inner
+                            var rv: Float = 0
+                            for t in 0..<inner { let d = row[t] - mf; rv += d * d }
+                            v += Double(rv)
+                        }
+                        // Correct for mean rounding: Σ(x − m)² = Σ(x − mf)² − count·(mf − m)².
+                        v = max(0, v - Double(count) * (Double(mf) - m) * (Double(mf) - m))
+                        mb[ch] = mf
+                        ib[ch] = Float(1 / (v / Double(count) + Double(eps)).squareRoot())
+                        ub[ch] = Float(v / Double(count - 1))
+                    }
                 }
+            } } } }
+            for ch in 0..<c {
+                runningMean.value.data[ch] = (1 - momentum) * runningMean.value.data[ch] + momentum * mean[ch]
+                runningVar.value.data[ch] = (1 - momentum) * runningVar.value.data[ch] + momentum * unbiased[ch]
             }
             numBatchesTracked.value.data[0] += 1
         } else {
@@ -102,15 +121,21 @@ public final class BatchNorm: Module {
         let count = Float(n * inner)
         var sumD = [Float](repeating: 0, count: c), sumDX = [Float](repeating: 0, count: c)
         dOut.data.withUnsafeBufferPointer { pd in xhat.data.withUnsafeBufferPointer { ph in
-            for ch in 0..<c {
-                var s = 0.0, sx = 0.0
-                for i in 0..<n {
-                    let o = (i * c + ch) * inner
-                    for t in 0..<inner { let d = Double(pd[o + t]); s += d; sx += d * Double(ph[o + t]) }
+        sumD.withUnsafeMutableBufferPointer { psd in sumDX.withUnsafeMutableBufferPointer { psx in
+            let (db, hb, sdb, sxb) = (pd.baseAddress!, ph.baseAddress!, psd.baseAddress!, psx.baseAddress!)
+            parallelFor(c) { r in
+                for ch in r {
+                    var s = 0.0, sx = 0.0
+                    for i in 0..<n {
+                        let o = (i * c + ch) * inner
+                        var rs: Float = 0, rx: Float = 0
+                        for t in 0..<inner { let d = db[o + t]; rs += d; rx += d * hb[o + t] }
+                        s += Double(rs); sx += Double(rx)
+                    }
+                    sdb[ch] = Float(s); sxb[ch] = Float(sx)
                 }
-                sumD[ch] = Float(s); sumDX[ch] = Float(sx)
             }
-        } }
+        } } } }
         if !weight.frozen { for ch in 0..<c { weight.grad.data[ch] += sumDX[ch] } }
         if !bias.frozen { for ch in 0..<c { bias.grad.data[ch] += sumD[ch] } }
         var dx = Tensor(zeros: xhat.shape)

@@ -37,6 +37,12 @@ struct ConvPlan {
         }
     }
     var chunks: Int { parallel ? plannedChunks(groups) : 1 }
+
+    /// Per-image copies (im2col, col2im, gathers) of one group: on all threads when groups run
+    /// in turn (the BLAS call is the only other threaded part), serially inside a parallel group.
+    func eachImage(_ count: Int, _ body: (Int) -> Void) {
+        if parallel || count == 1 { for j in 0..<count { body(j) } } else { parallelFor(count) { r in for j in r { body(j) } } }
+    }
 }
 
 @inline(__always) private func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
@@ -124,10 +130,11 @@ public func conv2dForward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: In
                         sgemm(m: g.o, n: hw, k: g.ckk, a: wp, b: b, c: yp + n * ohw)
                     } else {
                         let width = imgs.count * hw
-                        for (j, n) in imgs.enumerated() { im2col(xp + n * chw, g, cb.baseAddress! + j * hw, ld: width) }
-                        sgemm(m: g.o, n: width, k: g.ckk, a: wp, b: cb.baseAddress!, c: tb.baseAddress!)
-                        for (j, n) in imgs.enumerated() {
-                            for o in 0..<g.o { (yp + n * ohw + o * hw).update(from: tb.baseAddress! + o * width + j * hw, count: hw) }
+                        let n0 = imgs.lowerBound, cbp = cb.baseAddress!, tbp = tb.baseAddress!
+                        plan.eachImage(imgs.count) { j in im2col(xp + (n0 + j) * chw, g, cbp + j * hw, ld: width) }
+                        sgemm(m: g.o, n: width, k: g.ckk, a: wp, b: cbp, c: tbp)
+                        plan.eachImage(imgs.count) { j in
+                            for o in 0..<g.o { (yp + (n0 + j) * ohw + o * hw).update(from: tbp + o * width + j * hw, count: hw) }
                         }
                     }
                 }
@@ -172,11 +179,12 @@ public func conv2dBackwardData(_ dOut: Tensor, weight: Tensor, inputShape: [Int]
                         }
                     } else {
                         let width = imgs.count * hw
-                        for (j, n) in imgs.enumerated() {
-                            for o in 0..<g.o { (tb.baseAddress! + o * width + j * hw).update(from: dp + n * ohw + o * hw, count: hw) }
+                        let n0 = imgs.lowerBound, cbp = cb.baseAddress!, tbp = tb.baseAddress!
+                        plan.eachImage(imgs.count) { j in
+                            for o in 0..<g.o { (tbp + o * width + j * hw).update(from: dp + (n0 + j) * ohw + o * hw, count: hw) }
                         }
-                        sgemm(transA: true, m: g.ckk, n: width, k: g.o, a: wp, b: tb.baseAddress!, c: cb.baseAddress!)
-                        for (j, n) in imgs.enumerated() { col2im(cb.baseAddress! + j * hw, g, xp + n * chw, ld: width) }
+                        sgemm(transA: true, m: g.ckk, n: width, k: g.o, a: wp, b: tbp, c: cbp)
+                        plan.eachImage(imgs.count) { j in col2im(cbp + j * hw, g, xp + (n0 + j) * chw, ld: width) }
                     }
                 }
             } }
@@ -196,11 +204,13 @@ public func conv2dBackwardWeight(_ dOut: Tensor, input x: Tensor, kernelSize k: 
     let hw = g.ho * g.wo, chw = g.c * g.h * g.w, ohw = g.o * hw
     let direct1x1 = g.k == 1 && stride == 1 && padding == 0
     let wsize = g.o * g.ckk
-    var partial = [Float](repeating: 0, count: wsize * plan.chunks)
-    dOut.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in partial.withUnsafeMutableBufferPointer { pp in
-        let dp = pd.baseAddress!, xp = px.baseAddress!, pbase = pp.baseAddress!
+    // Chunk 0 accumulates straight into dWeight; the other chunks into private partial sums.
+    var partial = [Float](repeating: 0, count: wsize * (plan.chunks - 1))
+    dOut.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in
+    partial.withUnsafeMutableBufferPointer { pp in dWeight.data.withUnsafeMutableBufferPointer { pdw in
+        let dp = pd.baseAddress!, xp = px.baseAddress!, dwp = pdw.baseAddress!
         plan.run { chunk, groupRange in
-            let acc = pbase + chunk * wsize
+            let acc = chunk == 0 ? dwp : pp.baseAddress! + (chunk - 1) * wsize
             let gs = plan.imagesPerGroup, cols = gs * hw
             var colBuf = [Float](repeating: 0, count: (direct1x1 && gs == 1) ? 0 : g.ckk * cols)
             var tmp = [Float](repeating: 0, count: gs > 1 ? g.o * cols : 0)
@@ -214,19 +224,21 @@ public func conv2dBackwardWeight(_ dOut: Tensor, input x: Tensor, kernelSize k: 
                         sgemm(transB: true, m: g.o, n: g.ckk, k: hw, a: dp + n * ohw, b: b, beta: 1, c: acc)
                     } else {
                         let width = imgs.count * hw
-                        for (j, n) in imgs.enumerated() {
-                            im2col(xp + n * chw, g, cb.baseAddress! + j * hw, ld: width)
-                            for o in 0..<g.o { (tb.baseAddress! + o * width + j * hw).update(from: dp + n * ohw + o * hw, count: hw) }
+                        let n0 = imgs.lowerBound, cbp = cb.baseAddress!, tbp = tb.baseAddress!
+                        plan.eachImage(imgs.count) { j in
+                            im2col(xp + (n0 + j) * chw, g, cbp + j * hw, ld: width)
+                            for o in 0..<g.o { (tbp + o * width + j * hw).update(from: dp + (n0 + j) * ohw + o * hw, count: hw) }
                         }
-                        sgemm(transB: true, m: g.o, n: g.ckk, k: width, a: tb.baseAddress!, b: cb.baseAddress!, beta: 1, c: acc)
+                        sgemm(transB: true, m: g.o, n: g.ckk, k: width, a: tbp, b: cbp, beta: 1, c: acc)
                     }
                 }
             } }
         }
-    } } }
-    dWeight.data.withUnsafeMutableBufferPointer { dw in
-        for ch in 0..<plan.chunks { for i in 0..<wsize { dw[i] += partial[ch * wsize + i] } }
-    }
+        for ch in 0..<(plan.chunks - 1) {
+            let src = pp.baseAddress! + ch * wsize
+            for i in 0..<wsize { dwp[i] += src[i] }
+        }
+    } } } }
 }
 
 /// dBias [O] += Σ_{n,oy,ox} dOut[n,o,oy,ox].

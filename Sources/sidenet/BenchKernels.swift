@@ -26,16 +26,11 @@ struct BenchKernels: ParsableCommand {
         guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1, got \(repeats)") }
     }
 
-    /// Best wall time in seconds of `repeats` runs after one warm-up run.
-    func best(_ body: () -> Void) -> Double {
+    /// Wall time in seconds of one run.
+    func time(_ body: () -> Void) -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
         body()
-        var b = Double.infinity
-        for _ in 0..<repeats {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            body()
-            b = min(b, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
-        }
-        return b
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
     }
 
     func run() throws {
@@ -52,18 +47,24 @@ struct BenchKernels: ParsableCommand {
             let flops = 2 * Double(m) * Double(k) * Double(n)
             let a = Tensor.normal([m, k], rng: &rng), b = Tensor.normal([k, n], rng: &rng)
             var c = Tensor(zeros: [m, n])
-            let tG = best {
-                a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in c.data.withUnsafeMutableBufferPointer { pc in
-                    sgemm(m: m, n: n, k: k, a: pa.baseAddress!, b: pb.baseAddress!, c: pc.baseAddress!)
-                } } }
-            }
             let x = Tensor.normal([s.n, s.c, s.hw, s.hw], rng: &rng)
             let w = Tensor.normal([s.c, s.c, 3, 3], rng: &rng)
             let dy = Tensor.normal([s.n, s.c, s.hw, s.hw], rng: &rng)
             var dw = Tensor(zeros: w.shape)
-            let tF = best { _ = conv2dForward(x, weight: w, bias: nil, stride: 1, padding: 1) }
-            let tD = best { _ = conv2dBackwardData(dy, weight: w, inputShape: x.shape, stride: 1, padding: 1) }
-            let tW = best { conv2dBackwardWeight(dy, input: x, kernelSize: 3, stride: 1, padding: 1, into: &dw) }
+            // One warm-up round, then `repeats` rounds; the four kernels alternate within a round
+            // so that load from other processes hits them alike. Best time of each is kept.
+            var tG = Double.infinity, tF = Double.infinity, tD = Double.infinity, tW = Double.infinity
+            for round in 0...repeats {
+                let g = time {
+                    a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in c.data.withUnsafeMutableBufferPointer { pc in
+                        sgemm(m: m, n: n, k: k, a: pa.baseAddress!, b: pb.baseAddress!, c: pc.baseAddress!)
+                    } } }
+                }
+                let f = time { _ = conv2dForward(x, weight: w, bias: nil, stride: 1, padding: 1) }
+                let d = time { _ = conv2dBackwardData(dy, weight: w, inputShape: x.shape, stride: 1, padding: 1) }
+                let wt = time { conv2dBackwardWeight(dy, input: x, kernelSize: 3, stride: 1, padding: 1, into: &dw) }
+                if round > 0 { tG = min(tG, g); tF = min(tF, f); tD = min(tD, d); tW = min(tW, wt) }
+            }
             let g = flops / tG * 1e-9
             func cell(_ t: Double) -> String {
                 let v = flops / t * 1e-9

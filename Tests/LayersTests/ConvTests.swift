@@ -41,6 +41,11 @@ final class ConvTests: XCTestCase {
             let e4 = relErr(b.grad, dbRef)
             XCTAssertLessThan(e4, tol, "backward-bias max rel diff \(e4) \(label)")
         }
+        // A second backward adds into the gradient (llm.c convention).
+        _ = conv.backward(dy)
+        let twice = Tensor(shape: dwRef.shape, data: dwRef.data.map { 2 * $0 })
+        let e5 = relErr(conv.weight.grad, twice)
+        XCTAssertLessThan(e5, tol, "accumulated backward-weight max rel diff \(e5) \(label)")
     }
 
     func testFastConvMatchesReference() {
