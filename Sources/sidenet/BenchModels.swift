@@ -77,7 +77,7 @@ struct BenchModels: ParsableCommand {
                 print("\(arch) training step (fwd+bwd+SGD, with SideNet): \(String(format: "%.1f", Double(batch) / tTrain)) img/s")
             }
             if rates.isEmpty { continue }
-            let conf = Prediction.rows(m.sideLogits(m.forwardPrefix(x, mode: .eval), mode: .eval)).map(\.confidence).sorted()
+            let conf = ClassPrediction.rows(m.sideLogits(m.forwardPrefix(x, mode: .eval), mode: .eval)).map(\.confidence).sorted()
             for r in rates {
                 // the (1 - r) quantile: examples with confidence >= theta are the top r fraction
                 let k = min(batch - 1, max(0, Int((Double(batch) * (1 - r)).rounded())))
