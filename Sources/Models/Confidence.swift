@@ -1,11 +1,11 @@
 import Foundation
 import Tensors
 
-/// Prediction and confidence of one example from its logits.
+/// ClassPrediction and confidence of one example from its logits.
 /// - K > 1 outputs (softmax): predicted = argmax, confidence = max softmax probability.
 /// - K = 1 output (sigmoid, binary): p = sigmoid(z), predicted = p >= 0.5 ? 1 : 0,
 ///   confidence = max(p, 1 - p).
-public struct Prediction: Equatable, Sendable {
+public struct ClassPrediction: Equatable, Sendable {
     public var predicted: Int
     public var confidence: Float
 
@@ -16,7 +16,7 @@ public struct Prediction: Equatable, Sendable {
 
     // z [K] -> prediction
     public init<C: Collection>(logits z: C) where C.Element == Float, C.Index == Int {
-        precondition(!z.isEmpty, "Prediction needs at least one logit")
+        precondition(!z.isEmpty, "ClassPrediction needs at least one logit")
         if z.count == 1 {
             let v = Double(z[z.startIndex])
             let p = 1 / (1 + Foundation.exp(-v))
@@ -32,9 +32,9 @@ public struct Prediction: Equatable, Sendable {
     }
 
     /// One prediction per row of logits [N, K].
-    public static func rows(_ logits: Tensor) -> [Prediction] {
+    public static func rows(_ logits: Tensor) -> [ClassPrediction] {
         precondition(logits.rank == 2, "logits must be [N, K], got \(logits.shape)")
         let k = logits.shape[1]
-        return (0..<logits.shape[0]).map { Prediction(logits: logits.data[($0 * k)..<($0 * k + k)]) }
+        return (0..<logits.shape[0]).map { ClassPrediction(logits: logits.data[($0 * k)..<($0 * k + k)]) }
     }
 }

@@ -67,7 +67,7 @@ public func earlyExit<Input, Activation>(_ stages: EarlyExitStages<Input, Activa
     let sideLogits = try stages.side(activation)
     precondition(sideLogits.rank == 2, "SideNet logits must be [N, K], got \(sideLogits.shape)")
     let n = sideLogits.shape[0], k = sideLogits.shape[1]
-    let sidePreds = Prediction.rows(sideLogits)
+    let sidePreds = ClassPrediction.rows(sideLogits)
     var results = (0..<n).map { i in
         EarlyExitResult(exit: .side, predicted: sidePreds[i].predicted, confidence: sidePreds[i].confidence,
                         sideConfidence: sidePreds[i].confidence,
@@ -82,7 +82,7 @@ public func earlyExit<Input, Activation>(_ stages: EarlyExitStages<Input, Activa
     let km = mainLogits.shape[1]
     for (r, i) in continuing.enumerated() {
         let row = Array(mainLogits.data[(r * km)..<(r * km + km)])
-        let p = Prediction(logits: row)
+        let p = ClassPrediction(logits: row)
         results[i].exit = .main
         results[i].predicted = p.predicted
         results[i].confidence = p.confidence

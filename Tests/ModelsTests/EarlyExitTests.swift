@@ -13,7 +13,7 @@ final class EarlyExitTests: XCTestCase {
             let m = try f.model()
             let x = f["input"]
             let n = x.shape[0]
-            let sideConf = Prediction.rows(f["eval.side_logits"]).map(\.confidence).sorted()
+            let sideConf = ClassPrediction.rows(f["eval.side_logits"]).map(\.confidence).sorted()
             let median = (sideConf[n / 2 - 1] + sideConf[n / 2]) / 2
             for theta: Float in [0, 0.5, median, 1.1] {
                 let results = try m.earlyExit(x, theta: theta)
@@ -22,8 +22,8 @@ final class EarlyExitTests: XCTestCase {
                 for i in 0..<n {
                     let xi = x.gatherRows([i])
                     let full = m.forwardAll(xi, mode: .eval)
-                    let side = Prediction(logits: full.side[0].data)
-                    let main = Prediction(logits: full.main.data)
+                    let side = ClassPrediction(logits: full.side[0].data)
+                    let main = ClassPrediction(logits: full.main.data)
                     let r = results[i]
                     let tag = "\(name) theta \(theta) example \(i)"
                     XCTAssertLessThanOrEqual(Tensor(shape: [10], data: r.sideLogits).maxAbsDifference(full.side[0].reshaped([10])), 1e-5, tag)
@@ -72,17 +72,17 @@ final class EarlyExitTests: XCTestCase {
     }
 
     func testConfidenceSoftmaxAndSigmoid() {
-        let p = Prediction(logits: [Float(1), 2, 3])
+        let p = ClassPrediction(logits: [Float(1), 2, 3])
         XCTAssertEqual(p.predicted, 2)
         let e = [1.0, 2, 3].map { exp($0) }
         XCTAssertEqual(Double(p.confidence), e[2] / e.reduce(0, +), accuracy: 1e-6)
         // one sigmoid output: max(p, 1 - p)
-        let s = Prediction(logits: [Float(-2)])
+        let s = ClassPrediction(logits: [Float(-2)])
         XCTAssertEqual(s.predicted, 0)
         XCTAssertEqual(Double(s.confidence), 1 - 1 / (1 + exp(2.0)), accuracy: 1e-6)
-        let s2 = Prediction(logits: [Float(0.5)])
+        let s2 = ClassPrediction(logits: [Float(0.5)])
         XCTAssertEqual(s2.predicted, 1)
         XCTAssertEqual(Double(s2.confidence), 1 / (1 + exp(-0.5)), accuracy: 1e-6)
-        XCTAssertEqual(Prediction(logits: [Float(0)]).confidence, 0.5)
+        XCTAssertEqual(ClassPrediction(logits: [Float(0)]).confidence, 0.5)
     }
 }

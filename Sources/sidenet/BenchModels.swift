@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Layers
+import Models
+import Tensors
+
+/// `sidenet bench models`: ResNet throughput (inference, training step) and the wall-clock
+/// speed-up of early-exit inference against the one predicted by parameters and FLOPs.
+struct BenchModels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "ResNet images/s (inference, forward+backward+SGD step) and early-exit speed-ups.",
+        discussion: """
+            Random weights (seeded). Inference = MainNet alone (prefix + remainder + head), eval mode. \
+            Training step = forwardAll in train mode with the SideNet, cross-entropy on both outputs, \
+            backwardAll, and a plain SGD update of every parameter (Adam lives in Optim and is not \
+            timed here). Early exit: theta is set to the batch quantile of SideNet confidences that \
+            makes the requested fraction exit; measured speed-up = time(MainNet alone) / \
+            time(early exit), predicted = MainNet cost / expected cost at that exit rate.
+            """)
+
+    @Option(help: "Comma-separated architectures.") var archs: String = "resnet18,resnet50,resnet152"
+    @Option(help: "Images per batch.") var batch: Int = 128
+    @Option(name: .long, help: "Input height and width.") var inputSize: Int = 32
+    @Option(help: "Threads for OpenBLAS and sidenet loops.") var threads: Int = 2
+    @Option(name: .customLong("repeat"), help: "Timed repeats (best is reported) after one warm-up.") var repeats: Int = 3
+    @Flag(help: "Skip the training-step measurement.") var noTrain = false
+    @Option(help: "Exit rates for the early-exit measurement (comma-separated; empty to skip).") var exitRates: String = "0.25,0.5,0.75"
+
+    func validate() throws {
+        guard batch >= 2 else { throw ValidationError("--batch must be at least 2") }
+        guard threads >= 1, repeats >= 1, inputSize >= 16 else { throw ValidationError("--threads/--repeat >= 1, --input-size >= 16") }
+    }
+
+    func best(_ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var t = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            t = min(t, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+        }
+        return t
+    }
+
+    func run() throws {
+        Threads.set(threads)
+        let rates = exitRates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats)")
+        for arch in archs.split(separator: ",").map(String.init) {
+            guard let config = ResNetConfig.preset(arch, numClasses: 10) else {
+                throw ModelError.unknownArchitecture(arch, known: ResNetConfig.presetNames)
+            }
+            var rng = SeededGenerator(seed: 1)
+            let m = try SideNetResNet(config: config, inputHeight: inputSize, inputWidth: inputSize, rng: &rng)
+            let x = Tensor.normal([batch, 3, inputSize, inputSize], rng: &rng)
+            let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
+            let costs = m.computeBreakdown()
+            let tInfer = best { _ = m.forwardRest(m.forwardPrefix(x, mode: .eval), mode: .eval) }
+            let gflopsInfer = Double(costs.mainNet.flops) * Double(batch) / tInfer / 1e9
+            print("\(arch) inference: \(String(format: "%.1f", Double(batch) / tInfer)) img/s "
+                  + "(\(String(format: "%.1f", gflopsInfer)) GFLOP/s)")
+            if !noTrain {
+                let params = m.namedParameters().map(\.1)
+                let tTrain = best {
+                    m.zeroGrad()
+                    let out = m.forwardAll(x, mode: .train)
+                    let dMain = softmaxCrossEntropy(logits: out.main, labels: labels).dLogits
+                    let dSide = softmaxCrossEntropy(logits: out.side[0], labels: labels).dLogits
+                    m.backwardAll(main: dMain, side: [dSide])
+                    for p in params {
+                        p.value.data.withUnsafeMutableBufferPointer { v in p.grad.data.withUnsafeBufferPointer { g in
+                            for i in 0..<v.count { v[i] -= 1e-4 * g[i] }
+                        } }
+                    }
+                }
+                print("\(arch) training step (fwd+bwd+SGD, with SideNet): \(String(format: "%.1f", Double(batch) / tTrain)) img/s")
+            }
+            if rates.isEmpty { continue }
+            let conf = ClassPrediction.rows(m.sideLogits(m.forwardPrefix(x, mode: .eval), mode: .eval)).map(\.confidence).sorted()
+            for r in rates {
+                // the (1 - r) quantile: examples with confidence >= theta are the top r fraction
+                let k = min(batch - 1, max(0, Int((Double(batch) * (1 - r)).rounded())))
+                let theta = conf[k]
+                var exited = 0
+                let tExit = try best { exited = try m.earlyExit(x, theta: theta).filter { $0.exit == .side }.count }
+                let actual = Double(exited) / Double(batch)
+                let predictedParams = Double(costs.mainNet.parameters) / costs.expectedParameters(exitRate: actual)
+                let predictedFLOPs = Double(costs.mainNet.flops) / costs.expectedFLOPs(exitRate: actual)
+                print("\(arch) early exit, rate \(String(format: "%.3f", actual)): measured speed-up "
+                      + "\(String(format: "%.2f", tInfer / tExit))x, predicted by params \(String(format: "%.2f", predictedParams))x, "
+                      + "by FLOPs \(String(format: "%.2f", predictedFLOPs))x")
+            }
+        }
+    }
+}
