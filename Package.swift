@@ -44,7 +44,7 @@ let package = Package(
                                                "Datasets", "Tokenizer", "Specs", "Store"]),
         // Threshold sweeps, ECE, tables, gnuplot figures. Takes plain input structs for now;
         // the coordinator adapts Store/Specs records to them (no dependency edge yet).
-        .target(name: "Report", dependencies: []),
+        .target(name: "Report", dependencies: ["Store", "Specs"]),
         .executableTarget(name: "sidenet", dependencies: [
             "Tensors", "Layers", "Optim", "WeightIO", "Models", "Datasets", "Tokenizer",
             "Specs", "Store", "Runner", "Report",

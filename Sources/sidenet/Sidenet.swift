@@ -7,6 +7,12 @@ struct Sidenet: ParsableCommand {
         commandName: "sidenet",
         abstract: "Reproduce \"Add a SideNet to your MainNet\": train, evaluate and report early-exit SideNets.",
         subcommands: [
+            RunCommand.self,
+            ListCommand.self,
+            ShowCommand.self,
+            EvalCommand.self,
+            ReportCommand.self,
+            CheckCommand.self,
             Bench.self,
             DataCommand.self,
             Inspect.self,

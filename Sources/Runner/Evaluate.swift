@@ -1,0 +1,107 @@
+import Foundation
+import Layers
+import Models
+import Specs
+import WeightIO
+import Tensors
+
+/// One evaluated example (the CSV row of `sidenet eval`).
+public struct EvaluatedExample {
+    public var index: Int
+    public var label: Int
+    public var sidePred: Int?
+    public var sideConf: Double?
+    public var mainPred: Int
+    public var mainConf: Double
+    public var sideLogits: [Float]?
+    public var mainLogits: [Float]
+}
+
+extension Runner {
+    /// Evaluates a harness checkpoint (safetensors with the harness's names) on a split of the
+    /// spec's data. A checkpoint of a frozen-backbone regime holds only `head.*`/`sidenet.*`; the
+    /// backbone then comes from the spec's `mainnet.weights`.
+    public static func evaluate(spec: ExperimentSpec, checkpoint: URL, split: String, baseDir: URL,
+                                progress: ProgressSink = SilentProgress()) throws -> [EvaluatedExample] {
+        let data = try PreparedData.load(spec, baseDir: baseDir)
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(contentsOf: checkpoint) } catch {
+            throw RunnerError.checkpoint(path: checkpoint.path, reason: "\(error)")
+        }
+        let seed = file.metadata["seed"].flatMap(Int.init) ?? 0
+        let (net, _) = try buildNet(spec, data: data, seed: seed, baseDir: baseDir)
+        let hasSide = file.tensors.keys.contains { $0.hasPrefix("sidenet.") }
+        let hasBackbone = file.tensors.keys.contains { !$0.hasPrefix("head.") && !$0.hasPrefix("sidenet.") && !$0.hasPrefix("optim.") }
+        let target: Module
+        if hasBackbone {
+            target = net.module
+        } else {
+            var parts: [(String, Module)] = [("head", net.head)]
+            if hasSide { parts.append(("sidenet", net.side)) }
+            target = CompositeModule(parts)
+        }
+        var ignored = ["optim."]
+        if hasBackbone && !hasSide { ignored.append("sidenet.") }
+        try loadStateDict(into: target, stored: file.tensors, source: checkpoint.lastPathComponent,
+                          options: StateDictLoadOptions(ignoredPrefixes: ignored))
+        let indices: [Int]
+        switch split {
+        case "test": indices = data.test
+        case "validation", "val": indices = data.validation
+        case "train": indices = data.train
+        default: throw RunnerError.invalid("--split must be test, validation or train, not \(split)")
+        }
+        var out: [EvaluatedExample] = []
+        progress.begin("eval \(split)", total: indices.count, unit: "ex")
+        for start in stride(from: 0, to: indices.count, by: spec.evaluation.batchSize) {
+            let idx = Array(indices[start..<min(indices.count, start + spec.evaluation.batchSize)])
+            let (main, side) = try net.forward(idx, data: data, mode: .eval, withSide: hasSide)
+            let pm = predictions(main), ps = side.map(predictions)
+            let k = main.shape[1]
+            for (r, i) in idx.enumerated() {
+                out.append(EvaluatedExample(index: start + r, label: data.labels[i], sidePred: ps?[r].pred,
+                                            sideConf: ps?[r].conf, mainPred: pm[r].pred, mainConf: pm[r].conf,
+                                            sideLogits: side.map { Array($0.data[(r * k)..<(r * k + k)]) },
+                                            mainLogits: Array(main.data[(r * k)..<(r * k + k)])))
+            }
+            progress.advance(to: start + idx.count)
+        }
+        progress.end("\(out.count) examples")
+        return out
+    }
+
+    /// Files a spec needs that are not on disk, each with where to get it and where it goes.
+    public static func missingFiles(_ spec: ExperimentSpec, baseDir: URL) -> [String] {
+        var missing: [String] = []
+        let fm = FileManager.default
+        let dir = resolve(spec.data.path, baseDir)
+        switch spec.data.dataset {
+        case .cifar10:
+            let names = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
+                         "data_batch_5.bin", "test_batch.bin", "batches.meta.txt"]
+            for n in names where !fm.fileExists(atPath: dir.appendingPathComponent(n).path) {
+                missing.append("\(dir.appendingPathComponent(n).path): CIFAR-10 binary version, "
+                               + "https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-binary.tar.gz); unpack so this folder holds the .bin files")
+            }
+        case .sst2:
+            let ok = fm.fileExists(atPath: dir.appendingPathComponent("stsa.binary.train").path)
+                || fm.fileExists(atPath: dir.appendingPathComponent("sentiment-train").path)
+                || fm.fileExists(atPath: dir.appendingPathComponent("train.jsonl").path)
+                || fm.fileExists(atPath: dir.appendingPathComponent("train.tsv").path)
+            if !ok {
+                missing.append("\(dir.path)/: sentence-level SST-2 (stsa.binary.{train,dev,test}, SentEval sentiment-*, "
+                               + "or SetFit/sst2 {train,dev,test}.jsonl; the paper split needs all 9,613 labeled sentences)")
+            }
+        }
+        if let w = spec.mainnet.weights, !fm.fileExists(atPath: resolve(w, baseDir).path) {
+            missing.append("\(resolve(w, baseDir).path): \(WeightsCatalog.hint(for: w, arch: spec.mainnet.arch))")
+        }
+        if let v = spec.mainnet.vocab, !fm.fileExists(atPath: resolve(v, baseDir).path) {
+            missing.append("\(resolve(v, baseDir).path): vocab.txt of the model; \(WeightsCatalog.hint(for: v, arch: spec.mainnet.arch))")
+        }
+        if case .path(let p)? = spec.mainnet.config, !fm.fileExists(atPath: resolve(p, baseDir).path) {
+            missing.append("\(resolve(p, baseDir).path): config.json of the model; \(WeightsCatalog.hint(for: p, arch: spec.mainnet.arch))")
+        }
+        return missing
+    }
+}
