@@ -2,7 +2,7 @@ import Foundation
 import Tensors
 import WeightIO
 
-// Reading torchvision weights and the harness's own checkpoints (names: CHECKPOINTS.md).
+// Reading torchvision weights and the harness's own checkpoints (names: README.md, "Checkpoints").
 
 /// Module state as safetensors-ready tensors: Float32, except `*.num_batches_tracked`, stored
 /// as an I64 scalar like PyTorch does (so `torch.load`/`load_state_dict` accept the file).

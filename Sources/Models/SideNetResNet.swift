@@ -4,7 +4,7 @@ import Tensors
 /// A MainNet ResNet (torchvision backbone without `fc`, plus the paper's MLP `head`) with one or
 /// more SideNets (`MLPHead`s) reading the flattened activation after given blocks.
 ///
-/// Checkpoint keys (see CHECKPOINTS.md): backbone keys exactly torchvision's (`conv1.weight`,
+/// Checkpoint keys (see README.md, "Checkpoints"): backbone keys exactly torchvision's (`conv1.weight`,
 /// `layer1.0.bn1.running_mean`, ...), `head.{fc1,bn,fc2}.*`, and `sidenet.{fc1,bn,fc2}.*` for a
 /// single SideNet or `sidenets.<i>.{fc1,bn,fc2}.*` for several.
 ///

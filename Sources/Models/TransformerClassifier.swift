@@ -6,7 +6,7 @@ import Layers
 /// (BERT: pooler output tanh(dense(h[CLS])); DistilBERT: last [CLS] hidden state).
 /// Checkpoint keys: the encoder's own (`embeddings.*`, `encoder.*`, `pooler.*` for BERT;
 /// `embeddings.*`, `transformer.*` for DistilBERT) and `head.fc1.*`, `head.bn.*`, `head.fc2.*`
-/// (see CHECKPOINTS-text.md). Load harness checkpoints with `loadStateDict(into:...)`.
+/// (see README.md, "Checkpoints"). Load harness checkpoints with `loadStateDict(into:...)`.
 public final class TransformerClassifier: Module {
     public let encoder: TransformerEncoder
     public let head: MLPHead

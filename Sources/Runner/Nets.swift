@@ -22,6 +22,12 @@ protocol Net: AnyObject {
     func forward(_ indices: [Int], data: PreparedData, mode: Mode, withSide: Bool) throws -> (main: Tensor, side: Tensor?)
     /// Backward of the last training `forward`, given dL/dlogits (the side one already scaled by alpha).
     func backward(main: Tensor, side: Tensor?)
+    /// Re-seeds training randomness inside the network (dropout) from (seed, epoch).
+    func beginEpoch(_ epoch: Int, seed: Int)
+}
+
+extension Net {
+    func beginEpoch(_ epoch: Int, seed: Int) {}
 }
 
 /// A Module made of named children (checkpoint key = child prefix + "." + child key).
@@ -188,6 +194,10 @@ final class TextNet: Net {
         let s = withSide ? side.forward(TransformerEncoder.cls(h), mode: mode) : nil
         let f = try enc.forwardRest(h, mask: b.mask, fromLayer: attach + 1, mode: mode, cache: train)
         return (classifier.head.forward(f, mode: mode), s)
+    }
+
+    func beginEpoch(_ epoch: Int, seed: Int) {
+        classifier.encoder.rng = SeededGenerator(seed: UInt64(seed)).derived("dropout-epoch\(epoch)")
     }
 
     func backward(main: Tensor, side dSide: Tensor?) {

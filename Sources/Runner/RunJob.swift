@@ -109,8 +109,10 @@ final class RunJob {
         if let w = spec.mainnet.weights {
             weights = try FileDigest.digest(WeightsCatalog.require(w, arch: spec.mainnet.arch, baseDir: options.baseDir))
         }
-        let config = (try? String(data: JSONEncoder().encode(spec.mainnet.resolvedConfig), encoding: .utf8)) ?? "?"
-        let key = FileDigest.hash(["v1", spec.mainnet.arch.rawValue, config ?? "", weights, spec.sidenet.attach,
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]  // a stable key: unsorted JSON varies between calls
+        let config = (try? encoder.encode(spec.mainnet.resolvedConfig)).flatMap { String(data: $0, encoding: .utf8) } ?? "?"
+        let key = FileDigest.hash(["v1", spec.mainnet.arch.rawValue, config, weights, spec.sidenet.attach,
                                    data.identity].joined(separator: "|"))
         let net = self.net!, data = self.data
         return try cache.features(key: key, poolCount: data.poolCount, batchSize: spec.evaluation.batchSize,
@@ -151,6 +153,7 @@ final class RunJob {
     private func trainEpoch(_ epoch: Int, adam: Adam, plateau: ReduceLROnPlateau, best: inout BestEpoch) throws {
         let began = Date()
         let bs = spec.training.batchSize
+        net.beginEpoch(epoch, seed: seed)  // dropout masks depend on (seed, epoch) only: resumes replay them
         var batches = Batching.batches(indices: data.train, batchSize: bs, shuffleSeed: UInt64(seed), epoch: epoch)
         if let last = batches.last, last.count < 2, batches.count > 1 { batches.removeLast() }  // BatchNorm needs 2
         options.progress.begin("\(spec.name) \(runTag) epoch \(epoch)/\(spec.training.epochs)",

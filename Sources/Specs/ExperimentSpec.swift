@@ -6,7 +6,7 @@ public enum Variant: String, Codable, CaseIterable, Sendable {
     case sidenet, baseline
 }
 
-/// A declarative experiment (one YAML file under experiments/). See Sources/Specs/FIELDS.md.
+/// A declarative experiment (one YAML file under experiments/). Fields: README.md, "Experiment specs".
 ///
 /// Load with `ExperimentSpec.load(url)` (strict: unknown keys, wrong types and out-of-range
 /// values are errors naming file, line and key path); defaults are filled in at load time, so

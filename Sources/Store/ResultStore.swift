@@ -15,7 +15,7 @@ public enum ClaimResult: Equatable, Sendable {
 
 /// The results database (SQLite through GRDB, WAL mode). Several processes and threads may use
 /// one file: every state change is one IMMEDIATE write transaction, waiting up to `busyTimeout`
-/// for the lock. Schema: Sources/Store/SCHEMA.md.
+/// for the lock. Schema: README.md, "Results database".
 public final class ResultStore: @unchecked Sendable {
     /// Default database location, relative to the working directory.
     public static let defaultPath = "results/sidenet.sqlite"

@@ -19,15 +19,15 @@ final class ProgressDisplay: ProgressSink {
         self.unit = unit
         clock = ProgressClock(total: total)
         done = 0
-        lastDraw = .distantPast
-        if !isTTY { write("\(label): 0/\(total) \(unit)\n") }
+        lastDraw = isTTY ? .distantPast : Date()
     }
 
     func advance(to done: Int) {
         self.done = done
         let now = Date()
         let minGap = isTTY ? 0.1 : interval
-        guard now.timeIntervalSince(lastDraw) >= minGap || done >= clock.total else { return }
+        // Plain lines only every `interval`; the phase's last line comes from `end`.
+        guard now.timeIntervalSince(lastDraw) >= minGap || (isTTY && done >= clock.total) else { return }
         lastDraw = now
         let rate = clock.rate(done: done, now: now)
         let eta = ProgressClock.format(seconds: clock.eta(done: done, now: now))

@@ -26,7 +26,7 @@ final class BertEarlyExitTests: XCTestCase {
         let batch = try TokenBatch(padding: seqs)
         let n = 1
         // theta between SideNet confidences so that some examples exit and some continue
-        let sideAll = Prediction.rows(side.forward(TransformerEncoder.cls(
+        let sideAll = ClassPrediction.rows(side.forward(TransformerEncoder.cls(
             try c.encoder.forwardPrefix(batch, throughLayer: n, mode: .eval)), mode: .eval)).map(\.confidence).sorted()
         let theta = (sideAll[1] + sideAll[2]) / 2
         var restRows: [Int] = []
