@@ -49,18 +49,27 @@ case "$profile" in
   *) echo "reproduce.sh: unknown profile '$profile' (demo or paper)" >&2; exit 2 ;;
 esac
 
-if ! "$bin" help run >/dev/null 2>&1; then
-  echo "reproduce.sh: this build of sidenet has no 'run' command yet; nothing was trained." >&2
-  echo "The runner (specs -> SQLite store) and the report are still being built; see README.md." >&2
-  exit 3
-fi
-
 if [ "$profile" = demo ]; then
-  "$bin" data synth cifar10 --out data/synthetic/cifar-10-batches-bin
-  "$bin" data synth sst --out data/synthetic/sst
+  # Generated stand-in data in the real file formats (deterministic; skipped when present).
+  [ -f data/synthetic/cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/cifar-10-batches-bin
+  [ -f data/synthetic/sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/sst
 else
-  "$bin" check experiments/paper/*.yaml
+  echo "==> checking that every dataset and weight file is in place"
+  if ! "$bin" check experiments/paper/*.yaml; then
+    echo "reproduce.sh: put the missing files where listed above (see README.md, 'Data and weights'), then rerun." >&2
+    exit 1
+  fi
 fi
-"$bin" run "${targs[@]}" experiments/"$profile"/*.yaml
-"$bin" report --out plots experiments/"$profile"/*.yaml
-echo "==> figures in plots/, tables in results/, database results/sidenet.sqlite"
+echo "==> running experiments/$profile (finished runs are skipped, interrupted ones resume)"
+status=0
+"$bin" run ${targs[@]+"${targs[@]}"} experiments/"$profile"/*.yaml || status=$?
+if [ "$status" -eq 130 ]; then echo "reproduce.sh: interrupted; rerun to resume." >&2; exit 130; fi
+echo "==> report"
+"$bin" report --out plots --tables results experiments/"$profile"/*.yaml
+echo
+[ -f results/table2.md ] && cat results/table2.md && echo
+[ -f results/table1.md ] && cat results/table1.md && echo
+echo "==> figures: plots/figure2_params.png, plots/figure4_params.png, plots/figure3_reliability.png (and .pdf, .gp, FLOPs twins)"
+echo "==> tables: results/table1.md, results/table2.md (.tex, .csv), per-experiment sweeps in results/sweeps_*.csv"
+echo "==> database: results/sidenet.sqlite (sidenet list; sidenet show RUN; plain SQL, see README.md)"
+if [ "$status" -ne 0 ]; then echo "reproduce.sh: some runs failed (sidenet list shows why)" >&2; exit "$status"; fi

@@ -3,7 +3,7 @@ import Foundation
 import Models
 
 /// `sidenet model ARCH`: the compute table of a MainNet with a SideNet (no weights needed).
-/// ResNets here; text architectures (BERT family, `--seq-len`) plug into `run()` by name.
+/// ResNets (`--input-size`) and the BERT family (`--seq-len`), by name or by an HF config.json.
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
@@ -14,40 +14,85 @@ struct ModelCommand: ParsableCommand {
             totals. Parameters are learnable scalars (BatchNorm running statistics excluded). \
             FLOPs = 2 x multiply-adds of convolution and linear layers per example; BatchNorm, ReLU, \
             pooling and residual additions are not counted. ResNet archs: \
-            \(ResNetConfig.presetNames.joined(separator: ", ")).
+            \(ResNetConfig.presetNames.joined(separator: ", ")). Text archs: bert-base, bert-large, \
+            distilbert (the uncased HF models), or a path to an HF config.json; their SideNet reads the \
+            [CLS] state after `encoder.layer.N` / `transformer.layer.N`, FLOPs are for --seq-len tokens \
+            and SST-2's single sigmoid output (--classes 1) is the default for them.
             """)
 
-    @Argument(help: "Architecture, e.g. resnet18, resnet50, resnet152.")
+    @Argument(help: "Architecture, e.g. resnet18, resnet50, resnet152, bert-base, bert-large, distilbert, or a config.json.")
     var arch: String
 
     @Option(name: .long, help: "Input height and width for images (default 32, CIFAR-10; 224 for ImageNet).")
     var inputSize: Int = 32
 
-    @Option(name: .long, help: "SideNet attach point: layerN (after stage N) or layerN.i (after block i). Default layer1.")
-    var attach: String = "layer1"
+    @Option(name: .long, help: "Sequence length in tokens for text models (FLOPs grow with it).")
+    var seqLen: Int = 64
 
-    @Option(name: .long, help: "Outputs of the head and the SideNet (1 = one sigmoid logit).")
-    var classes: Int = 10
+    @Option(name: .long, help: "SideNet attach point: layerN / layerN.i (ResNet; default layer1), encoder.layer.N (BERT; default the paper's) or transformer.layer.N (DistilBERT).")
+    var attach: String?
+
+    @Option(name: .long, help: "Outputs of the head and the SideNet (1 = one sigmoid logit). Default 10 for ResNets, 1 for text models.")
+    var classes: Int?
 
     @Option(name: .long, help: "Hidden units of the head and the SideNet.")
     var hidden: Int = 32
 
     func validate() throws {
         guard inputSize >= 1 else { throw ValidationError("--input-size must be >= 1") }
-        guard classes >= 1 else { throw ValidationError("--classes must be >= 1") }
+        guard (classes ?? 1) >= 1 else { throw ValidationError("--classes must be >= 1") }
+        guard seqLen >= 1 else { throw ValidationError("--seq-len must be >= 1") }
         guard hidden >= 1 else { throw ValidationError("--hidden must be >= 1") }
     }
 
     mutating func run() throws {
-        if let config = ResNetConfig.preset(arch, numClasses: classes) {
+        if let config = ResNetConfig.preset(arch, numClasses: classes ?? 10) {
             print(try resNetTable(config))
             return
         }
-        throw ModelError.unknownArchitecture(arch, known: ResNetConfig.presetNames)
+        if let text = try textTable() {
+            print(text)
+            return
+        }
+        throw ModelError.unknownArchitecture(arch, known: ResNetConfig.presetNames + ["bert-base", "bert-large", "distilbert"])
+    }
+
+    /// BERT-family table, or nil when `arch` names no text model.
+    func textTable() throws -> String? {
+        let outputs = classes ?? 1
+        let bert: BertConfig?, distil: DistilBertConfig?
+        switch arch {
+        case "bert-base", "bert-base-uncased": (bert, distil) = (try BertConfig.named("bert-base-uncased"), nil)
+        case "bert-large", "bert-large-uncased": (bert, distil) = (try BertConfig.named("bert-large-uncased"), nil)
+        case "distilbert", "distilbert-base-uncased": (bert, distil) = (nil, try DistilBertConfig.named("distilbert-base-uncased"))
+        default:
+            guard arch.hasSuffix(".json"), FileManager.default.fileExists(atPath: arch) else { return nil }
+            let data = try Data(contentsOf: URL(fileURLWithPath: arch))
+            let isDistil = String(decoding: data, as: UTF8.self).contains("\"distilbert\"")
+            if isDistil { (bert, distil) = (nil, try DistilBertConfig(json: data, file: arch)) }
+            else { (bert, distil) = (try BertConfig(json: data, file: arch), nil) }
+        }
+        let prefix = bert != nil ? "encoder.layer" : "transformer.layer"
+        let layers = bert?.numHiddenLayers ?? distil!.nLayers
+        // The paper: after block 4 of 12 (BERT-base), 8 of 24 (BERT-large), 1 of 6 (DistilBERT).
+        let defaultLayer = bert == nil ? 0 : (layers >= 24 ? 7 : 3)
+        let name = attach ?? "\(prefix).\(defaultLayer)"
+        let tail = name.hasPrefix(prefix + ".") ? String(name.dropFirst(prefix.count + 1)) : name
+        guard let n = Int(tail), n >= 0, n < layers else {
+            throw ValidationError("--attach \(name): expected \(prefix).N with N in 0..<\(layers)")
+        }
+        let b = bert?.computeBreakdown(attachLayer: n, length: seqLen, sideHidden: hidden, headHidden: hidden, outputs: outputs)
+            ?? distil!.computeBreakdown(attachLayer: n, length: seqLen, sideHidden: hidden, headHidden: hidden, outputs: outputs)
+        let head = bert != nil ? "pooler output" : "[CLS] hidden state"
+        let title = "\(arch) (\(layers) layers), \(seqLen) tokens, SideNet on the [CLS] state after \(prefix).\(n), "
+            + "MainNet head on the \(head), \(outputs) output(s), hidden \(hidden)"
+        let base = bert?.baseModelCost(length: seqLen) ?? distil!.baseModelCost(length: seqLen)
+        return computeTable(title: title, attach: "\(prefix).\(n)", breakdown: b)
+            + "\nHF base model (\(bert != nil ? "BertModel with pooler" : "DistilBertModel")): \(grouped(base.parameters)) params, \(gflops(base.flops)) GFLOPs"
     }
 
     func resNetTable(_ config: ResNetConfig) throws -> String {
-        let point = try ResNetAttachPoint(parsing: attach)
+        let point = try ResNetAttachPoint(parsing: attach ?? "layer1")
         try point.validate(in: config)
         let plan = ResNetPlan(config: config, height: inputSize, width: inputSize)
         let b = plan.breakdown(attach: point, hidden: hidden)
@@ -56,7 +101,7 @@ struct ModelCommand: ParsableCommand {
                             height: inputSize, width: inputSize).total
         let title = """
             \(arch) (\(config.block.rawValue), blocks \(config.blocks), width \(config.width)), input \(inputSize)x\(inputSize), \
-            SideNet at \(point) (activation \(shape) -> \(shape.reduce(1, *)) features), \(classes) output(s), hidden \(hidden)
+            SideNet at \(point) (activation \(shape) -> \(shape.reduce(1, *)) features), \(classes ?? 10) output(s), hidden \(hidden)
             """
         var out = computeTable(title: title, attach: "\(point)", breakdown: b)
         out += "\ntorchvision \(arch) with its 1000-class fc: \(grouped(tv.parameters)) params, \(gflops(tv.flops)) GFLOPs"
