@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Layers
 import Models
+import Optim
 import Tensors
 
 /// `sidenet bench models`: ResNet throughput (inference, training step) and the wall-clock
@@ -9,12 +10,14 @@ import Tensors
 struct BenchModels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "ResNet images/s (inference, forward+backward+SGD step) and early-exit speed-ups.",
+        abstract: "ResNet images/s and BERT/DistilBERT sequences/s (inference, training step with Adam), and early-exit speed-ups.",
         discussion: """
             Random weights (seeded). Inference = MainNet alone (prefix + remainder + head), eval mode. \
             Training step = forwardAll in train mode with the SideNet, cross-entropy on both outputs, \
-            backwardAll, and a plain SGD update of every parameter (Adam lives in Optim and is not \
-            timed here). Early exit: theta is set to the batch quantile of SideNet confidences that \
+            backwardAll, and an Adam step over every parameter. Text models (bert-base, distilbert, \
+            bert-large; random weights, uncased vocabulary size): inference = encoder + head on \
+            --text-batch x --seq-len tokens; training step = prefix, SideNet on the [CLS] state, rest, \
+            head, both sigmoid losses, backward and Adam on --train-batch sequences. Early exit: theta is set to the batch quantile of SideNet confidences that \
             makes the requested fraction exit; measured speed-up = time(MainNet alone) / \
             time(early exit), predicted = MainNet cost / expected cost at that exit rate.
             """)
@@ -26,6 +29,10 @@ struct BenchModels: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Timed repeats (best is reported) after one warm-up.") var repeats: Int = 3
     @Flag(help: "Skip the training-step measurement.") var noTrain = false
     @Option(help: "Exit rates for the early-exit measurement (comma-separated; empty to skip).") var exitRates: String = "0.25,0.5,0.75"
+    @Option(help: "Comma-separated text architectures (empty to skip).") var textArchs: String = "bert-base,distilbert"
+    @Option(help: "Tokens per sequence for text models.") var seqLen: Int = 64
+    @Option(help: "Sequences per inference batch for text models.") var textBatch: Int = 32
+    @Option(help: "Sequences per training batch for text models.") var trainBatch: Int = 16
 
     func validate() throws {
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2") }
@@ -61,20 +68,16 @@ struct BenchModels: ParsableCommand {
             print("\(arch) inference: \(String(format: "%.1f", Double(batch) / tInfer)) img/s "
                   + "(\(String(format: "%.1f", gflopsInfer)) GFLOP/s)")
             if !noTrain {
-                let params = m.namedParameters().map(\.1)
+                let adam = Adam(parameters: m.namedParameters(), lr: 1e-4)
                 let tTrain = best {
                     m.zeroGrad()
                     let out = m.forwardAll(x, mode: .train)
                     let dMain = softmaxCrossEntropy(logits: out.main, labels: labels).dLogits
                     let dSide = softmaxCrossEntropy(logits: out.side[0], labels: labels).dLogits
                     m.backwardAll(main: dMain, side: [dSide])
-                    for p in params {
-                        p.value.data.withUnsafeMutableBufferPointer { v in p.grad.data.withUnsafeBufferPointer { g in
-                            for i in 0..<v.count { v[i] -= 1e-4 * g[i] }
-                        } }
-                    }
+                    adam.step()
                 }
-                print("\(arch) training step (fwd+bwd+SGD, with SideNet): \(String(format: "%.1f", Double(batch) / tTrain)) img/s")
+                print("\(arch) training step (fwd+bwd+Adam, with SideNet): \(String(format: "%.1f", Double(batch) / tTrain)) img/s")
             }
             if rates.isEmpty { continue }
             let conf = ClassPrediction.rows(m.sideLogits(m.forwardPrefix(x, mode: .eval), mode: .eval)).map(\.confidence).sorted()
@@ -92,5 +95,48 @@ struct BenchModels: ParsableCommand {
                       + "by FLOPs \(String(format: "%.2f", predictedFLOPs))x")
             }
         }
+        for arch in textArchs.split(separator: ",").map(String.init) { try benchText(arch) }
+    }
+
+    func benchText(_ arch: String) throws {
+        let encoder: TransformerEncoder
+        switch arch {
+        case "bert-base": encoder = BertModel(config: try BertConfig.named("bert-base-uncased"), seed: 1)
+        case "bert-large": encoder = BertModel(config: try BertConfig.named("bert-large-uncased"), seed: 1)
+        case "distilbert": encoder = DistilBertModel(config: try DistilBertConfig.named("distilbert-base-uncased"), seed: 1)
+        default: throw ValidationError("unknown text architecture \(arch) (bert-base, bert-large, distilbert)")
+        }
+        let model = TransformerClassifier(encoder: encoder, outputs: 1, seed: 1)
+        var rng = SeededGenerator(seed: 2)
+        let side = MLPHead(inFeatures: encoder.hiddenSize, outputs: 1, rng: &rng)
+        func tokens(_ b: Int) throws -> TokenBatch {
+            try TokenBatch(padding: (0..<b).map { _ in [101] + (0..<(seqLen - 2)).map { _ in 1000 + rng.nextInt(below: 20000) } + [102] })
+        }
+        let inferBatch = try tokens(textBatch)
+        let tInfer = try best { _ = try model.forward(inferBatch, mode: .eval) }
+        print("\(arch) inference, \(textBatch) x \(seqLen) tokens: \(String(format: "%.2f", Double(textBatch) / tInfer)) seq/s")
+        if noTrain { return }
+        let train = try tokens(trainBatch)
+        let labels = (0..<trainBatch).map { _ in rng.nextInt(below: 2) }
+        let attach = encoder is BertModel ? 3 : 0
+        let params = model.namedParameters() + scoped("sidenet", side.namedParameters())
+        let adam = Adam(parameters: params, lr: 1e-5)
+        let tTrain = try best {
+            for (_, p) in params { p.zeroGrad() }
+            let h = try encoder.forwardPrefix(train, throughLayer: attach, mode: .train)
+            let s = side.forward(TransformerEncoder.cls(h), mode: .train)
+            let f = try encoder.forwardRest(h, mask: train.mask, fromLayer: attach + 1, mode: .train)
+            let m = model.head.forward(f, mode: .train)
+            let targets = labels.map(Float.init)
+            let dm = sigmoidBinaryCrossEntropyWithLogits(logits: m, targets: targets).dLogits
+            let ds = sigmoidBinaryCrossEntropyWithLogits(logits: s, targets: targets).dLogits
+            var dh = encoder.backwardRest(model.head.backward(dm))
+            let dc = TransformerEncoder.clsGradient(side.backward(ds), length: train.length)
+            for i in 0..<dh.count { dh.data[i] += dc.data[i] }
+            encoder.backwardPrefix(dh)
+            adam.step()
+        }
+        print("\(arch) training step (fwd+bwd+Adam, with SideNet), \(trainBatch) x \(seqLen) tokens: "
+              + "\(String(format: "%.2f", Double(trainBatch) / tTrain)) seq/s")
     }
 }
