@@ -82,7 +82,8 @@ final class PreparedData {
                             train: split.train, validation: split.validation,
                             test: split.test.map { $0 + train.count }, numClasses: 10,
                             identity: identity,
-                            splitDescription: "cifar10 validation \(split.validation.count) seed \(spec.data.splitSeed)",
+                            splitDescription: "cifar10 validation \(split.validation.count) of \(train.count), split_seed \(spec.data.splitSeed), "
+                                + "indices \(FileDigest.hash(split.validation.map(String.init).joined(separator: ",")))",
                             meanTestLength: 0)
     }
 
@@ -110,7 +111,8 @@ final class PreparedData {
         return PreparedData(source: .text(pool), labels: pool.labels.map { Int($0) },
                             train: train, validation: split.validation, test: test, numClasses: 2,
                             identity: identity,
-                            splitDescription: "sst \(scheme) \(split.indexHash)",
+                            splitDescription: "sst \((spec.data.split ?? .paper).rawValue) \(split.train.count)/\(split.validation.count)/\(split.test.count), "
+                                + "split_seed \(spec.data.splitSeed), indices \(split.indexHash)",
                             meanTestLength: meanLength)
     }
 }

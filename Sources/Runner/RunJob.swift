@@ -284,7 +284,8 @@ final class RunJob {
         let summary = RunSummary(numClasses: data.numClasses, paramsPrefix: b.prefix.parameters,
                                  paramsSidenet: b.sideNet.parameters, paramsMainnet: b.mainNet.parameters,
                                  flopsPrefix: b.prefix.flops, flopsSidenet: b.sideNet.flops, flopsMainnet: b.mainNet.flops,
-                                 bestEpoch: bestEpoch, testAccMain: accMain, testAccSide: accSide)
+                                 bestEpoch: bestEpoch, testAccMain: accMain, testAccSide: accSide,
+                                 dataSplit: data.splitDescription)
         return (summary, rows)
     }
 

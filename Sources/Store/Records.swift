@@ -56,14 +56,17 @@ public struct RunSummary: Equatable, Sendable {
     /// Test accuracies as fractions in [0, 1]; `testAccSide` nil for the baseline.
     public var testAccMain: Double
     public var testAccSide: Double?
+    /// Split scheme, seed and index-list hash of the data the run used.
+    public var dataSplit: String?
 
     public init(numClasses: Int, paramsPrefix: Int, paramsSidenet: Int, paramsMainnet: Int,
                 flopsPrefix: Int, flopsSidenet: Int, flopsMainnet: Int, bestEpoch: Int?,
-                testAccMain: Double, testAccSide: Double?) {
+                testAccMain: Double, testAccSide: Double?, dataSplit: String? = nil) {
         self.numClasses = numClasses; self.paramsPrefix = paramsPrefix; self.paramsSidenet = paramsSidenet
         self.paramsMainnet = paramsMainnet; self.flopsPrefix = flopsPrefix; self.flopsSidenet = flopsSidenet
         self.flopsMainnet = flopsMainnet; self.bestEpoch = bestEpoch; self.testAccMain = testAccMain
         self.testAccSide = testAccSide
+        self.dataSplit = dataSplit
     }
 }
 
@@ -97,6 +100,8 @@ public struct RunRow: Codable, Equatable, Sendable, FetchableRecord, Persistable
     public var owner: String?
     /// Number of times the run was claimed (1 for a run that never resumed).
     public var attempts: Int
+    /// Split scheme, seed and index-list hash (migration v2; nil for older runs).
+    public var dataSplit: String?
 
     enum CodingKeys: String, CodingKey {
         case id, experimentId = "experiment_id", variant, seed, status, reason
@@ -105,7 +110,7 @@ public struct RunRow: Codable, Equatable, Sendable, FetchableRecord, Persistable
         case paramsPrefix = "params_prefix", paramsSidenet = "params_sidenet", paramsMainnet = "params_mainnet"
         case flopsPrefix = "flops_prefix", flopsSidenet = "flops_sidenet", flopsMainnet = "flops_mainnet"
         case bestEpoch = "best_epoch", testAccMain = "test_acc_main", testAccSide = "test_acc_side"
-        case owner, attempts
+        case owner, attempts, dataSplit = "data_split"
     }
 
     public var summary: RunSummary? {
@@ -114,7 +119,7 @@ public struct RunRow: Codable, Equatable, Sendable, FetchableRecord, Persistable
         return RunSummary(numClasses: numClasses, paramsPrefix: paramsPrefix, paramsSidenet: paramsSidenet,
                           paramsMainnet: paramsMainnet, flopsPrefix: flopsPrefix, flopsSidenet: flopsSidenet,
                           flopsMainnet: flopsMainnet, bestEpoch: bestEpoch, testAccMain: testAccMain,
-                          testAccSide: testAccSide)
+                          testAccSide: testAccSide, dataSplit: dataSplit)
     }
 }
 

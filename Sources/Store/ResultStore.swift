@@ -127,6 +127,11 @@ public final class ResultStore: @unchecked Sendable {
                 t.primaryKey(["run_id", "kind"])
             }
         }
+        m.registerMigration("v2-data-split") { db in
+            // Which examples a run trained, validated and tested on: split scheme, seed and a
+            // hash of the index lists (SST) or of the held-out validation draw (CIFAR-10).
+            try db.alter(table: "runs") { t in t.add(column: "data_split", .text) }
+        }
         return m
     }
 
@@ -308,6 +313,7 @@ public final class ResultStore: @unchecked Sendable {
             run.bestEpoch = summary.bestEpoch ?? run.bestEpoch
             run.testAccMain = summary.testAccMain
             run.testAccSide = summary.testAccSide
+            run.dataSplit = summary.dataSplit
             try run.update(db)
         }
     }

@@ -29,6 +29,10 @@ final class RunnerEndToEndTests: XCTestCase {
                 XCTAssertNil(run.reason, tag, file: file, line: line)
                 XCTAssertEqual(run.regime, "full", tag, file: file, line: line)
                 XCTAssertEqual(run.numClasses, numClasses, tag, file: file, line: line)
+                // the split the run used is recorded: scheme, seed and an index-list hash
+                let split = run.dataSplit ?? ""
+                XCTAssertTrue(split.contains("split_seed") && split.contains("indices"), "\(tag): data_split = \(split)",
+                              file: file, line: line)
                 for (name, v) in [("params_prefix", run.paramsPrefix), ("params_sidenet", run.paramsSidenet),
                                   ("params_mainnet", run.paramsMainnet), ("flops_prefix", run.flopsPrefix),
                                   ("flops_sidenet", run.flopsSidenet), ("flops_mainnet", run.flopsMainnet)] {
