@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "WeightIOTests", dependencies: ["WeightIO", "Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Layers", "Tensors", "WeightIO"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "WeightIO"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "Tokenizer", "WeightIO"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Specs", "Store"]),

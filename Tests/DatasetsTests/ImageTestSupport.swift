@@ -1,24 +1,19 @@
 import Foundation
 import Tensors
+import WeightIO
 import XCTest
 
 /// Fixture directory of the image tests (written by Tests/Fixtures/data.py).
 let imageFixtureDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Fixtures/data")
 
-/// Just enough safetensors to read the committed fixtures (F32 and U8, little-endian).
+/// A committed fixture file read with WeightIO's validating safetensors reader.
 struct FixtureTensors {
     var tensors: [String: (dtype: String, shape: [Int], bytes: Data)] = [:]
 
     init(_ url: URL) throws {
-        let d = try Data(contentsOf: url)
-        let n = d.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        let header = try JSONSerialization.jsonObject(with: d.subdata(in: 8..<(8 + Int(n)))) as! [String: Any]
-        for (k, v) in header where k != "__metadata__" {
-            let e = v as! [String: Any]
-            let off = e["data_offsets"] as! [Int]
-            tensors[k] = (e["dtype"] as! String, e["shape"] as! [Int],
-                          d.subdata(in: (8 + Int(n) + off[0])..<(8 + Int(n) + off[1])))
+        for (k, t) in try SafeTensorsFile(contentsOf: url).tensors {
+            tensors[k] = (t.dtype.rawValue, t.shape, t.bytes)
         }
     }
 
