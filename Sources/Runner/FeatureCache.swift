@@ -19,9 +19,12 @@ final class FeatureCache {
 
     func url(for key: String) -> URL { directory.appendingPathComponent("features-\(key).safetensors") }
 
-    /// The features for `key`, computing them with `compute` (batches of pool indices) when absent.
-    func features(key: String, poolCount: Int, batchSize: Int, stats: inout RunnerStats, progress: ProgressSink,
-                  stop: StopSignal, compute: ([Int]) throws -> (attach: Tensor, head: Tensor)) throws -> Features {
+    /// The features for `key`, computing them with `compute` (batches of pool indices, visited in
+    /// `order`, a permutation of the pool) when absent. Rows come back in pool order.
+    func features(key: String, poolCount: Int, order: [Int], batchSize: Int, stats: inout RunnerStats,
+                  progress: ProgressSink, stop: StopSignal,
+                  compute: ([Int]) throws -> (attach: Tensor, head: Tensor)) throws -> Features {
+        precondition(order.count == poolCount, "feature order covers \(order.count) of \(poolCount) examples")
         if let f = memory[key] { stats.featureCacheHits += 1; return f }
         let file = url(for: key)
         if FileManager.default.fileExists(atPath: file.path),
@@ -38,7 +41,7 @@ final class FeatureCache {
         var done = 0
         for start in stride(from: 0, to: poolCount, by: batchSize) {
             if stop.isRequested { throw RunnerError.interrupted }
-            let idx = Array(start..<min(poolCount, start + batchSize))
+            let idx = Array(order[start..<min(poolCount, start + batchSize)])
             let (a, h) = try compute(idx)
             attachRows.append(a)
             headRows.append(h)
@@ -46,7 +49,11 @@ final class FeatureCache {
             done += idx.count
             progress.advance(to: done)
         }
-        let f = Features(attach: Tensor.concatRows(attachRows), head: Tensor.concatRows(headRows))
+        // row r of the concatenation is example order[r]; put example i back at row i
+        var position = [Int](repeating: 0, count: poolCount)
+        for (r, i) in order.enumerated() { position[i] = r }
+        let f = Features(attach: Tensor.concatRows(attachRows).gatherRows(position),
+                         head: Tensor.concatRows(headRows).gatherRows(position))
         progress.end("\(poolCount) examples, attach \(f.attach.shape[1]) + head \(f.head.shape[1]) features cached")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try SafeTensors.write(["attach": f.attach, "head": f.head], metadata: ["key": key], to: file)

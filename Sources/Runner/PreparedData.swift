@@ -41,6 +41,14 @@ final class PreparedData {
 
     var poolCount: Int { labels.count }
 
+    /// The order in which a frozen backbone should visit the pool: text sorted by token count, so
+    /// each dynamically padded batch holds sentences of similar length (features are per example,
+    /// so the order changes no result, only the padding computed); images in pool order.
+    var featureOrder: [Int] {
+        guard case .text(let pool) = source else { return Array(0..<poolCount) }
+        return (0..<poolCount).sorted { (pool.ids[$0].count, $0) < (pool.ids[$1].count, $1) }
+    }
+
     func images(_ indices: [Int]) -> Tensor {
         guard case .images(let pool, let pre) = source else { preconditionFailure("image batch of a text data set") }
         return pool.batch(indices, preprocessing: pre).images

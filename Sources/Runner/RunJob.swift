@@ -115,7 +115,8 @@ final class RunJob {
         let key = FileDigest.hash(["v1", spec.mainnet.arch.rawValue, config, weights, spec.sidenet.attach,
                                    data.identity].joined(separator: "|"))
         let net = self.net!, data = self.data
-        return try cache.features(key: key, poolCount: data.poolCount, batchSize: spec.evaluation.batchSize,
+        return try cache.features(key: key, poolCount: data.poolCount, order: data.featureOrder,
+                                  batchSize: spec.evaluation.batchSize,
                                   stats: &stats, progress: options.progress, stop: options.stop) { idx in
             try net.features(idx, data: data)
         }

@@ -41,6 +41,12 @@ final class RunnerEvaluateTests: XCTestCase {
         try check(try TinySpecs.resnet(name: "t-eval-full", variants: ["sidenet"], epochs: 2))
     }
 
+    /// Text features are computed in length-sorted batches and cached; evaluation runs the whole
+    /// model in pool order: equal predictions show the cached rows went back to their examples.
+    func testTextFeatureCacheRowsMatchTheirExamples() throws {
+        try check(try TinySpecs.bert(name: "t-eval-bert-heads", variants: ["sidenet"], regime: "heads", epochs: 2))
+    }
+
     func testEvaluateHeadsCheckpointReproducesStoredPredictions() throws {
         try check(try TinySpecs.resnet(name: "t-eval-heads", variants: ["sidenet"], regime: "heads", epochs: 2))
     }

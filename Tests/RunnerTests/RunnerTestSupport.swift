@@ -113,7 +113,7 @@ enum TinySpecs {
     /// A tiny BERT (hidden 16, 2 layers, 2 heads, intermediate 32) on the synthetic SST data
     /// (paper split of 200 sentences), vocabulary = the generated vocab.txt.
     static func bert(name: String, seeds: [Int] = [0], variants: [String] = ["sidenet", "baseline"],
-                     epochs: Int = 2, dataPath: String = SharedData.sstPath,
+                     regime: String = "full", epochs: Int = 2, dataPath: String = SharedData.sstPath,
                      vocab: String = "\(SharedData.sstPath)/vocab.txt") throws -> ExperimentSpec {
         let yaml = """
         name: \(name)
@@ -134,7 +134,7 @@ enum TinySpecs {
           head: {hidden: 8}
         sidenet: {attach: encoder.layer.0, hidden: 8}
         training:
-          regime: full
+          regime: \(regime)
           optimizer: {name: adam, lr: 1.0e-3, weight_decay: 0}
           epochs: \(epochs)
           batch_size: 16
