@@ -29,7 +29,7 @@ extension Runner {
             throw RunnerError.checkpoint(path: checkpoint.path, reason: "\(error)")
         }
         let seed = file.metadata["seed"].flatMap(Int.init) ?? 0
-        let (net, _) = try buildNet(spec, data: data, seed: seed, baseDir: baseDir)
+        let (net, _, _) = try buildNet(spec, data: data, seed: seed, baseDir: baseDir)
         let hasSide = file.tensors.keys.contains { $0.hasPrefix("sidenet.") }
         let hasBackbone = file.tensors.keys.contains { !$0.hasPrefix("head.") && !$0.hasPrefix("sidenet.") && !$0.hasPrefix("optim.") }
         let target: Module

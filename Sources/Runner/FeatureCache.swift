@@ -49,11 +49,16 @@ final class FeatureCache {
             done += idx.count
             progress.advance(to: done)
         }
-        // row r of the concatenation is example order[r]; put example i back at row i
-        var position = [Int](repeating: 0, count: poolCount)
-        for (r, i) in order.enumerated() { position[i] = r }
-        let f = Features(attach: Tensor.concatRows(attachRows).gatherRows(position),
-                         head: Tensor.concatRows(headRows).gatherRows(position))
+        // row r of the concatenation is example order[r]; put example i back at row i (no copy
+        // when the order is the pool order: image caches are gigabytes)
+        var f = Features(attach: Tensor.concatRows(attachRows), head: Tensor.concatRows(headRows))
+        attachRows = []
+        headRows = []
+        if order != Array(0..<poolCount) {
+            var position = [Int](repeating: 0, count: poolCount)
+            for (r, i) in order.enumerated() { position[i] = r }
+            f = Features(attach: f.attach.gatherRows(position), head: f.head.gatherRows(position))
+        }
         progress.end("\(poolCount) examples, attach \(f.attach.shape[1]) + head \(f.head.shape[1]) features cached")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try SafeTensors.write(["attach": f.attach, "head": f.head], metadata: ["key": key], to: file)

@@ -40,7 +40,8 @@ final class CompositeModule: Module {
 
 /// Builds the network a spec describes, with weights loaded (or random init for `weights: null`).
 /// Returns the net and warnings about deliberately ignored weight-file keys.
-func buildNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: URL) throws -> (Net, [String]) {
+/// `headLoaded`: the weights were a harness checkpoint that also held the MainNet head (`head.*`).
+func buildNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: URL) throws -> (Net, [String], headLoaded: Bool) {
     let config = spec.mainnet.resolvedConfig
     switch config {
     case .resnet(let r)?:
@@ -52,18 +53,28 @@ func buildNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: UR
         let model = try SideNetResNet(config: rc, inputHeight: size, inputWidth: size, attach: [side],
                                       hidden: spec.sidenet.hidden, rng: &rng)
         var warnings: [String] = []
+        var headLoaded = false
         if let w = spec.mainnet.weights {
             let url = try WeightsCatalog.require(w, arch: spec.mainnet.arch, baseDir: baseDir)
-            let report = try model.loadTorchvisionBackbone(from: url)
-            if let warning = report.warning { warnings.append(warning) }
+            let stored = try WeightFile.load(url)
+            if stored["head.fc1.weight"] != nil {
+                // a harness checkpoint: backbone and the MainNet head, strictly by name
+                try loadStateDict(into: CompositeModule([("", model.backbone), ("head", model.head)]), stored: stored,
+                                  source: url.lastPathComponent,
+                                  options: StateDictLoadOptions(ignoredPrefixes: ["sidenet.", "sidenets.", "optim."]))
+                headLoaded = true
+            } else {
+                let report = try model.loadTorchvisionBackbone(stored, source: url.lastPathComponent)
+                if let warning = report.warning { warnings.append(warning) }
+            }
         }
-        return (ResNetNet(model), warnings)
+        return (ResNetNet(model), warnings, headLoaded)
     case .bert, .distilbert, .path, nil:
         return try buildTextNet(spec, data: data, seed: seed, baseDir: baseDir)
     }
 }
 
-private func buildTextNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: URL) throws -> (Net, [String]) {
+private func buildTextNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: URL) throws -> (Net, [String], headLoaded: Bool) {
     guard case .text(let pool) = data.source else { throw RunnerError.invalid("\(spec.name): text model on image data") }
     let vocabSize = try vocabularySize(spec, baseDir: baseDir, fallback: Int(pool.ids.flatMap { $0 }.max() ?? 0) + 1)
     let encoder: TransformerEncoder
@@ -81,15 +92,24 @@ private func buildTextNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int,
     }
     let attach = try encoder.attachLayer(named: spec.sidenet.attach)
     var warnings: [String] = []
-    if let w = spec.mainnet.weights {
-        let url = try WeightsCatalog.require(w, arch: spec.mainnet.arch, baseDir: baseDir)
-        let ignored = try encoder.loadWeights(contentsOf: url)
-        if !ignored.isEmpty {
-            warnings.append("\(url.lastPathComponent): ignored \(ignored.count) task-head keys (\(ignored.prefix(4).joined(separator: ", "))\(ignored.count > 4 ? ", …" : ""))")
-        }
-    }
+    var headLoaded = false
     let classifier = TransformerClassifier(encoder: encoder, headHidden: spec.mainnet.head.hidden,
                                            outputs: data.outputs, seed: UInt64(seed))
+    if let w = spec.mainnet.weights {
+        let url = try WeightsCatalog.require(w, arch: spec.mainnet.arch, baseDir: baseDir)
+        let stored = try WeightFile.load(url)
+        if stored["head.fc1.weight"] != nil {
+            // a harness checkpoint: encoder and the MainNet head, strictly by name
+            try loadStateDict(into: classifier, stored: stored, source: url.lastPathComponent,
+                              options: StateDictLoadOptions(ignoredPrefixes: ["sidenet.", "sidenets.", "optim."]))
+            headLoaded = true
+        } else {
+            let ignored = try encoder.loadWeights(stored, source: url.lastPathComponent)
+            if !ignored.isEmpty {
+                warnings.append("\(url.lastPathComponent): ignored \(ignored.count) task-head keys (\(ignored.prefix(4).joined(separator: ", "))\(ignored.count > 4 ? ", …" : ""))")
+            }
+        }
+    }
     var rng = SeededGenerator(seed: UInt64(seed)).derived("sidenet")
     let side = MLPHead(inFeatures: encoder.hiddenSize, hidden: spec.sidenet.hidden, outputs: data.outputs, rng: &rng)
     let length = max(1, data.meanTestLength)
@@ -103,7 +123,7 @@ private func buildTextNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int,
                                                                          headHidden: spec.mainnet.head.hidden,
                                                                          outputs: data.outputs)
     }
-    return (TextNet(classifier: classifier, side: side, attach: attach, breakdown: breakdown), warnings)
+    return (TextNet(classifier: classifier, side: side, attach: attach, breakdown: breakdown), warnings, headLoaded)
 }
 
 private func vocabularySize(_ spec: ExperimentSpec, baseDir: URL, fallback: Int) throws -> Int {

@@ -68,8 +68,12 @@ final class RunJob {
     }
 
     func execute() throws -> (RunSummary, [PredictionRow]) {
-        let (built, warnings) = try buildNet(spec, data: data, seed: seed, baseDir: options.baseDir)
+        let (built, warnings, headLoaded) = try buildNet(spec, data: data, seed: seed, baseDir: options.baseDir)
         net = built
+        if regime == .sidenet && !headLoaded {
+            throw RunnerError.invalid("\(spec.name): regime sidenet keeps the MainNet as loaded, so mainnet.weights must be a "
+                + "sidenet checkpoint holding the backbone and head.* (e.g. the best checkpoint of a full-regime run)")
+        }
         for w in warnings { options.progress.note("  \(spec.name): \(w)") }
         if regime != .full {
             for (_, p) in net.backboneParameters { p.frozen = true }
@@ -127,7 +131,8 @@ final class RunJob {
     /// Logits of both heads for `indices` (side nil for the baseline variant).
     private func logits(_ indices: [Int], mode: Mode) throws -> (main: Tensor, side: Tensor?) {
         if let f = features {
-            let main = net.head.forward(f.head.gatherRows(indices), mode: mode)
+            // regime sidenet: the MainNet stays as loaded, BatchNorm statistics included
+            let main = net.head.forward(f.head.gatherRows(indices), mode: regime == .sidenet ? .eval : mode)
             let side = withSide ? net.side.forward(f.attach.gatherRows(indices), mode: mode) : nil
             return (main, side)
         }
