@@ -62,6 +62,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Specs", "Store"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
+        // Runs the built `sidenet` executable end to end as a subprocess.
+        .testTarget(name: "CLITests", dependencies: ["sidenet"]),
     ],
     swiftLanguageModes: [.v5]
 )
