@@ -30,7 +30,8 @@ extension Runner {
         }
         let seed = file.metadata["seed"].flatMap(Int.init) ?? 0
         let (net, _, _) = try buildNet(spec, data: data, seed: seed, baseDir: baseDir)
-        let hasSide = file.tensors.keys.contains { $0.hasPrefix("sidenet.") }
+        // a full-regime baseline checkpoint also holds the untrained SideNet it never used
+        let hasSide = file.metadata["variant"] != "baseline" && file.tensors.keys.contains { $0.hasPrefix("sidenet.") }
         let hasBackbone = file.tensors.keys.contains { !$0.hasPrefix("head.") && !$0.hasPrefix("sidenet.") && !$0.hasPrefix("optim.") }
         let target: Module
         if hasBackbone {

@@ -30,6 +30,7 @@ final class BertTrainModeTests: XCTestCase {
                       BertModel(config: BertConfig(hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 12,
                                                    maxPositionEmbeddings: 6, vocabSize: 11, hiddenDropoutProb: 0.2,
                                                    attentionProbsDropoutProb: 0.2), seed: 3)] {
+            sharpenAttention(model.namedParameters(), factor: 8)
             let batch = try TokenBatch(padding: [[1, 3, 5, 7, 2], [1, 4, 2]])
             var rng = SeededGenerator(seed: 9)
             let r = Tensor.normal([2, 8], rng: &rng), s = Tensor.normal([2, 8], rng: &rng)
@@ -53,23 +54,35 @@ final class BertTrainModeTests: XCTestCase {
             model.backwardPrefix(dh)
 
             var worst: Float = 0
+            // tensors whose sampled gradients clear the relative-error floor (the rest are only
+            // bounded absolutely: last-layer query/key gradients are ~1e-4 even with sharpened attention)
+            var resolved = 0, checkedTensors = 0
             for (name, p) in model.namedParameters() {
-                for idx in [0, p.value.count / 2, p.value.count - 1] {
-                    let old = p.value.data[idx]
-                    let eps: Float = 1e-2
-                    p.value.data[idx] = old + eps
-                    let lp = try loss()
-                    p.value.data[idx] = old - eps
-                    let lm = try loss()
-                    p.value.data[idx] = old
-                    let fd = Float((lp - lm) / Double(2 * eps))
+                // fixed entries plus the largest analytic gradients (unused embedding rows are 0)
+                var numerics: [Double] = []
+                defer {
+                    let analyticMax = p.grad.data.map(abs).max() ?? 0
+                    if hasZeroGradientByConstruction(name) {
+                        XCTAssertLessThan(max(numerics.map(abs).max() ?? 0, Double(analyticMax)), 1e-3, "\(name): must have no gradient")
+                    } else {
+                        XCTAssertGreaterThan(analyticMax, 1e-6, "\(name): the analytic gradient is identically 0")
+                        if numerics.contains(where: { abs($0) > 1e-2 }) { resolved += 1 }
+                        checkedTensors += 1
+                    }
+                }
+                for idx in fdIndices(p.grad, fixed: [0, p.value.count / 2, p.value.count - 1], top: 2) {
+                    let fd = Float(try centralDifference(at: p.value.data[idx], h: fdStep(p.value), set: { p.value.data[idx] = $0 }, loss: loss))
                     let an = p.grad.data[idx]
-                    let err = abs(fd - an) / max(1, abs(fd))
+                    numerics.append(Double(fd))
+                    // relative, on a floor of 1e-2 (not max(1, |fd|), which made 2e-2 absolute on small gradients)
+                    let err = Float(fdRelativeError(numeric: Double(fd), analytic: Double(an), floor: 1e-2))
                     worst = max(worst, err)
                     XCTAssertLessThan(err, 2e-2, "\(name)[\(idx)]: analytic \(an), finite difference \(fd)")
                 }
             }
             XCTAssertLessThan(worst, 2e-2)
+            XCTAssertGreaterThanOrEqual(Double(resolved), 0.6 * Double(checkedTensors),
+                                        "only \(resolved) of \(checkedTensors) tensors have gradients above the 1e-2 floor")
         }
     }
 }

@@ -33,6 +33,7 @@ final class SideNetTransformerTests: XCTestCase {
 
     func testBackwardMatchesFiniteDifferences() throws {
         let m = try model()
+        sharpenAttention(m.namedParameters(), factor: 8)
         var g = SeededGenerator(seed: 9)
         let (main0, side0) = try m.forwardAll(batch, mode: .eval)
         let r = [Tensor.normal(main0.shape, rng: &g)] + side0.map { Tensor.normal($0.shape, rng: &g) }
@@ -50,16 +51,18 @@ final class SideNetTransformerTests: XCTestCase {
         for key in ["embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight",
                     "encoder.layer.1.output.dense.weight", "sidenets.0.fc1.weight", "head.fc1.weight"] {
             let p = params[key]!
-            for idx in [0, p.value.count / 2, p.value.count - 1] {
-                let eps: Float = 1e-2, orig = p.value.data[idx]
-                p.value.data[idx] = orig + eps; let up = try loss()
-                p.value.data[idx] = orig - eps; let down = try loss()
-                p.value.data[idx] = orig
-                let numeric = (up - down) / Double(2 * eps), analytic = Double(p.grad.data[idx])
-                let err = abs(numeric - analytic) / max(1, abs(numeric))
+            // fixed entries plus the largest analytic gradients: word-embedding rows of tokens the
+            // batch never uses have gradient 0, and comparing only those would prove nothing
+            var numerics: [Double] = []
+            for idx in fdIndices(p.grad, fixed: [0, p.value.count / 2, p.value.count - 1], top: 3) {
+                let numeric = try centralDifference(at: p.value.data[idx], h: fdStep(p.value), set: { p.value.data[idx] = $0 }, loss: loss)
+                let analytic = Double(p.grad.data[idx])
+                numerics.append(numeric)
+                let err = fdRelativeError(numeric: numeric, analytic: analytic, floor: 5e-3)
                 worst = max(worst, err)
-                XCTAssertLessThan(err, 5e-3, "\(key)[\(idx)]: analytic \(analytic), numeric \(numeric)")
+                XCTAssertLessThan(err, 1e-2, "\(key)[\(idx)]: analytic \(analytic), numeric \(numeric)")
             }
+            assertSomeNonZero(numerics, floor: 1e-3, key)
         }
         print("SideNetTransformer finite-difference check: max relative error \(worst)")
     }

@@ -1,0 +1,167 @@
+import Foundation
+import XCTest
+import Datasets
+import Runner
+import Specs
+import Store
+
+/// Training learns: on generated tasks a tiny ResNet and a tiny BERT, trained whole (`full`) and
+/// then frozen with fresh heads (`heads`, backbone = the full run's best checkpoint), beat chance
+/// by a clear margin and lower their training loss. The same check on a run whose learning rate
+/// is effectively 0 (1e-10; specs require lr > 0) reports failure, so the check can fail.
+final class LearningTests: XCTestCase {
+    /// Generated data for these tests only (easy examples, more of them than SharedData).
+    enum LearnData {
+        static let root: URL = {
+            let dir = FileManager.default.temporaryDirectory
+                .appendingPathComponent("sidenet-learning-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(6))")
+            do {
+                try SyntheticCIFAR.write(to: dir.appendingPathComponent("cifar"), trainCount: 400, testCount: 100, seed: 21,
+                                         hardFraction: 0)
+                try SyntheticSST.write(to: dir.appendingPathComponent("sst"), count: 500, seed: 21, hardFraction: 0)
+            } catch {
+                fatalError("LearningTests: cannot generate data in \(dir.path): \(error)")
+            }
+            return dir
+        }()
+    }
+
+    /// What a learning check found wrong with a run (empty: it learned).
+    struct Verdict {
+        var failures: [String] = []
+        var learned: Bool { failures.isEmpty }
+    }
+
+    /// The learning check: the checked heads' test accuracy ≥ chance + margin, and their mean
+    /// training loss of the last epoch ≤ `lossRatio` × that of the first epoch.
+    static func learningCheck(_ store: ResultStore, _ run: RunRow, chance: Double, margin: Double,
+                              heads: [String], lossRatio: Double = 0.85) throws -> Verdict {
+        var v = Verdict()
+        let epochs = try store.epochs(runId: run.id!)
+        guard run.status == .finished, let first = epochs.first, let last = epochs.last, epochs.count >= 2 else {
+            v.failures.append("run \(run.id!) \(run.status.rawValue) with \(epochs.count) epochs")
+            return v
+        }
+        for h in heads {
+            let acc = h == "main" ? run.testAccMain : run.testAccSide
+            let (l0, l1) = h == "main" ? (first.trainLossMain, last.trainLossMain) : (first.trainLossSide, last.trainLossSide)
+            if !((acc ?? 0) >= chance + margin) {
+                v.failures.append("\(h) test accuracy \(acc ?? .nan) < chance \(chance) + \(margin)")
+            }
+            if !((l1 ?? .infinity) <= lossRatio * (l0 ?? .nan)) {
+                v.failures.append("\(h) training loss \(l0 ?? .nan) -> \(l1 ?? .nan) did not fall below \(lossRatio)x")
+            }
+        }
+        return v
+    }
+
+    var scratch: Scratch!
+    override func setUp() { scratch = Scratch("learn") }
+    override func tearDown() { scratch.cleanup() }
+
+    private func options() -> RunOptions {
+        var o = testOptions(scratch)
+        o.baseDir = LearnData.root
+        return o
+    }
+
+    private func resnetSpec(_ name: String, regime: String, lr: String, epochs: Int, weights: String? = nil) throws -> ExperimentSpec {
+        try ExperimentSpec.parse(yaml: """
+        name: \(name)
+        seeds: [0]
+        variants: [sidenet]
+        data: {dataset: cifar10, path: cifar, synthetic: true, validation: 50, input_size: 16, normalize: imagenet}
+        mainnet:
+          arch: resnet
+          config: {blocks: [1, 1, 1, 1], width: 8, block: basic}
+          weights: \(weights ?? "null")
+          head: {hidden: 16}
+        sidenet: {attach: layer1, hidden: 16}
+        training:
+          regime: \(regime)
+          optimizer: {name: adam, lr: \(lr)}
+          epochs: \(epochs)
+          batch_size: 25
+        evaluation: {batch_size: 100}
+        """, file: "\(name).yaml")
+    }
+
+    private func bertSpec(_ name: String, regime: String, lr: String, epochs: Int, weights: String? = nil) throws -> ExperimentSpec {
+        try ExperimentSpec.parse(yaml: """
+        name: \(name)
+        seeds: [0]
+        variants: [sidenet]
+        data: {dataset: sst2, path: sst, synthetic: true, split: paper, max_length: 24}
+        mainnet:
+          arch: bert
+          config: {hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 32,
+                   hidden_dropout_prob: 0.0, attention_probs_dropout_prob: 0.0}
+          vocab: sst/vocab.txt
+          weights: \(weights ?? "null")
+          head: {hidden: 16}
+        sidenet: {attach: encoder.layer.0, hidden: 16}
+        training:
+          regime: \(regime)
+          optimizer: {name: adam, lr: \(lr)}
+          epochs: \(epochs)
+          batch_size: 16
+        evaluation: {batch_size: 128}
+        """, file: "\(name).yaml")
+    }
+
+    /// Runs one spec and returns its single run row.
+    private func run(_ spec: ExperimentSpec, _ store: ResultStore) throws -> RunRow {
+        let outcomes = try Runner(store: store, options: options()).run([spec])
+        XCTAssertEqual(outcomes.map(\.status), [.finished], outcomes.compactMap(\.reason).joined())
+        return try XCTUnwrap(storedRuns(store, spec).first)
+    }
+
+    private func bestCheckpoint(_ store: ResultStore, _ run: RunRow) throws -> String {
+        try XCTUnwrap(store.checkpoint(runId: run.id!, kind: .best)?.path)
+    }
+
+    private func show(_ store: ResultStore, _ run: RunRow) -> String {
+        let e = (try? store.epochs(runId: run.id!)) ?? []
+        return "test main \(run.testAccMain ?? .nan) side \(run.testAccSide ?? .nan); train L_M "
+            + "\(e.map { $0.trainLossMain ?? .nan }) L_S \(e.map { $0.trainLossSide ?? .nan })"
+    }
+
+    func testResNetLearnsFullThenHeadsAndLrZeroFails() throws {
+        let store = try ResultStore(path: scratch.databasePath)
+        let full = try run(try resnetSpec("learn-resnet-full", regime: "full", lr: "3.0e-3", epochs: 6), store)
+        let vFull = try Self.learningCheck(store, full, chance: 0.1, margin: 0.3, heads: ["main", "side"])
+        XCTAssertTrue(vFull.learned, "full: \(vFull.failures) — \(show(store, full))")
+
+        let backbone = try bestCheckpoint(store, full)
+        let heads = try run(try resnetSpec("learn-resnet-heads", regime: "heads", lr: "3.0e-3", epochs: 4, weights: backbone), store)
+        let vHeads = try Self.learningCheck(store, heads, chance: 0.1, margin: 0.3, heads: ["side"])
+        XCTAssertTrue(vHeads.learned, "heads: \(vHeads.failures) — \(show(store, heads))")
+
+        // learning rate ~0: the same checks must fail (whole model and fresh SideNet on a frozen backbone)
+        let frozen = try run(try resnetSpec("learn-resnet-full-lr0", regime: "full", lr: "1.0e-10", epochs: 6), store)
+        let v0 = try Self.learningCheck(store, frozen, chance: 0.1, margin: 0.3, heads: ["main", "side"])
+        XCTAssertFalse(v0.learned, "lr 1e-10 must not pass the learning check — \(show(store, frozen))")
+        let heads0 = try run(try resnetSpec("learn-resnet-heads-lr0", regime: "heads", lr: "1.0e-10", epochs: 4, weights: backbone), store)
+        let vh0 = try Self.learningCheck(store, heads0, chance: 0.1, margin: 0.3, heads: ["side"])
+        XCTAssertFalse(vh0.learned, "heads, lr 1e-10 must not pass — \(show(store, heads0))")
+    }
+
+    func testBertLearnsFullThenHeadsAndLrZeroFails() throws {
+        let store = try ResultStore(path: scratch.databasePath)
+        let full = try run(try bertSpec("learn-bert-full", regime: "full", lr: "3.0e-3", epochs: 6), store)
+        let vFull = try Self.learningCheck(store, full, chance: 0.5, margin: 0.25, heads: ["main", "side"])
+        XCTAssertTrue(vFull.learned, "full: \(vFull.failures) — \(show(store, full))")
+
+        let backbone = try bestCheckpoint(store, full)
+        let heads = try run(try bertSpec("learn-bert-heads", regime: "heads", lr: "3.0e-3", epochs: 4, weights: backbone), store)
+        let vHeads = try Self.learningCheck(store, heads, chance: 0.5, margin: 0.25, heads: ["side"])
+        XCTAssertTrue(vHeads.learned, "heads: \(vHeads.failures) — \(show(store, heads))")
+
+        let frozen = try run(try bertSpec("learn-bert-full-lr0", regime: "full", lr: "1.0e-10", epochs: 6), store)
+        let v0 = try Self.learningCheck(store, frozen, chance: 0.5, margin: 0.25, heads: ["main", "side"])
+        XCTAssertFalse(v0.learned, "lr 1e-10 must not pass the learning check — \(show(store, frozen))")
+        let heads0 = try run(try bertSpec("learn-bert-heads-lr0", regime: "heads", lr: "1.0e-10", epochs: 4, weights: backbone), store)
+        let vh0 = try Self.learningCheck(store, heads0, chance: 0.5, margin: 0.25, heads: ["side"])
+        XCTAssertFalse(vh0.learned, "heads, lr 1e-10 must not pass — \(show(store, heads0))")
+    }
+}
