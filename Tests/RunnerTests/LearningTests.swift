@@ -113,7 +113,9 @@ final class LearningTests: XCTestCase {
     private func run(_ spec: ExperimentSpec, _ store: ResultStore) throws -> RunRow {
         let outcomes = try Runner(store: store, options: options()).run([spec])
         XCTAssertEqual(outcomes.map(\.status), [.finished], outcomes.compactMap(\.reason).joined())
-        return try XCTUnwrap(storedRuns(store, spec).first)
+        let row = try XCTUnwrap(storedRuns(store, spec).first)
+        print("\(spec.name): \(show(store, row))")
+        return row
     }
 
     private func bestCheckpoint(_ store: ResultStore, _ run: RunRow) throws -> String {
@@ -136,6 +138,7 @@ final class LearningTests: XCTestCase {
         let heads = try run(try resnetSpec("learn-resnet-heads", regime: "heads", lr: "3.0e-3", epochs: 4, weights: backbone), store)
         let vHeads = try Self.learningCheck(store, heads, chance: 0.1, margin: 0.3, heads: ["side"])
         XCTAssertTrue(vHeads.learned, "heads: \(vHeads.failures) — \(show(store, heads))")
+        XCTAssertGreaterThanOrEqual(heads.testAccMain ?? 0, 0.4, "heads: the loaded MainNet head stays accurate")
 
         // learning rate ~0: the same checks must fail (whole model and fresh SideNet on a frozen backbone)
         let frozen = try run(try resnetSpec("learn-resnet-full-lr0", regime: "full", lr: "1.0e-10", epochs: 6), store)
@@ -144,6 +147,7 @@ final class LearningTests: XCTestCase {
         let heads0 = try run(try resnetSpec("learn-resnet-heads-lr0", regime: "heads", lr: "1.0e-10", epochs: 4, weights: backbone), store)
         let vh0 = try Self.learningCheck(store, heads0, chance: 0.1, margin: 0.3, heads: ["side"])
         XCTAssertFalse(vh0.learned, "heads, lr 1e-10 must not pass — \(show(store, heads0))")
+        XCTAssertTrue(vh0.failures.contains { $0.contains("training loss") }, "\(vh0.failures)")
     }
 
     func testBertLearnsFullThenHeadsAndLrZeroFails() throws {
@@ -156,6 +160,7 @@ final class LearningTests: XCTestCase {
         let heads = try run(try bertSpec("learn-bert-heads", regime: "heads", lr: "3.0e-3", epochs: 4, weights: backbone), store)
         let vHeads = try Self.learningCheck(store, heads, chance: 0.5, margin: 0.25, heads: ["side"])
         XCTAssertTrue(vHeads.learned, "heads: \(vHeads.failures) — \(show(store, heads))")
+        XCTAssertGreaterThanOrEqual(heads.testAccMain ?? 0, 0.75, "heads: the loaded MainNet head stays accurate")
 
         let frozen = try run(try bertSpec("learn-bert-full-lr0", regime: "full", lr: "1.0e-10", epochs: 6), store)
         let v0 = try Self.learningCheck(store, frozen, chance: 0.5, margin: 0.25, heads: ["main", "side"])
@@ -163,5 +168,6 @@ final class LearningTests: XCTestCase {
         let heads0 = try run(try bertSpec("learn-bert-heads-lr0", regime: "heads", lr: "1.0e-10", epochs: 4, weights: backbone), store)
         let vh0 = try Self.learningCheck(store, heads0, chance: 0.5, margin: 0.25, heads: ["side"])
         XCTAssertFalse(vh0.learned, "heads, lr 1e-10 must not pass — \(show(store, heads0))")
+        XCTAssertTrue(vh0.failures.contains { $0.contains("training loss") }, "\(vh0.failures)")
     }
 }

@@ -56,6 +56,26 @@ final class StoredComputeTests: XCTestCase {
     /// feed-forward (d x i, i x d), scores and context (len x len x d each).
     private func encoderLayerMACs(d: Int, i: Int, len: Int) -> Int { 4 * len * d * d + 2 * len * d * i + 2 * len * len * d }
 
+    /// SST files in `dir` whose sentences are all 12 vocabulary words, so that at max_length 8
+    /// every test sentence is exactly 8 tokens and the stored FLOPs are for 8 tokens. The
+    /// vocabulary is the generated one, padded with unused tokens to `vocabSize` lines if given.
+    private func writeLongSentenceSST(_ dir: URL, count: Int, vocabSize: Int? = nil) throws -> Int {
+        try SyntheticSST.write(to: dir, count: count, seed: 5, hardFraction: 0)
+        var vocab = try String(contentsOf: dir.appendingPathComponent("vocab.txt"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let words = vocab.filter { $0.count > 2 && $0.allSatisfy { $0.isLetter && $0.isLowercase } }
+        XCTAssertGreaterThan(words.count, 12)
+        if let v = vocabSize { vocab += (vocab.count..<v).map { "[pad\($0)]" } }
+        try (vocab.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        for split in ["train", "dev", "test"] {
+            let url = dir.appendingPathComponent("stsa.binary.\(split)")
+            let n = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").count
+            let lines = (0..<n).map { i in "\(i % 2) " + (0..<12).map { words[(i * 7 + $0 * 3) % words.count] }.joined(separator: " ") }
+            try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+        }
+        return vocab.count
+    }
+
     private func storedRun(_ spec: ExperimentSpec, _ store: ResultStore, baseDir: URL = SharedData.root) throws -> RunRow {
         var o = testOptions(scratch)
         o.baseDir = baseDir
@@ -92,26 +112,26 @@ final class StoredComputeTests: XCTestCase {
     }
 
     /// The shared tiny BERT (hidden 16, 2 layers, intermediate 32, SideNet after layer 0) at
-    /// max_length 4: every test sentence is 4 tokens long, so FLOPs are for 4 tokens.
+    /// max_length 8 on 12-word sentences: every test sentence is 8 tokens, so FLOPs are for 8 tokens.
     func testTinyBertRunStoresItsHandCountedBreakdown() throws {
         let store = try ResultStore(path: scratch.databasePath)
+        let dir = scratch.dir.appendingPathComponent("sst-long")
+        let vocab = try writeLongSentenceSST(dir, count: 60)
         let spec = try ExperimentSpec.parse(yaml: """
             name: t-compute-bert
             seeds: [0]
             variants: [sidenet]
-            data: {dataset: sst2, path: \(SharedData.sstPath), synthetic: true, split: paper, max_length: 4}
+            data: {dataset: sst2, path: \(dir.path), synthetic: true, split: paper, max_length: 8}
             mainnet:
               arch: bert
               config: {hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 64}
-              vocab: \(SharedData.sstPath)/vocab.txt
+              vocab: \(dir.path)/vocab.txt
               head: {hidden: 8}
             sidenet: {attach: encoder.layer.0, hidden: 8}
             training: {regime: full, optimizer: {name: adam, lr: 1.0e-3}, epochs: 1, batch_size: 16}
             """, file: "t-compute-bert.yaml")
         let run = try storedRun(spec, store)
-        let vocab = try String(contentsOf: SharedData.root.appendingPathComponent("\(SharedData.sstPath)/vocab.txt"), encoding: .utf8)
-            .split(separator: "\n").count
-        let d = 16, i = 32, len = 4
+        let d = 16, i = 32, len = 8
         let embeddings = (vocab + 64 + 2) * d + 2 * d
         let layer = Cost(params: 4 * (d * d + d) + 2 * d + d * i + i + i * d + d + 2 * d, macs: encoderLayerMACs(d: d, i: i, len: len))
         let pooler = Cost(params: d * d + d, macs: d * d)
@@ -150,16 +170,13 @@ final class StoredComputeTests: XCTestCase {
         }
     }
 
-    /// DistilBERT and BERT-base runs (random weights, heads regime, max_length 4): stored MainNet
-    /// = HF base-model total (+ the MLP head); FLOPs by hand at 4 tokens.
+    /// DistilBERT and BERT-base runs (random weights, heads regime, 8-token sentences): stored MainNet
+    /// = HF base-model total (+ the MLP head); FLOPs by hand at 8 tokens.
     func testReferenceTransformerRunsStoreHFTotals() throws {
         let store = try ResultStore(path: scratch.databasePath)
         // a vocabulary of HF's 30,522 lines: the generated one padded with unused tokens
         let dir = scratch.dir.appendingPathComponent("sst30522")
-        try SyntheticSST.write(to: dir, count: 24, seed: 5, hardFraction: 0)
-        var vocab = try String(contentsOf: dir.appendingPathComponent("vocab.txt"), encoding: .utf8).split(separator: "\n").map(String.init)
-        vocab += (vocab.count..<30522).map { "[pad\($0)]" }
-        try (vocab.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try writeLongSentenceSST(dir, count: 24, vocabSize: 30522), 30522)
         // (arch, attach, HF base-model parameters, layers, pooler)
         for (arch, attach, hf, layers, pooler) in [("distilbert", "transformer.layer.0", 66_362_880, 6, false),
                                                    ("bert-base", "encoder.layer.3", 109_482_240, 12, true)] {
@@ -167,7 +184,7 @@ final class StoredComputeTests: XCTestCase {
                 name: t-compute-\(arch)
                 seeds: [0]
                 variants: [sidenet]
-                data: {dataset: sst2, path: \(dir.path), synthetic: true, split: paper, max_length: 4}
+                data: {dataset: sst2, path: \(dir.path), synthetic: true, split: paper, max_length: 8}
                 mainnet: {arch: \(arch), vocab: \(dir.path)/vocab.txt, weights: null}
                 sidenet: {attach: \(attach)}
                 training: {regime: heads, optimizer: {name: adam, lr: 1.0e-3}, epochs: 1, batch_size: 4}
@@ -178,8 +195,8 @@ final class StoredComputeTests: XCTestCase {
             let head = mlp(d, 32, 1)
             XCTAssertEqual((run.paramsMainnet ?? 0) - head.params, hf, "\(arch): HF base-model parameters")
             XCTAssertEqual(run.paramsSidenet, head.params, arch)
-            let layer = encoderLayerMACs(d: d, i: 3072, len: 4)
-            XCTAssertEqual(run.flopsPrefix, 2 * n * layer, "\(arch): \(n) layers at 4 tokens")
+            let layer = encoderLayerMACs(d: d, i: 3072, len: 8)
+            XCTAssertEqual(run.flopsPrefix, 2 * n * layer, "\(arch): \(n) layers at 8 tokens")
             XCTAssertEqual(run.flopsMainnet, 2 * (layers * layer + (pooler ? d * d : 0) + head.macs), arch)
             XCTAssertEqual(run.flopsSidenet, 2 * head.macs, arch)
         }
