@@ -48,7 +48,7 @@ final class SideNetTransformerTests: XCTestCase {
         m.backwardAll(main: r[0], side: Array(r[1...]))
         let params = Dictionary(uniqueKeysWithValues: m.namedParameters())
         var worst = 0.0
-        for key in ["embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight",
+        for key in ["embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight", "encoder.layer.0.attention.self.key.weight",
                     "encoder.layer.1.output.dense.weight", "sidenets.0.fc1.weight", "head.fc1.weight"] {
             let p = params[key]!
             // fixed entries plus the largest analytic gradients: word-embedding rows of tokens the
@@ -62,7 +62,7 @@ final class SideNetTransformerTests: XCTestCase {
                 worst = max(worst, err)
                 XCTAssertLessThan(err, 1e-2, "\(key)[\(idx)]: analytic \(analytic), numeric \(numeric)")
             }
-            assertSomeNonZero(numerics, floor: 1e-3, key)
+            assertSomeNonZero(numerics, floor: 1e-4, key)
         }
         print("SideNetTransformer finite-difference check: max relative error \(worst)")
     }
