@@ -8,6 +8,9 @@ import XCTest
 //   <root>/resnet.yaml, bert.yaml   tiny specs with absolute data paths
 //   <root>/results/sidenet.sqlite   `sidenet run resnet.yaml` (1 epoch, sidenet + baseline, seed 0)
 
+/// The shared folder, removed when the test process exits.
+nonisolated(unsafe) private var sharedRoot: String?
+
 enum TinyCLI {
     struct Fixture {
         let root: URL
@@ -114,6 +117,8 @@ enum TinyCLI {
         let root = FileManager.default.temporaryDirectory
             .appendingPathComponent("sidenet-cli-shared-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        sharedRoot = root.path
+        atexit { if let p = sharedRoot { try? FileManager.default.removeItem(atPath: p) } }
         func must(_ args: [String]) throws -> String {
             let r = try sidenet(args, cwd: root)
             guard !r.signalled, r.status == 0 else {
