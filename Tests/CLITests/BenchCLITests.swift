@@ -41,11 +41,11 @@ final class BenchCLITests: XCTestCase {
 
     func testUnknownArchitectureAndBadCountsFail() throws {
         let s = CLIScratch("bench-bad"); defer { s.cleanup() }
-        assertCleanFailure(try sidenet(["bench", "models", "--archs", "resnet7", "--text-archs", "", "--batch", "2",
+        assertRejected(try sidenet(["bench", "models", "--archs", "resnet7", "--text-archs", "", "--batch", "2",
                                         "--input-size", "16", "--repeat", "1"], cwd: s.dir), mentions: ["resnet7"])
-        assertCleanFailure(try sidenet(["bench", "models", "--archs", "", "--text-archs", "gpt2", "--repeat", "1"], cwd: s.dir),
+        assertRejected(try sidenet(["bench", "models", "--archs", "", "--text-archs", "gpt2", "--repeat", "1"], cwd: s.dir),
                            mentions: ["gpt2"])
-        assertCleanFailure(try sidenet(["bench", "kernels", "--repeat", "0"], cwd: s.dir), mentions: ["--repeat"])
-        assertCleanFailure(try sidenet(["bench", "models", "--batch", "1"], cwd: s.dir), mentions: ["--batch"])
+        assertRejected(try sidenet(["bench", "kernels", "--repeat", "0"], cwd: s.dir), mentions: ["--repeat"])
+        assertRejected(try sidenet(["bench", "models", "--batch", "1"], cwd: s.dir), mentions: ["--batch"])
     }
 }

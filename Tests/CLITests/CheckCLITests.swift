@@ -31,7 +31,7 @@ final class CheckCLITests: XCTestCase {
         let s = CLIScratch("check-invalid"); defer { s.cleanup() }
         let yaml = TinyCLI.resnetYAML(name: "cli-bad", cifarPath: f.cifar).replacingOccurrences(of: "lr: 1.0e-3", with: "lr: -2")
         try s.write("bad-lr.yaml", yaml)
-        assertCleanFailure(try sidenet(["check", "bad-lr.yaml"], cwd: s.dir), mentions: ["bad-lr.yaml", "lr"])
-        assertCleanFailure(try sidenet(["check", "absent.yaml"], cwd: s.dir), mentions: ["absent.yaml"])
+        assertRejected(try sidenet(["check", "bad-lr.yaml"], cwd: s.dir), mentions: ["bad-lr.yaml", "lr"])
+        assertRejected(try sidenet(["check", "absent.yaml"], cwd: s.dir), mentions: ["absent.yaml"])
     }
 }

@@ -49,11 +49,11 @@ final class DataSynthCLITests: XCTestCase {
 
     func testTooFewExamplesFail() throws {
         let s = CLIScratch("synth-bad"); defer { s.cleanup() }
-        assertCleanFailure(try sidenet(["data", "synth", "cifar10", "--out", "c", "--train", "2"], cwd: s.dir), mentions: ["--train"])
-        assertCleanFailure(try sidenet(["data", "synth", "sst", "--out", "t", "--count", "1"], cwd: s.dir), mentions: ["--count"])
-        assertCleanFailure(try sidenet(["data", "synth", "sst", "--out", "t", "--hard-fraction", "1.5"], cwd: s.dir),
+        assertRejected(try sidenet(["data", "synth", "cifar10", "--out", "c", "--train", "2"], cwd: s.dir), mentions: ["--train"])
+        assertRejected(try sidenet(["data", "synth", "sst", "--out", "t", "--count", "1"], cwd: s.dir), mentions: ["--count"])
+        assertRejected(try sidenet(["data", "synth", "sst", "--out", "t", "--hard-fraction", "1.5"], cwd: s.dir),
                            mentions: ["--hard-fraction"])
         XCTAssertFalse(s.exists("c") || s.exists("t"), "nothing written on a rejected command")
-        assertCleanFailure(try sidenet(["data", "synth", "mnist"], cwd: s.dir), mentions: ["mnist"])
+        assertRejected(try sidenet(["data", "synth", "mnist"], cwd: s.dir), mentions: ["mnist"])
     }
 }

@@ -52,7 +52,7 @@ final class EvalCLITests: XCTestCase {
         let f = try TinyCLI.fixture()
         let s = CLIScratch("eval-missing"); defer { s.cleanup() }
         let r = try sidenet(["eval", f.resnetSpec, "--checkpoint", "gone.safetensors", "--out", "x.csv"], cwd: s.dir)
-        assertCleanFailure(r, mentions: ["gone.safetensors"])
+        assertRejected(r, mentions: ["gone.safetensors"])
         XCTAssertFalse(s.exists("x.csv"))
     }
 
@@ -61,6 +61,6 @@ final class EvalCLITests: XCTestCase {
         let s = CLIScratch("eval-split"); defer { s.cleanup() }
         let ckpt = try bestCheckpoint(f, "sidenet")
         let r = try sidenet(["eval", f.resnetSpec, "--checkpoint", ckpt, "--split", "holdout", "--out", "x.csv"], cwd: s.dir)
-        assertCleanFailure(r, mentions: ["holdout"])
+        assertRejected(r, mentions: ["holdout"])
     }
 }

@@ -18,13 +18,13 @@ final class InspectCLITests: XCTestCase {
         XCTAssertEqual(shape("sidenet.fc1.weight"), "[8, 256]", out)
         XCTAssertEqual(shape("head.fc2.weight"), "[10, 8]", out)
         XCTAssertNotNil(shape("layer4.0.downsample.0.weight"), out)
-        let countLine = try XCTUnwrap(line(out, startingWith: "parameters:"), out)
+        let countLine = try XCTUnwrap(firstLine(out, startingWith: "parameters:"), out)
         let count = try XCTUnwrap(Int(countLine.split(separator: " ").last.map { String($0) } ?? ""), countLine)
 
         let list = assertSucceeds(try sidenet(["list", "--db", f.database], cwd: s.dir))
         let runId = try XCTUnwrap(listedRuns(list).first { $0[1] == "sidenet" }?[0], list)
         let show = assertSucceeds(try sidenet(["show", runId, "--db", f.database], cwd: s.dir))
-        let p = try XCTUnwrap(line(show, startingWith: "parameters:"), show)
+        let p = try XCTUnwrap(firstLine(show, startingWith: "parameters:"), show)
         func stored(_ key: String) -> Int? {
             guard let r = p.range(of: key + " ") else { return nil }
             return Int(p[r.upperBound...].prefix { $0.isNumber })
@@ -37,8 +37,8 @@ final class InspectCLITests: XCTestCase {
 
     func testMissingAndNonWeightFilesFail() throws {
         let s = CLIScratch("inspect-bad"); defer { s.cleanup() }
-        assertCleanFailure(try sidenet(["inspect", "nothing.safetensors"], cwd: s.dir), mentions: ["nothing.safetensors"])
+        assertRejected(try sidenet(["inspect", "nothing.safetensors"], cwd: s.dir), mentions: ["nothing.safetensors"])
         try s.write("notes.pth", "plain text, not a weight file\n")
-        assertCleanFailure(try sidenet(["inspect", "notes.pth"], cwd: s.dir))
+        assertRejected(try sidenet(["inspect", "notes.pth"], cwd: s.dir))
     }
 }

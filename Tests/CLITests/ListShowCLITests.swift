@@ -35,7 +35,7 @@ final class ListShowCLITests: XCTestCase {
         let s = CLIScratch("list-bad"); defer { s.cleanup() }
         try s.write("notes.sqlite", String(repeating: "this is not a database\n", count: 200))
         let r = try sidenet(["list", "--db", "notes.sqlite"], cwd: s.dir)
-        assertCleanFailure(r)
+        assertRejected(r)
     }
 
     func testShowPrintsSettingsEpochsAndSpec() throws {
@@ -46,9 +46,9 @@ final class ListShowCLITests: XCTestCase {
         let out = assertSucceeds(try sidenet(["show", sideRow[0], "--db", f.database], cwd: s.dir))
         XCTAssertTrue(out.contains("run \(sideRow[0]): \(TinyCLI.resnetName) sidenet seed 0, finished"), out)
         XCTAssertTrue(out.contains("regime full"), out)
-        let params = try XCTUnwrap(line(out, startingWith: "parameters:"), out)
+        let params = try XCTUnwrap(firstLine(out, startingWith: "parameters:"), out)
         XCTAssertTrue(params.contains("prefix ") && params.contains("SideNet ") && params.contains("MainNet "), params)
-        let epochRows = rows(out, startingWith: ["1"])
+        let epochRows = outputRows(out, startingWith: ["1"])
         XCTAssertEqual(epochRows.count, 1, "one epoch row: \(out)")
         XCTAssertEqual(epochRows.first?.count, 9, "epoch, 4 losses, 2 accuracies, lr, seconds: \(epochRows)")
         XCTAssertEqual(Double(epochRows.first?[7] ?? ""), 0.001, "lr column")
@@ -58,7 +58,7 @@ final class ListShowCLITests: XCTestCase {
     func testShowUnknownRunFails() throws {
         let f = try TinyCLI.fixture()
         let s = CLIScratch("show-unknown"); defer { s.cleanup() }
-        assertCleanFailure(try sidenet(["show", "987654", "--db", f.database], cwd: s.dir), mentions: ["987654"])
-        assertCleanFailure(try sidenet(["show", "one", "--db", f.database], cwd: s.dir), mentions: ["one"])
+        assertRejected(try sidenet(["show", "987654", "--db", f.database], cwd: s.dir), mentions: ["987654"])
+        assertRejected(try sidenet(["show", "one", "--db", f.database], cwd: s.dir), mentions: ["one"])
     }
 }

@@ -32,7 +32,7 @@ final class ModelCLITests: XCTestCase {
         for (arch, total, fcIn, head) in [("resnet18", 11_689_512, 512, head10), ("resnet34", 21_797_672, 512, head10),
                                           ("resnet50", 25_557_032, 2048, head10b), ("resnet152", 60_192_808, 2048, head10b)] {
             let out = assertSucceeds(try sidenet(["model", arch], cwd: s.dir))
-            let tv = try XCTUnwrap(line(out, startingWith: "torchvision"), out)
+            let tv = try XCTUnwrap(firstLine(out, startingWith: "torchvision"), out)
             XCTAssertTrue(tv.contains(grouped(total)), "\(arch): \(tv)")
             // SideNet at layer1 of a 32x32 input: 64 (basic) or 256 (bottleneck) channels at 8x8
             let c = fcIn == 512 ? 64 : 256
@@ -44,7 +44,7 @@ final class ModelCLITests: XCTestCase {
         let s = CLIScratch("model-text"); defer { s.cleanup() }
         for (arch, total, d) in [("bert-base", 109_482_240, 768), ("bert-large", 335_141_888, 1024), ("distilbert", 66_362_880, 768)] {
             let out = assertSucceeds(try sidenet(["model", arch, "--seq-len", "16"], cwd: s.dir))
-            let hf = try XCTUnwrap(line(out, startingWith: "HF base model"), out)
+            let hf = try XCTUnwrap(firstLine(out, startingWith: "HF base model"), out)
             XCTAssertTrue(hf.contains(grouped(total)), "\(arch): \(hf)")
             // one sigmoid output, hidden 32, on the 768/1024-wide [CLS] (or pooler) state
             let mlp = d * 32 + 32 + 64 + 32 + 1
@@ -55,9 +55,9 @@ final class ModelCLITests: XCTestCase {
 
     func testUnknownArchitectureAndAttachPointFail() throws {
         let s = CLIScratch("model-bad"); defer { s.cleanup() }
-        assertCleanFailure(try sidenet(["model", "resnet7"], cwd: s.dir), mentions: ["resnet7"])
-        assertCleanFailure(try sidenet(["model", "resnet18", "--attach", "layer9"], cwd: s.dir), mentions: ["layer9"])
-        assertCleanFailure(try sidenet(["model", "bert-base", "--attach", "encoder.layer.12"], cwd: s.dir), mentions: ["encoder.layer.12"])
+        assertRejected(try sidenet(["model", "resnet7"], cwd: s.dir), mentions: ["resnet7"])
+        assertRejected(try sidenet(["model", "resnet18", "--attach", "layer9"], cwd: s.dir), mentions: ["layer9"])
+        assertRejected(try sidenet(["model", "bert-base", "--attach", "encoder.layer.12"], cwd: s.dir), mentions: ["encoder.layer.12"])
     }
 
     private func grouped(_ n: Int) -> String {

@@ -27,6 +27,6 @@ final class ReportPathCLITests: XCTestCase {
         let f = try TinyCLI.fixture()
         let s = CLIScratch("report-missing"); defer { s.cleanup() }
         let r = try sidenet(["report", "--db", f.database, "--out", "p", "--tables", "t", "--no-render", "not-here.yaml"], cwd: s.dir)
-        assertCleanFailure(r, mentions: ["not-here.yaml"])
+        assertRejected(r, mentions: ["not-here.yaml"])
     }
 }

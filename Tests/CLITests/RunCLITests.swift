@@ -8,7 +8,7 @@ final class RunCLITests: XCTestCase {
     /// The shared fixture's run: every (variant, seed) finished and their files exist.
     func testRunTrainsEveryVariantAndWritesDatabaseAndCheckpoints() throws {
         let f = try TinyCLI.fixture()
-        let finished = rows(f.runOutput, startingWith: [TinyCLI.resnetName])
+        let finished = outputRows(f.runOutput, startingWith: [TinyCLI.resnetName])
         XCTAssertEqual(finished.count, 2, "one row per (variant, seed): \(f.runOutput)")
         for r in finished {
             XCTAssertEqual(r.count >= 4 ? r[3] : "", "finished", "\(r)")
@@ -30,7 +30,7 @@ final class RunCLITests: XCTestCase {
         try s.write("two-seeds.yaml", TinyCLI.resnetYAML(name: "cli-filter", cifarPath: f.cifar, seeds: [0, 1]))
         let args = ["run", "two-seeds.yaml", "--db", "db.sqlite", "--results", "res", "--threads", "2"]
         let out = assertSucceeds(try sidenet(args + ["--seeds", "1", "--variant", "baseline"], cwd: s.dir))
-        let ran = rows(out, startingWith: ["cli-filter"])
+        let ran = outputRows(out, startingWith: ["cli-filter"])
         XCTAssertEqual(ran.map { Array($0.prefix(4)) }, [["cli-filter", "baseline", "1", "finished"]], out)
 
         let list = assertSucceeds(try sidenet(["list", "--db", "db.sqlite"], cwd: s.dir))
@@ -40,7 +40,7 @@ final class RunCLITests: XCTestCase {
         // the same selection again: skipped, nothing trained, still one run
         let again = try sidenet(args + ["--seeds", "1", "--variant", "baseline"], cwd: s.dir)
         XCTAssertFalse(again.signalled, again.stderr)
-        let rerun = rows(again.stdout, startingWith: ["cli-filter", "baseline", "1"])
+        let rerun = outputRows(again.stdout, startingWith: ["cli-filter", "baseline", "1"])
         XCTAssertEqual(rerun.first?[3], "skipped", again.stdout)
         XCTAssertFalse(again.stdout.contains("finished"), again.stdout)
         let list2 = assertSucceeds(try sidenet(["list", "--db", "db.sqlite"], cwd: s.dir))
@@ -50,15 +50,15 @@ final class RunCLITests: XCTestCase {
     func testMissingSpecFileFailsNamingIt() throws {
         let s = CLIScratch("run-missing"); defer { s.cleanup() }
         let r = try sidenet(["run", "no-such-spec.yaml", "--db", "db.sqlite"], cwd: s.dir)
-        assertCleanFailure(r, mentions: ["no-such-spec.yaml"])
+        assertRejected(r, mentions: ["no-such-spec.yaml"])
     }
 
     func testBadVariantAndSeedsOptionsFail() throws {
         let f = try TinyCLI.fixture()
         let s = CLIScratch("run-badopt"); defer { s.cleanup() }
-        assertCleanFailure(try sidenet(["run", f.resnetSpec, "--variant", "sidecar", "--db", "db.sqlite"], cwd: s.dir),
+        assertRejected(try sidenet(["run", f.resnetSpec, "--variant", "sidecar", "--db", "db.sqlite"], cwd: s.dir),
                            mentions: ["sidecar"])
-        assertCleanFailure(try sidenet(["run", f.resnetSpec, "--seeds", "1,x", "--db", "db.sqlite"], cwd: s.dir),
+        assertRejected(try sidenet(["run", f.resnetSpec, "--seeds", "1,x", "--db", "db.sqlite"], cwd: s.dir),
                            mentions: ["1,x"])
         XCTAssertFalse(s.exists("db.sqlite"), "a rejected command must not create the database")
     }
@@ -71,6 +71,6 @@ final class RunCLITests: XCTestCase {
         XCTAssertFalse(r.signalled, r.stderr)
         XCTAssertNotEqual(r.status, 0, r.stdout)
         XCTAssertTrue((r.stdout + r.stderr).contains("absent-cifar-dir"), "the reason names the data path: \(r.stdout) \(r.stderr)")
-        XCTAssertFalse(rows(r.stdout, startingWith: ["cli-nodata"]).contains { $0.count > 3 && $0[3] == "finished" }, r.stdout)
+        XCTAssertFalse(outputRows(r.stdout, startingWith: ["cli-nodata"]).contains { $0.count > 3 && $0[3] == "finished" }, r.stdout)
     }
 }

@@ -164,7 +164,7 @@ func sidenet(_ args: [String], cwd: URL, stdin text: String) throws -> CLIResult
 
 /// Asserts a clean failure (non-zero exit, no signal) whose stderr mentions every needle
 /// (messages are being reworded elsewhere, so tests pass only robust key words).
-func assertCleanFailure(_ r: CLIResult, mentions needles: [String] = [], file: StaticString = #filePath, line: UInt = #line) {
+func assertRejected(_ r: CLIResult, mentions needles: [String] = [], file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertFalse(r.signalled, "crashed with signal \(r.status); stderr: \(r.stderr)", file: file, line: line)
     XCTAssertNotEqual(r.status, 0, "expected a non-zero exit; stdout: \(r.stdout) stderr: \(r.stderr)", file: file, line: line)
     XCTAssertFalse(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "no error message on stderr", file: file, line: line)
@@ -174,7 +174,7 @@ func assertCleanFailure(_ r: CLIResult, mentions needles: [String] = [], file: S
 }
 
 /// The lines of `text` whose whitespace-separated fields start with `prefix`.
-func rows(_ text: String, startingWith prefix: [String]) -> [[String]] {
+func outputRows(_ text: String, startingWith prefix: [String]) -> [[String]] {
     text.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         .filter { $0.count >= prefix.count && Array($0.prefix(prefix.count)) == prefix }
 }
@@ -190,6 +190,6 @@ func listedRuns(_ listOutput: String) -> [[String]] {
 }
 
 /// The first line of `text` that starts with `prefix`.
-func line(_ text: String, startingWith prefix: String) -> String? {
+func firstLine(_ text: String, startingWith prefix: String) -> String? {
     text.split(separator: "\n").map { String($0) }.first { $0.hasPrefix(prefix) }
 }

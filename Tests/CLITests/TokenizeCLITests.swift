@@ -30,9 +30,9 @@ final class TokenizeCLITests: XCTestCase {
     func testMissingVocabularyAndShortMaxLengthFail() throws {
         let f = try TinyCLI.fixture()
         let s = CLIScratch("tokenize-bad"); defer { s.cleanup() }
-        assertCleanFailure(try sidenet(["tokenize", "--vocab", "missing-vocab.txt"], cwd: s.dir, stdin: "hello\n"),
+        assertRejected(try sidenet(["tokenize", "--vocab", "missing-vocab.txt"], cwd: s.dir, stdin: "hello\n"),
                            mentions: ["missing-vocab.txt"])
-        assertCleanFailure(try sidenet(["tokenize", "--vocab", f.sst + "/vocab.txt", "--max-length", "1"], cwd: s.dir, stdin: "a\n"),
+        assertRejected(try sidenet(["tokenize", "--vocab", f.sst + "/vocab.txt", "--max-length", "1"], cwd: s.dir, stdin: "a\n"),
                            mentions: ["--max-length"])
     }
 }
