@@ -34,8 +34,13 @@ struct ReportCommand: ParsableCommand {
         let loaded = try StoreReader.load(store, names: names)
         for u in loaded.unknown { printError("report: experiment \(u) has no runs in \(database.db)") }
         let plots = URL(fileURLWithPath: out), tablesDir = URL(fileURLWithPath: tables)
-        try FileManager.default.createDirectory(at: plots, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: tablesDir, withIntermediateDirectories: true)
+        for (dir, option) in [(plots, "--out"), (tablesDir, "--tables")] {
+            do {
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            } catch {
+                throw ReportFolderError(option: option, path: dir.path, detail: error.localizedDescription)
+            }
+        }
         let summary = try ReportWriter.write(runs: loaded.runs, experiments: loaded.experiments, expected: loaded.expected,
                                              plotsDir: plots, tablesDir: tablesDir, render: !noRender)
         print("report: \(loaded.runs.count) finished runs of \(loaded.experiments.count) experiments")
@@ -45,4 +50,10 @@ struct ReportCommand: ParsableCommand {
         for n in summary.notes { printError("report: \(n)") }
         for m in summary.missing { printError("report: missing \(m)") }
     }
+}
+
+/// An output folder of `report` that cannot be created (one line naming the option and path).
+struct ReportFolderError: Error, CustomStringConvertible {
+    let option: String, path: String, detail: String
+    var description: String { "report \(option) \(path): cannot create the folder (\(detail))" }
 }
