@@ -87,15 +87,16 @@ public struct MeanStd: Sendable, Hashable, Codable {
 }
 
 /// The paper's numbers for one experiment (spec `paper:` section). Accuracies in percent,
-/// ECE in percent (the paper's Table 1 prints e.g. `.30 ± .06`, i.e. 0.30 %).
+/// Table 1's values as printed (e.g. `.30 ± .06`); they read as the unweighted 8-bin gap sum
+/// (a fraction), not as a weighted ECE in percent (see Table1.swift and issue 15).
 public struct PaperNumbers: Sendable, Hashable, Codable {
     /// Table 2: MainNet test accuracy (%) trained with a SideNet.
     public var table2SideNet: MeanStd?
     /// Table 2: MainNet test accuracy (%) trained without a SideNet.
     public var table2Baseline: MeanStd?
-    /// Table 1 (ResNets only): SideNet ECE (%).
+    /// Table 1 (ResNets only): SideNet ECE as printed.
     public var table1SideNetECE: MeanStd?
-    /// Table 1 (ResNets only): MainNet ECE (%).
+    /// Table 1 (ResNets only): MainNet ECE as printed.
     public var table1MainNetECE: MeanStd?
 
     public init(table2SideNet: MeanStd? = nil, table2Baseline: MeanStd? = nil,
