@@ -39,7 +39,7 @@ public struct ReportTable: Sendable {
 
     static func plain(_ c: Cell) -> String {
         switch c {
-        case let .text(s): return s
+        case let .text(s): return gpOneLine(s)  // a label never breaks a table row
         case let .value(v): return format(v)
         case .missing: return "missing"
         case .none: return "—"
@@ -96,7 +96,7 @@ public struct ReportTable: Sendable {
             return "$\(String(format: "%.2f", v.mean)) \\pm \(String(format: "%.2f", v.std))$"
         case .missing: return "\\textit{missing}"
         case .none: return "---"
-        case let .text(s): return latexEscape(s)
+        case let .text(s): return latexEscape(gpOneLine(s))
         }
     }
 

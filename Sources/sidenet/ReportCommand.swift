@@ -32,7 +32,14 @@ struct ReportCommand: ParsableCommand {
             }
         }
         let loaded = try StoreReader.load(store, names: names)
-        for u in loaded.unknown { printError("report: experiment \(u) has no runs in \(database.db)") }
+        // Names and labels come from the database: printed without control characters, so an
+        // edited name cannot send escape sequences to the terminal.
+        func clean(_ s: String) -> String {
+            String(String.UnicodeScalarView(s.unicodeScalars.map { u in
+                u.value < 0x20 || (0x7F...0x9F).contains(u.value) ? "?" : u
+            }))
+        }
+        for u in loaded.unknown { printError("report: experiment \(clean(u)) has no runs in \(database.db)") }
         let plots = URL(fileURLWithPath: out), tablesDir = URL(fileURLWithPath: tables)
         for (dir, option) in [(plots, "--out"), (tablesDir, "--tables")] {
             do {
@@ -46,9 +53,9 @@ struct ReportCommand: ParsableCommand {
         print("report: \(loaded.runs.count) finished runs of \(loaded.experiments.count) experiments")
         for url in summary.written { print("  wrote \(url.path)") }
         if !summary.gnuplotAvailable && !noRender { printError("report: gnuplot not found; scripts written, figures not rendered") }
-        for w in summary.gnuplotWarnings { printError("report: gnuplot: \(w)") }
-        for n in summary.notes { printError("report: \(n)") }
-        for m in summary.missing { printError("report: missing \(m)") }
+        for w in summary.gnuplotWarnings { printError("report: gnuplot: \(clean(w))") }
+        for n in summary.notes { printError("report: \(clean(n))") }
+        for m in summary.missing { printError("report: missing \(clean(m))") }
     }
 }
 

@@ -81,6 +81,11 @@ final class GnuplotQuotingTests: XCTestCase {
                 XCTAssertTrue(ok, "script \(i): a line gnuplot would read as a command: \(line)")
             }
         }
+        // Tables keep each hostile label on its own row.
+        let md = try String(contentsOf: tables.appendingPathComponent("table2.md"), encoding: .utf8)
+        let rows = md.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| MainNet") && !$0.hasPrefix("| :---") }
+        XCTAssertEqual(rows.count, Self.hostile.count, md)
+        XCTAssertTrue(rows.allSatisfy { $0.hasSuffix(" |") }, md)
         // File names in scripts are ours, never from names or labels.
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: plots.path)).filter { $0.contains("`") }, [])
     }
