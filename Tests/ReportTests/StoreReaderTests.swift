@@ -188,7 +188,7 @@ final class StoreReaderTests: XCTestCase {
         let gp = try XCTUnwrap(figs.files.first { $0.name == "figure3_reliability.gp" }).contents
         XCTAssertTrue(gp.contains("set xrange [50:90]"), gp)
         XCTAssertTrue(gp.contains("4 equal bins on [0.5, 0.9]"), gp)
-        XCTAssertTrue(gp.contains("unweighted bin gap sum SideNet 0.44 ± 0.00"), gp)
+        XCTAssertTrue(gp.contains("unweighted bin gap sum: SideNet 0.44 ± 0.00"), gp)
         let dat = try XCTUnwrap(figs.files.first { $0.name == "figure3_reliability.dat" }).contents
         XCTAssertEqual(dat.split(separator: "\n").filter { !$0.hasPrefix("#") }.count, 4)
     }
