@@ -164,6 +164,18 @@ final class FaultCLITests: XCTestCase {
         XCTAssertTrue(runs.allSatisfy { $0.status == "finished" && $0.epochs == 2 }, "\(runs)")
     }
 
+    func testRunHeldByALiveProcessIsReportedWithExit75() throws {
+        let spec = try writeSpec("fault", variants: ["sidenet"], epochs: 50)
+        let (p, _) = try startAndWaitForEpoch(spec, log: "holder")
+        defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        let r = try sidenet(["run", spec] + db, cwd: scratch.dir)
+        XCTAssertFalse(r.signalled, r.stderr)
+        XCTAssertEqual(r.status, 75, "nothing done because another live process holds the run: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("fault sidenet seed 0: running in process \(p.processIdentifier)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("1 held by another live process; exit 75"), r.stderr)
+        XCTAssertTrue(p.isRunning, "the holder is untouched")
+    }
+
     func testNonFiniteLossFailsOnlyThatRun() throws {
         // alpha 1e300 scales the SideNet's gradient to infinity: the sidenet run's loss turns
         // non-finite on its second batch; the baseline has no SideNet and trains normally.
