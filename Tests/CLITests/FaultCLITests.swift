@@ -114,8 +114,9 @@ final class FaultCLITests: XCTestCase {
         XCTAssertEqual(kill(p.processIdentifier, SIGKILL), 0)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationReason, .uncaughtSignal, (try? String(contentsOf: err, encoding: .utf8)) ?? "")
-        let stranded = try list().runs
+        let (stranded, listing) = try list()
         XCTAssertEqual(stranded.map(\.status), ["running"], "the killed run is left 'running': \(stranded)")
+        XCTAssertTrue(listing.contains("claimed by process \(p.processIdentifier) on "), listing)
         XCTAssertGreaterThanOrEqual(stranded.first?.epochs ?? 0, 1)
         try checkRerunResumes(spec, epochs: 4, epochOneBefore: try epochOneLine())
     }
