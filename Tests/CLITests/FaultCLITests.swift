@@ -137,6 +137,19 @@ final class FaultCLITests: XCTestCase {
         try checkRerunResumes(spec, epochs: 4, epochOneBefore: try epochOneLine())
     }
 
+    func testSIGINTIsHandledTheSameWayWithExit130() throws {
+        let spec = try writeSpec("fault", variants: ["sidenet"], epochs: 4)
+        let (p, err) = try startAndWaitForEpoch(spec, log: "interrupted")
+        p.interrupt()  // SIGINT, as Ctrl-C sends it
+        p.waitUntilExit()
+        let stderr = try String(contentsOf: err, encoding: .utf8)
+        XCTAssertEqual(p.terminationReason, .exit, stderr)
+        XCTAssertEqual(p.terminationStatus, 130, stderr)
+        let (runs, text) = try list()
+        XCTAssertEqual(runs.map(\.status), ["interrupted"], text)
+        XCTAssertTrue(text.contains("stopped by the user (Ctrl-C); rerun to resume"), text)
+    }
+
     func testTwoProcessesOnOneDatabaseClaimEachRunOnce() throws {
         let spec = try writeSpec("pair", seeds: [0, 1], epochs: 2)
         // both start together on a database that does not exist yet
