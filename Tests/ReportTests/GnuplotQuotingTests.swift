@@ -90,6 +90,34 @@ final class GnuplotQuotingTests: XCTestCase {
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: plots.path)).filter { $0.contains("`") }, [])
     }
 
+    /// The same text edited into `experiments.spec_json` of a database (not through a spec file).
+    func testHostileLabelEditedIntoTheDatabaseRunsNothing() throws {
+        guard Gnuplot.executable() != nil else { throw XCTSkip("gnuplot not on PATH") }
+        let f = try StoreFixture("hostile-db")
+        defer { f.cleanup() }
+        let marker = f.dir.appendingPathComponent("PWNED").path
+        let spec = try StoreFixture.spec(name: "exp-h", label: "PLACEHOLDER", paperExtra: "  reliability: true")
+        let label = "Res`touch \(marker)`Net\" . system(\"touch \(marker)\") . \"@x"
+        // JSON-escape the label as an editor of the database would have to.
+        let escaped = String(decoding: try JSONEncoder().encode(label), as: UTF8.self)
+        let json = spec.canonicalJSON().replacingOccurrences(of: "\"PLACEHOLDER\"", with: escaped)
+        XCTAssertNotEqual(json, spec.canonicalJSON())
+        let id = try f.store.registerExperiment(name: "exp-h", specJSON: json, specHash: "edited")
+        try f.finish(id, .sidenet, seed: 0, predictions: StoreReaderTests.handBuilt())
+        let loaded = try StoreReader.load(f.store)
+        XCTAssertEqual(loaded.experiments.map(\.label), [label])
+        let plots = f.dir.appendingPathComponent("plots")
+        let summary = try ReportWriter.write(runs: loaded.runs, experiments: loaded.experiments, expected: [],
+                                             plotsDir: plots, tablesDir: f.dir.appendingPathComponent("tables"),
+                                             render: true)
+        XCTAssertTrue(summary.rendered)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "a label from spec_json ran a command")
+        let gp = try String(contentsOf: plots.appendingPathComponent("figure2_params.gp"), encoding: .utf8)
+        XCTAssertTrue(gp.contains("title " + quoted(label + " + SideNet")), gp)
+        let f3 = try String(contentsOf: plots.appendingPathComponent("figure3_reliability.gp"), encoding: .utf8)
+        XCTAssertTrue(f3.contains(quoted("Figure 3. CIFAR-10 \(label): reliability, SideNet vs MainNet — synthetic stand-in data")), f3)
+    }
+
     /// gnuplot itself reads each quoted label back as the label (control characters as spaces).
     func testGnuplotReadsQuotedLabelsBack() throws {
         guard let exe = Gnuplot.executable() else { throw XCTSkip("gnuplot not on PATH") }
