@@ -6,7 +6,7 @@ import Specs
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Threshold sweeps, ECE, Tables 1-2 and Figures 2-4 (gnuplot) from the runs in the database.",
+        abstract: "Threshold sweeps, ECE and gap sum, Tables 1-2 and the figures the specs declare (gnuplot) from the runs in the database.",
         discussion: "Experiments are named, or given as spec files; none means every experiment in the database.")
 
     @OptionGroup var database: DatabaseOption
