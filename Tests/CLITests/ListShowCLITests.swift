@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// `sidenet list` and `sidenet show` on the shared fixture's database; an empty database, an
+/// `sidenet list` and `sidenet show` on the shared fixture's database; a missing database, an
 /// unknown run and a file that is not a database.
 final class ListShowCLITests: XCTestCase {
     func testListShowsTheExperimentAndItsFinishedRuns() throws {
@@ -24,10 +24,11 @@ final class ListShowCLITests: XCTestCase {
         XCTAssertEqual(base.count > 7 ? base[7] : "-", "-", "the baseline has no SideNet accuracy: \(base)")
     }
 
-    func testListOnEmptyDatabaseSaysSo() throws {
-        let s = CLIScratch("list-empty"); defer { s.cleanup() }
-        let out = assertSucceeds(try sidenet(["list", "--db", "empty.sqlite"], cwd: s.dir))
-        XCTAssertTrue(out.contains("no experiments"), out)
+    /// list opens the database read-only: a missing one is named and not created.
+    func testListOnMissingDatabaseFailsNamingIt() throws {
+        let s = CLIScratch("list-missing"); defer { s.cleanup() }
+        assertRejected(try sidenet(["list", "--db", "absent.sqlite"], cwd: s.dir), mentions: ["absent.sqlite"])
+        XCTAssertFalse(s.exists("absent.sqlite"))
     }
 
     /// A file that is not SQLite: a clean error, not a crash.
