@@ -17,7 +17,7 @@ public final class Runner {
     public init(store: ResultStore, options: RunOptions) {
         self.store = store
         self.options = options
-        cache = FeatureCache(directory: options.resultsDir.appendingPathComponent("cache"))
+        cache = FeatureCache(directory: options.cacheDir ?? options.resultsDir.appendingPathComponent("cache"))
         Threads.set(options.threads)
     }
 
@@ -25,15 +25,19 @@ public final class Runner {
     @discardableResult
     public func run(_ specs: [ExperimentSpec]) throws -> [RunOutcome] {
         var outcomes: [RunOutcome] = []
+        for spec in specs { try spec.validate() }
+        let selected = options.shard.map { shard in
+            Set(ShardPlan.select(ShardPlan.units(specs, seeds: options.seeds, variants: options.variants), shard: shard))
+        }
         for spec in specs {
-            try spec.validate()
             if options.stop.isRequested { break }
-            outcomes += try run(spec)
+            if let selected, !selected.contains(where: { $0.experiment == spec.name }) { continue }
+            outcomes += try run(spec, only: selected)
         }
         return outcomes
     }
 
-    private func run(_ spec: ExperimentSpec) throws -> [RunOutcome] {
+    private func run(_ spec: ExperimentSpec, only selected: Set<RunUnit>?) throws -> [RunOutcome] {
         let experimentId = try store.registerExperiment(name: spec.name, specJSON: spec.canonicalJSON(),
                                                         specHash: spec.specHash)
         let seeds = options.seeds.map { s in spec.seeds.filter { s.contains($0) } } ?? spec.seeds
@@ -43,6 +47,9 @@ public final class Runner {
         for seed in seeds {
             for variant in variants {
                 if options.stop.isRequested { return outcomes }
+                if let selected, !selected.contains(where: { $0.experiment == spec.name && $0.variant == variant && $0.seed == seed }) {
+                    continue
+                }
                 let claim = try store.claimRun(experimentId: experimentId, variant: variant == .sidenet ? .sidenet : .baseline,
                                                seed: seed, host: options.host, threads: options.threads,
                                                gitCommit: options.gitCommit, regime: spec.training.regime.rawValue,

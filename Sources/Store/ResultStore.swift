@@ -25,7 +25,7 @@ public final class ResultStore: @unchecked Sendable {
     public let staleAfter: TimeInterval
     /// Identifies this instance's claims (`host:pid:random`).
     public let ownerToken: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let clock: @Sendable () -> Date
 
     /// Opens (creating if needed, with its directory) and migrates the database.
