@@ -10,7 +10,7 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() throws {
-        let store = try database.open()
+        let store = try database.openReadOnly()
         let experiments = try store.experiments()
         if experiments.isEmpty { print("no experiments in \(database.db)"); return }
         for e in experiments {
@@ -41,7 +41,7 @@ struct ShowCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() throws {
-        let store = try database.open()
+        let store = try database.openReadOnly()
         guard let r = try store.run(id: runID) else { throw ValidationError("no run \(runID) in \(database.db)") }
         let e = try store.experiment(id: r.experimentId)
         print("run \(runID): \(e?.name ?? "?") \(r.variant.rawValue) seed \(r.seed), \(r.status.rawValue)"

@@ -17,7 +17,7 @@ extension RunCommand {
     func printPlan(_ specs: [ExperimentSpec], options: RunOptions, db: String) throws {
         var units = ShardPlan.units(specs, seeds: options.seeds, variants: options.variants)
         if let shard = options.shard { units = ShardPlan.select(units, shard: shard) }
-        let store = FileManager.default.fileExists(atPath: db) ? try ResultStore(path: db) : nil
+        let store = FileManager.default.fileExists(atPath: db) ? try ResultStore(path: db, readOnly: true) : nil
         var status: [String: String] = [:]  // "experiment|variant|seed" -> status
         if let store {
             for spec in specs {
