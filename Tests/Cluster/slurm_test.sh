@@ -2,8 +2,9 @@
 # A real Slurm run of a reduced demo (Tests/Cluster/slurm-test: 2 tiny specs on generated
 # stand-in data, 8 runs) through `./reproduce.sh --slurm --shards 2`, on a single-node cluster
 # started here (munged, slurmctld, slurmd on localhost) unless one already answers `sinfo`.
-# While shard 1 trains, its task is requeued (`scontrol requeue`, i.e. what preemption does);
-# the test then checks that it resumed from its last epoch, that the merged database holds every
+# While shard 1 trains, its task is requeued (`scontrol requeue`, i.e. what preemption does),
+# later sent the time-limit warning (USR1 to the batch script, which requeues itself); the
+# test then checks that it resumed from its last epoch both times, that the merged database holds every
 # run finished exactly once and passes PRAGMA integrity_check, that a second merge changes
 # nothing, and that the figures exist. Daemons it started are stopped when it ends.
 # Usage: bash Tests/Cluster/slurm_test.sh   (root or sudo: installs slurm-wlm, munge, sqlite3)
@@ -113,27 +114,36 @@ array="$(sed -n 1p "$jobs_file")"; merge="$(sed -n 2p "$jobs_file")"
 root="results/slurm/slurm-test"
 db1="$root/n2/shard-1/sidenet.sqlite"
 
-# ---- requeue shard 1 while a run is between epochs 1 and 3 of 5
-say "waiting for shard 1 to commit an epoch"
-requeued=0
-for _ in $(seq 600); do
-  if [ -f "$db1" ] && [ -n "$(sqlite3 "$db1" "SELECT r.id FROM runs r WHERE r.status = 'running' AND (SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) BETWEEN 1 AND 3" 2>/dev/null)" ]; then
-    scontrol requeue "${array}_1" && requeued=1 && break
-  fi
-  sleep 0.2
-done
-[ "$requeued" = 1 ] || fail "shard 1 never had a run between epochs 1 and 3 to requeue"
-say "requeued task ${array}_1"
-# the first attempt must be over (sidenet saved and exited) before the task may start again
-for _ in $(seq 300); do
-  state="$(squeue -h -j "${array}_1" -o '%T %r' 2>/dev/null | head -1)"
-  grep -q "sidenet exited with status" "$root/logs/shard-1.log" 2>/dev/null && [ "$state" = "PENDING BeginTime" ] && break
-  sleep 0.2
-done
-[ "$state" = "PENDING BeginTime" ] || fail "task ${array}_1 is '$state' after the requeue, not waiting to begin again"
-sleep 1
-# a requeued job waits out its credential lifetime (2 min) before it may start: skip the wait
-scontrol update jobid="${array}_1" StartTime=now
+# Stops task 1 in the middle of a run, then lets it start again at once. $1: how ($2 attempts
+# seen so far in its log). `requeue` = what preemption does (Slurm sends SIGTERM to every
+# process of the task); `usr1` = what the time limit does (--signal=B:USR1@300 reaches the
+# batch script alone, which stops sidenet and requeues the task itself).
+interrupt_task1() {
+  local how="$1" seen="$2" state="" done_=0
+  say "waiting for shard 1 to be inside a run (1 to 3 committed epochs)"
+  for _ in $(seq 600); do
+    if [ -f "$db1" ] && [ -n "$(sqlite3 "$db1" "SELECT r.id FROM runs r WHERE r.status = 'running' AND (SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) BETWEEN 1 AND 3" 2>/dev/null)" ]; then
+      if [ "$how" = requeue ]; then scontrol requeue "${array}_1"; else scancel --batch --signal=USR1 "${array}_1"; fi
+      done_=1; break
+    fi
+    sleep 0.2
+  done
+  [ "$done_" = 1 ] || fail "shard 1 never had a run between epochs 1 and 3 to interrupt ($how)"
+  say "interrupted task ${array}_1 ($how)"
+  # the attempt must be over (sidenet saved and exited) before the task may start again
+  for _ in $(seq 300); do
+    state="$(squeue -h -j "${array}_1" -o '%T %r' 2>/dev/null | head -1)"
+    [ "$(grep -c "sidenet exited with status" "$root/logs/shard-1.log" 2>/dev/null)" -gt "$seen" ] &&
+      [ "$state" = "PENDING BeginTime" ] && break
+    sleep 0.2
+  done
+  [ "$state" = "PENDING BeginTime" ] || fail "task ${array}_1 is '$state' after $how, not waiting to begin again"
+  sleep 1
+  # a requeued job waits out its credential lifetime (2 min) before it may start: skip the wait
+  scontrol update jobid="${array}_1" StartTime=now
+}
+interrupt_task1 requeue 0
+interrupt_task1 usr1 1
 
 say "waiting for the array and the merge-and-report job"
 queued() { squeue -h -j "$array,$merge" -o '%i %T %r' 2>&1; }
@@ -148,9 +158,11 @@ grep -q "==> done" "$root/logs/merge-report.log" || fail "the merge-and-report j
 
 # ---- checks
 log1="$root/logs/shard-1.log"
-grep -q "SLURM_RESTART_COUNT=1" "$log1" || fail "shard 1 was not restarted (no SLURM_RESTART_COUNT=1 in $log1)"
-grep -q "SIGTERM: stopping after the current batch" "$log1" || fail "sidenet did not report the SIGTERM in $log1"
-grep -q "resuming .* after epoch" "$log1" || fail "shard 1 did not resume from a committed epoch ($log1)"
+grep -q "SLURM_RESTART_COUNT=2" "$log1" || fail "shard 1 was not restarted twice (no SLURM_RESTART_COUNT=2 in $log1)"
+[ "$(grep -c "SIGTERM: stopping after the current batch" "$log1")" = 2 ] || fail "sidenet did not report two SIGTERMs in $log1"
+grep -q "time limit near" "$log1" || fail "the batch script did not handle USR1 ($log1)"
+grep -q "requeueing this task" "$log1" || fail "the batch script did not requeue itself after USR1 ($log1)"
+[ "$(grep -c "resuming .* after epoch" "$log1")" -ge 2 ] || fail "shard 1 did not resume twice from a committed epoch ($log1)"
 merged="$root/sidenet.sqlite"
 [ "$(sqlite3 "$merged" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check of $merged"
 expected=8
@@ -168,4 +180,13 @@ for f in figure2_params figure2_flops figure4_params figure4_flops; do
   [ -s "$root/plots/$f.gp" ] || fail "missing $root/plots/$f.gp"
   if command -v gnuplot >/dev/null 2>&1; then [ -s "$root/plots/$f.png" ] || fail "missing $root/plots/$f.png"; fi
 done
-say "PASS: 2 shards, task ${array}_1 requeued and resumed, $finished runs finished once each, merge idempotent, figures written"
+# ---- a second submission finds every shard finished: no array, only merge-and-report
+./reproduce.sh --slurm --experiments Tests/Cluster/slurm-test --shards 2 --threads 1 > "$tmp/resubmit.log"
+grep -q "all 2 shards are finished" "$tmp/resubmit.log" || fail "the second submission did not skip the finished shards: $(cat "$tmp/resubmit.log")"
+merge2="$(sed -n 1p "$jobs_file")"; none="$(sed -n 2p "$jobs_file")"
+[ -n "$merge2" ] && [ -z "$none" ] || fail "the second submission recorded jobs $merge2 $none, expected one merge job"
+for _ in $(seq 120); do [ -z "$(squeue -h -j "$merge2" 2>/dev/null)" ] && break; sleep 1; done
+rm -f "$jobs_file"
+[ "$(grep -c "==> done" "$root/logs/merge-report.log")" = 2 ] || fail "the second merge-and-report job did not finish"
+grep -q "nothing new" "$root/logs/merge-report.log" || fail "the second merge-and-report job changed the database"
+say "PASS: 2 shards, task ${array}_1 requeued and resumed, $finished runs finished once each, merge idempotent, figures written, resubmission skipped finished shards"
