@@ -112,16 +112,24 @@ cache=()
 if [ -n "\${SIDENET_SCRATCH:-}" ]; then
   mkdir -p "\$SIDENET_SCRATCH/sidenet-cache-$set_name-\$k" && cache=(--cache "\$SIDENET_SCRATCH/sidenet-cache-$set_name-\$k")
 fi
-near_limit=0
+near_limit=0 got_term=0 child=""
 # USR1 comes to this shell alone, 5 minutes before the time limit: stop sidenet like Slurm would.
-trap 'near_limit=1; echo "==> time limit near: stopping sidenet after the current batch"; kill -TERM "\$child" 2>/dev/null' USR1
+trap 'near_limit=1; echo "==> time limit near: stopping sidenet after the current batch"; [ -n "\$child" ] && kill -TERM "\$child" 2>/dev/null' USR1
 # SIGTERM (preemption, scontrol requeue, scancel) reaches sidenet directly: do not send a second one.
-trap 'echo "==> SIGTERM: sidenet stops after the current batch and keeps its epochs"' TERM
-$qbin run --shard "\$k/$shards" --db "\$dir/sidenet.sqlite" --results "\$dir" \${cache[@]+"\${cache[@]}"}$qspecs &
-child=\$!
-while kill -0 "\$child" 2>/dev/null; do wait "\$child"; done
-wait "\$child"; status=\$?
-echo "==> sidenet exited with status \$status at \$(date -u +%FT%TZ)"
+trap 'got_term=1; echo "==> SIGTERM: sidenet stops after the current batch and keeps its epochs"' TERM
+for try in 1 2 3 4 5 6 7 8; do
+  $qbin run --shard "\$k/$shards" --db "\$dir/sidenet.sqlite" --results "\$dir" \${cache[@]+"\${cache[@]}"}$qspecs &
+  child=\$!
+  while kill -0 "\$child" 2>/dev/null; do wait "\$child"; done
+  wait "\$child"; status=\$?
+  echo "==> sidenet exited with status \$status at \$(date -u +%FT%TZ)"
+  # 75: runs still claimed by a process that cannot be checked (killed on another node); the
+  # claim goes stale after 5 minutes of silence, then this shard takes it over
+  [ "\$status" = 75 ] && [ "\$near_limit\$got_term" = 00 ] && [ "\$try" -lt 8 ] || break
+  echo "==> some runs are still claimed by an earlier attempt; retrying in 60 s"
+  sleep 60 & wait \$!
+  [ "\$near_limit\$got_term" = 00 ] || break
+done
 if [ "\$near_limit" = 1 ] && [ "\$status" = 143 ]; then
   echo "==> requeueing this task: it resumes from its last epoch"
   scontrol requeue "\$SLURM_JOB_ID"
