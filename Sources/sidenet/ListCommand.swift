@@ -25,6 +25,9 @@ struct ListCommand: ParsableCommand {
                       + pad(r.status.rawValue, 13) + pad("\(epochs)", 8) + pad(r.bestEpoch.map { "\($0)" } ?? "-", 6)
                       + pad(percent(r.testAccMain), 8) + percent(r.testAccSide))
                 if let reason = r.reason, r.status != .finished { print("        \(reason)") }
+                if r.status == .running, let o = r.claimOwner {
+                    print("        claimed by process \(o.pid) on \(o.host), heartbeat \(r.heartbeatAt ?? "-")")
+                }
             }
         }
     }

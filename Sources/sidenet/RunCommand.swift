@@ -12,7 +12,12 @@ struct RunCommand: ParsableCommand {
         Finished runs (same spec hash, variant and seed) are skipped; interrupted or failed runs resume \
         from their last committed epoch. Ctrl-C (SIGINT) or SIGTERM stops after the current batch, keeps \
         every finished epoch, marks the run interrupted and exits 130 (SIGINT) or 143 (SIGTERM); a second \
-        signal exits at once. Checkpoints and the feature cache go under --results.
+        signal exits at once. A run held by a live process on this machine is skipped; one whose process \
+        is gone (kill -9, crash) is taken over at once; another machine's claim only once its heartbeat is \
+        5 minutes old. Exit status: 0 every selected run finished (now or earlier), 1 a run failed (the \
+        others still ran), 75 another live process holds some runs, 130/143 stopped by SIGINT/SIGTERM, \
+        64 usage errors (including --seeds/--variant values no spec has). Checkpoints and the feature \
+        cache go under --results.
         """)
 
     @Argument(help: "Experiment spec files (YAML), e.g. experiments/demo/*.yaml.")

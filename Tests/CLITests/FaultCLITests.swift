@@ -114,8 +114,9 @@ final class FaultCLITests: XCTestCase {
         XCTAssertEqual(kill(p.processIdentifier, SIGKILL), 0)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationReason, .uncaughtSignal, (try? String(contentsOf: err, encoding: .utf8)) ?? "")
-        let stranded = try list().runs
+        let (stranded, listing) = try list()
         XCTAssertEqual(stranded.map(\.status), ["running"], "the killed run is left 'running': \(stranded)")
+        XCTAssertTrue(listing.contains("claimed by process \(p.processIdentifier) on "), listing)
         XCTAssertGreaterThanOrEqual(stranded.first?.epochs ?? 0, 1)
         try checkRerunResumes(spec, epochs: 4, epochOneBefore: try epochOneLine())
     }
@@ -134,6 +135,19 @@ final class FaultCLITests: XCTestCase {
         XCTAssertTrue(text.contains("stopped by SIGTERM; rerun to resume"), text)
         XCTAssertGreaterThanOrEqual(runs.first?.epochs ?? 0, 1)
         try checkRerunResumes(spec, epochs: 4, epochOneBefore: try epochOneLine())
+    }
+
+    func testSIGINTIsHandledTheSameWayWithExit130() throws {
+        let spec = try writeSpec("fault", variants: ["sidenet"], epochs: 4)
+        let (p, err) = try startAndWaitForEpoch(spec, log: "interrupted")
+        p.interrupt()  // SIGINT, as Ctrl-C sends it
+        p.waitUntilExit()
+        let stderr = try String(contentsOf: err, encoding: .utf8)
+        XCTAssertEqual(p.terminationReason, .exit, stderr)
+        XCTAssertEqual(p.terminationStatus, 130, stderr)
+        let (runs, text) = try list()
+        XCTAssertEqual(runs.map(\.status), ["interrupted"], text)
+        XCTAssertTrue(text.contains("stopped by the user (Ctrl-C); rerun to resume"), text)
     }
 
     func testTwoProcessesOnOneDatabaseClaimEachRunOnce() throws {
@@ -162,6 +176,18 @@ final class FaultCLITests: XCTestCase {
         let runs = try list().runs
         XCTAssertEqual(runs.count, 4)
         XCTAssertTrue(runs.allSatisfy { $0.status == "finished" && $0.epochs == 2 }, "\(runs)")
+    }
+
+    func testRunHeldByALiveProcessIsReportedWithExit75() throws {
+        let spec = try writeSpec("fault", variants: ["sidenet"], epochs: 50)
+        let (p, _) = try startAndWaitForEpoch(spec, log: "holder")
+        defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        let r = try sidenet(["run", spec] + db, cwd: scratch.dir)
+        XCTAssertFalse(r.signalled, r.stderr)
+        XCTAssertEqual(r.status, 75, "nothing done because another live process holds the run: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("fault sidenet seed 0: running in process \(p.processIdentifier)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("1 held by another live process; exit 75"), r.stderr)
+        XCTAssertTrue(p.isRunning, "the holder is untouched")
     }
 
     func testNonFiniteLossFailsOnlyThatRun() throws {
