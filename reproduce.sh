@@ -33,6 +33,9 @@ done
 # Preemption: Slurm sends SIGTERM to every process of the task; sidenet stops after the current
 # batch, keeps its epochs and the requeued task resumes. Near the time limit (--signal USR1,
 # 5 min before) the batch script asks sidenet to stop the same way and requeues the task.
+if [ "$mode" != slurm ] && [ ${#slurm_opts[@]} -gt 0 ]; then
+  echo "reproduce.sh: ${slurm_opts[0]} only goes with --slurm" >&2; exit 2
+fi
 slurm_main() {
   local shards="" sbatch_args="" exp_dir="" set_name
   while [ $# -gt 0 ]; do
