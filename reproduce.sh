@@ -36,6 +36,70 @@ done
 if [ "$mode" != slurm ] && [ ${#slurm_opts[@]} -gt 0 ]; then
   echo "reproduce.sh: ${slurm_opts[0]} only goes with --slurm" >&2; exit 2
 fi
+# The array and merge-and-report job scripts (uses slurm_main's locals).
+slurm_write_scripts() {
+  local qspecs qbin; qspecs="$(printf ' %q' "${specs[@]}")"; qbin="$(printf '%q' "$bin")"
+  cat > "$root/run-shards.sbatch" <<EOF
+#!/usr/bin/env bash
+# Written by reproduce.sh --slurm: array task K runs shard K/$shards of ${exp_dir:-experiments/$profile}.
+#SBATCH --job-name=sidenet-$set_name
+#SBATCH --output=$root/logs/shard-%a.log
+#SBATCH --open-mode=append
+#SBATCH --requeue
+#SBATCH --signal=B:USR1@300
+set -u
+cd $(printf '%q' "$repo")
+k=\$SLURM_ARRAY_TASK_ID
+dir=$(printf '%q' "$work")/shard-\$k
+echo "==> shard \$k/$shards, job \${SLURM_ARRAY_JOB_ID:-?}_\$k on \$(hostname) at \$(date -u +%FT%TZ): attempt \$((\${SLURM_RESTART_COUNT:-0} + 1)) (SLURM_RESTART_COUNT=\${SLURM_RESTART_COUNT:-0}), \${SLURM_CPUS_PER_TASK:-?} CPUs"
+cache=()
+if [ -n "\${SIDENET_SCRATCH:-}" ]; then
+  mkdir -p "\$SIDENET_SCRATCH/sidenet-cache-$set_name-\$k" && cache=(--cache "\$SIDENET_SCRATCH/sidenet-cache-$set_name-\$k")
+fi
+near_limit=0 got_term=0 child=""
+# USR1 comes to this shell alone, 5 minutes before the time limit: stop sidenet like Slurm would.
+trap 'near_limit=1; echo "==> time limit near: stopping sidenet after the current batch"; [ -n "\$child" ] && kill -TERM "\$child" 2>/dev/null' USR1
+# SIGTERM (preemption, scontrol requeue, scancel) reaches sidenet directly: do not send a second one.
+trap 'got_term=1; echo "==> SIGTERM: sidenet stops after the current batch and keeps its epochs"' TERM
+for try in 1 2 3 4 5 6 7 8; do
+  $qbin run --shard "\$k/$shards" --db "\$dir/sidenet.sqlite" --results "\$dir" \${cache[@]+"\${cache[@]}"}$qspecs &
+  child=\$!
+  while kill -0 "\$child" 2>/dev/null; do wait "\$child"; done
+  wait "\$child"; status=\$?
+  echo "==> sidenet exited with status \$status at \$(date -u +%FT%TZ)"
+  # 75: runs still claimed by a process that cannot be checked (killed on another node); the
+  # claim goes stale after 5 minutes of silence, then this shard takes it over
+  [ "\$status" = 75 ] && [ "\$near_limit\$got_term" = 00 ] && [ "\$try" -lt 8 ] || break
+  echo "==> some runs are still claimed by an earlier attempt; retrying in 60 s"
+  sleep 60 & wait \$!
+  [ "\$near_limit\$got_term" = 00 ] || break
+done
+if [ "\$near_limit" = 1 ] && [ "\$status" = 143 ]; then
+  echo "==> requeueing this task: it resumes from its last epoch"
+  scontrol requeue "\$SLURM_JOB_ID"
+fi
+exit \$status
+EOF
+  local qsrcs=""
+  for k in $(seq 1 "$shards"); do qsrcs+=" $(printf '%q' "$work/shard-$k/sidenet.sqlite")"; done
+  cat > "$root/merge-report.sbatch" <<EOF
+#!/usr/bin/env bash
+# Written by reproduce.sh --slurm: merges the $shards shard databases and writes the report.
+#SBATCH --job-name=sidenet-$set_name-merge
+#SBATCH --output=$root/logs/merge-report.log
+#SBATCH --open-mode=append
+#SBATCH --cpus-per-task=1
+set -eu
+cd $(printf '%q' "$repo")
+echo "==> merge and report on \$(hostname) at \$(date -u +%FT%TZ)"
+srcs=()
+for f in$qsrcs; do [ -f "\$f" ] && srcs+=("\$f"); done
+$qbin merge "\${srcs[@]}" --into $(printf '%q' "$merged")
+$qbin report --db $(printf '%q' "$merged") --out $(printf '%q' "$plots") --tables $(printf '%q' "$tables")$qspecs
+echo "==> done: figures in $plots, tables in $tables, database $merged"
+EOF
+}
+
 slurm_main() {
   local shards="" sbatch_args="" exp_dir="" set_name
   while [ $# -gt 0 ]; do
@@ -97,66 +161,7 @@ slurm_main() {
     [ "${left:-1}" != 0 ] && pending+=("$k")
   done
 
-  local qspecs qbin; qspecs="$(printf ' %q' "${specs[@]}")"; qbin="$(printf '%q' "$bin")"
-  cat > "$root/run-shards.sbatch" <<EOF
-#!/usr/bin/env bash
-# Written by reproduce.sh --slurm: array task K runs shard K/$shards of ${exp_dir:-experiments/$profile}.
-#SBATCH --job-name=sidenet-$set_name
-#SBATCH --output=$root/logs/shard-%a.log
-#SBATCH --open-mode=append
-#SBATCH --requeue
-#SBATCH --signal=B:USR1@300
-set -u
-cd $(printf '%q' "$repo")
-k=\$SLURM_ARRAY_TASK_ID
-dir=$(printf '%q' "$work")/shard-\$k
-echo "==> shard \$k/$shards, job \${SLURM_ARRAY_JOB_ID:-?}_\$k on \$(hostname) at \$(date -u +%FT%TZ): attempt \$((\${SLURM_RESTART_COUNT:-0} + 1)) (SLURM_RESTART_COUNT=\${SLURM_RESTART_COUNT:-0}), \${SLURM_CPUS_PER_TASK:-?} CPUs"
-cache=()
-if [ -n "\${SIDENET_SCRATCH:-}" ]; then
-  mkdir -p "\$SIDENET_SCRATCH/sidenet-cache-$set_name-\$k" && cache=(--cache "\$SIDENET_SCRATCH/sidenet-cache-$set_name-\$k")
-fi
-near_limit=0 got_term=0 child=""
-# USR1 comes to this shell alone, 5 minutes before the time limit: stop sidenet like Slurm would.
-trap 'near_limit=1; echo "==> time limit near: stopping sidenet after the current batch"; [ -n "\$child" ] && kill -TERM "\$child" 2>/dev/null' USR1
-# SIGTERM (preemption, scontrol requeue, scancel) reaches sidenet directly: do not send a second one.
-trap 'got_term=1; echo "==> SIGTERM: sidenet stops after the current batch and keeps its epochs"' TERM
-for try in 1 2 3 4 5 6 7 8; do
-  $qbin run --shard "\$k/$shards" --db "\$dir/sidenet.sqlite" --results "\$dir" \${cache[@]+"\${cache[@]}"}$qspecs &
-  child=\$!
-  while kill -0 "\$child" 2>/dev/null; do wait "\$child"; done
-  wait "\$child"; status=\$?
-  echo "==> sidenet exited with status \$status at \$(date -u +%FT%TZ)"
-  # 75: runs still claimed by a process that cannot be checked (killed on another node); the
-  # claim goes stale after 5 minutes of silence, then this shard takes it over
-  [ "\$status" = 75 ] && [ "\$near_limit\$got_term" = 00 ] && [ "\$try" -lt 8 ] || break
-  echo "==> some runs are still claimed by an earlier attempt; retrying in 60 s"
-  sleep 60 & wait \$!
-  [ "\$near_limit\$got_term" = 00 ] || break
-done
-if [ "\$near_limit" = 1 ] && [ "\$status" = 143 ]; then
-  echo "==> requeueing this task: it resumes from its last epoch"
-  scontrol requeue "\$SLURM_JOB_ID"
-fi
-exit \$status
-EOF
-  local qsrcs=""
-  for k in $(seq 1 "$shards"); do qsrcs+=" $(printf '%q' "$work/shard-$k/sidenet.sqlite")"; done
-  cat > "$root/merge-report.sbatch" <<EOF
-#!/usr/bin/env bash
-# Written by reproduce.sh --slurm: merges the $shards shard databases and writes the report.
-#SBATCH --job-name=sidenet-$set_name-merge
-#SBATCH --output=$root/logs/merge-report.log
-#SBATCH --open-mode=append
-#SBATCH --cpus-per-task=1
-set -eu
-cd $(printf '%q' "$repo")
-echo "==> merge and report on \$(hostname) at \$(date -u +%FT%TZ)"
-srcs=()
-for f in$qsrcs; do [ -f "\$f" ] && srcs+=("\$f"); done
-$qbin merge "\${srcs[@]}" --into $(printf '%q' "$merged")
-$qbin report --db $(printf '%q' "$merged") --out $(printf '%q' "$plots") --tables $(printf '%q' "$tables")$qspecs
-echo "==> done: figures in $plots, tables in $tables, database $merged"
-EOF
+  slurm_write_scripts
 
   local array_id="" merge_id dep=()
   if [ ${#pending[@]} -gt 0 ]; then
