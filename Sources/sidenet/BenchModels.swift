@@ -87,6 +87,15 @@ struct BenchModels: ParsableCommand {
                 print("\(arch) training step (fwd+bwd+Adam, with SideNet): \(String(format: "%.1f", Double(batch) / tTrain)) img/s")
             }
             if rates.isEmpty { continue }
+            // Where inference time goes: the prefix (stem + blocks before the SideNet) against its FLOPs share.
+            var tPre = Double.infinity, tAll = Double.infinity
+            for round in 0...repeats {
+                let a = seconds { _ = m.forwardPrefix(x, mode: .eval) }
+                let f = seconds { _ = m.forwardRest(m.forwardPrefix(x, mode: .eval), mode: .eval) }
+                if round > 0 { tPre = min(tPre, a); tAll = min(tAll, f) }
+            }
+            print("\(arch) prefix share of MainNet inference: time \(String(format: "%.2f", tPre / tAll)), "
+                  + "FLOPs \(String(format: "%.2f", Double(costs.prefix.flops) / Double(costs.mainNet.flops)))")
             let conf = ClassPrediction.rows(m.sideLogits(m.forwardPrefix(x, mode: .eval), mode: .eval)).map(\.confidence).sorted()
             for r in rates {
                 // the (1 - r) quantile: examples with confidence >= theta are the top r fraction
