@@ -106,7 +106,7 @@ struct BenchModels: ParsableCommand {
                 // that load from other processes hits both alike.
                 var tFull = Double.infinity, tExit = Double.infinity
                 for round in 0...repeats {
-                    let f = try seconds { _ = m.forwardRest(m.forwardPrefix(x, mode: .eval), mode: .eval) }
+                    let f = seconds { _ = m.forwardRest(m.forwardPrefix(x, mode: .eval), mode: .eval) }
                     let e = try seconds { exited = try m.earlyExit(x, theta: theta).filter { $0.exit == .side }.count }
                     if round > 0 { tFull = min(tFull, f); tExit = min(tExit, e) }
                 }
