@@ -25,7 +25,7 @@ public final class ResultStore: @unchecked Sendable {
     public let staleAfter: TimeInterval
     /// Identifies this instance's claims (`host:pid:random`).
     public let ownerToken: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let clock: @Sendable () -> Date
 
     /// Opens (creating if needed, with its directory) and migrates the database.
@@ -132,6 +132,7 @@ public final class ResultStore: @unchecked Sendable {
             // hash of the index lists (SST) or of the held-out validation draw (CIFAR-10).
             try db.alter(table: "runs") { t in t.add(column: "data_split", .text) }
         }
+        registerValidationMigration(&m)  // "v4-validation-predictions": keep it last
         return m
     }
 
@@ -289,15 +290,18 @@ public final class ResultStore: @unchecked Sendable {
         }
     }
 
-    /// Writes the test predictions and the summary and marks the run 'finished', atomically.
-    public func finishRun(runId: Int64, predictions: [PredictionRow], summary: RunSummary) throws {
-        if let bad = predictions.first(where: { $0.runId != runId }) {
+    /// Writes the test predictions (and the validation split's, if given) and the summary and
+    /// marks the run 'finished', atomically.
+    public func finishRun(runId: Int64, predictions: [PredictionRow], summary: RunSummary,
+                          validationPredictions: [PredictionRow] = []) throws {
+        if let bad = (predictions + validationPredictions).first(where: { $0.runId != runId }) {
             throw StoreError.invalidArgument("prediction row for run \(bad.runId) written to run \(runId)")
         }
         try pool.write { db in
             var run = try requireOwner(db, runId)
             try db.execute(sql: "DELETE FROM predictions WHERE run_id = ?", arguments: [runId])
             for p in predictions { try p.insert(db) }
+            try ResultStore.writeValidationPredictions(db, runId: runId, rows: validationPredictions)
             let now = timestamp()
             run.status = .finished
             run.finishedAt = now
