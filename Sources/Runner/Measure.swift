@@ -52,6 +52,8 @@ extension Runner {
         }
         func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
         let n = Double(max(data.test.count, 1))
+        // One untimed pass of each path first (allocations, caches, thread start-up).
+        for b in batches.indices { try mainOnly(b); _ = try runner(b, Float(thetas.first ?? 0.5)) }
         var mainTimes = [Double]()
         for _ in 0..<repeats {
             let t0 = DispatchTime.now().uptimeNanoseconds

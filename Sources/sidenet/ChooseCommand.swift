@@ -58,7 +58,7 @@ struct ChooseCommand: ParsableCommand {
             result = try run.choose(target: target, method: ChooseMethod(rawValue: method)!,
                                     rule: ExitRule(rawValue: rule)!, delta: delta)
         } catch let e as ChooseError {
-            throw ValidationError("choose: \(e)")
+            throw ChooseFailure("choose: \(e)")
         }
         if json {
             print(try chooseJSON(result, run: run))
@@ -89,16 +89,16 @@ struct ChooseCommand: ParsableCommand {
 /// The finished SideNet run of `experiment` with `seed` (default: smallest seed); one-line errors.
 func selectRun(experiment: String, seed: Int?, database: DatabaseOption) throws -> ChooseRun {
     guard FileManager.default.fileExists(atPath: database.db) else {
-        throw ValidationError("database not found: \(database.db)")
+        throw ChooseFailure("database not found: \(database.db)")
     }
     let loaded = try ChooseReader.load(try database.open(), names: [experiment])
-    guard loaded.unknown.isEmpty else { throw ValidationError("experiment \(experiment) is not in \(database.db)") }
+    guard loaded.unknown.isEmpty else { throw ChooseFailure("experiment \(experiment) is not in \(database.db)") }
     guard !loaded.runs.isEmpty else {
-        throw ValidationError("experiment \(experiment) has no finished sidenet-variant run in \(database.db)")
+        throw ChooseFailure("experiment \(experiment) has no finished sidenet-variant run in \(database.db)")
     }
     if let seed {
         guard let r = loaded.runs.first(where: { $0.seed == seed }) else {
-            throw ValidationError("experiment \(experiment) has no finished sidenet run with seed \(seed) "
+            throw ChooseFailure("experiment \(experiment) has no finished sidenet run with seed \(seed) "
                                   + "(seeds: \(loaded.runs.map { "\($0.seed)" }.joined(separator: ", ")))")
         }
         return r
@@ -123,4 +123,10 @@ func chooseJSON(_ r: ChooseResult, run: ChooseRun) throws -> String {
         "target": target, "guarantee": r.guarantee, "val": split(r.val), "test": split(r.test)]
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     return String(decoding: data, as: UTF8.self)
+}
+
+/// A run-time failure of `choose`/`measure`: printed as one line ("Error: ..."), exit status 1.
+struct ChooseFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
 }

@@ -48,13 +48,13 @@ struct MeasureCommand: ParsableCommand {
         let run = try selectRun(experiment: experiment, seed: seed, database: database)
         let store = try database.open()
         guard let runRow = try store.run(id: run.runId), let expRow = try store.experiment(id: runRow.experimentId) else {
-            throw ValidationError("run \(run.runId) vanished from \(database.db)")
+            throw ChooseFailure("run \(run.runId) vanished from \(database.db)")
         }
         guard let best = try store.checkpoint(runId: run.runId, kind: .best) else {
-            throw ValidationError("\(run.context) has no best checkpoint in \(database.db)")
+            throw ChooseFailure("\(run.context) has no best checkpoint in \(database.db)")
         }
         guard FileManager.default.fileExists(atPath: best.path) else {
-            throw ValidationError("\(run.context): best checkpoint not found: \(best.path)")
+            throw ChooseFailure("\(run.context): best checkpoint not found: \(best.path)")
         }
         var all = thetas
         if maxAccuracyDrop > 0, !run.validation.isEmpty {
@@ -62,7 +62,7 @@ struct MeasureCommand: ParsableCommand {
                 do {
                     let r = try run.choose(target: .maxAccuracyDrop(maxAccuracyDrop), method: m, rule: .maxsoftmax, delta: delta)
                     if let t = r.theta { all.append(t) }
-                } catch let e as ChooseError { throw ValidationError("measure: \(e)") }
+                } catch let e as ChooseError { throw ChooseFailure("measure: \(e)") }
             }
         } else if maxAccuracyDrop > 0 {
             printError("measure: \(run.context) has no validation predictions; timing --thetas only")
