@@ -6,7 +6,7 @@ import Foundation
 
 /// A single-quoted gnuplot string literal: no escapes are interpreted inside, ' is doubled,
 /// control characters are dropped.
-func gpSingle(_ s: String) -> String {
+public func gpSingle(_ s: String) -> String {
     let clean = String(String.UnicodeScalarView(s.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
     return "'" + clean.replacingOccurrences(of: "'", with: "''") + "'"
 }

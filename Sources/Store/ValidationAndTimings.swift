@@ -143,3 +143,12 @@ extension ResultStore {
         }
     }
 }
+
+extension ResultStore {
+    /// Creates or migrates the database at `path` only up to `migration` (inclusive): the shape
+    /// of a database written by an older version. For forward-compatibility tests.
+    public static func createLegacyDatabase(path: String, upTo migration: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try migrator.migrate(queue, upTo: migration)
+    }
+}
