@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Report
+import Specs
 
 struct ChooseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +15,7 @@ struct ChooseCommand: ParsableCommand {
             per run (seed); --seed picks one (default: the smallest finished seed).
             """)
 
-    @Argument(help: "Experiment name (as stored in the database).")
+    @Argument(help: "Experiment name (as stored in the database) or its spec file.")
     var experiment: String
 
     @Option(help: "Largest accepted accuracy drop against the MainNet alone, in percentage points.")
@@ -90,6 +91,11 @@ struct ChooseCommand: ParsableCommand {
 func selectRun(experiment: String, seed: Int?, database: DatabaseOption) throws -> ChooseRun {
     guard FileManager.default.fileExists(atPath: database.db) else {
         throw ChooseFailure("database not found: \(database.db)")
+    }
+    var experiment = experiment
+    if experiment.hasSuffix(".yaml") || experiment.hasSuffix(".yml") {
+        guard FileManager.default.fileExists(atPath: experiment) else { throw ChooseFailure("spec file not found: \(experiment)") }
+        experiment = try ExperimentSpec.load(URL(fileURLWithPath: experiment)).name
     }
     let loaded = try ChooseReader.load(try database.open(), names: [experiment])
     guard loaded.unknown.isEmpty else { throw ChooseFailure("experiment \(experiment) is not in \(database.db)") }

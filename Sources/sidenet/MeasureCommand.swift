@@ -19,7 +19,7 @@ struct MeasureCommand: ParsableCommand {
             Timings depend on the machine and its load: compare ratios within one session.
             """)
 
-    @Argument(help: "Experiment name (as stored in the database).")
+    @Argument(help: "Experiment name (as stored in the database) or its spec file.")
     var experiment: String
 
     @Option(parsing: .upToNextOption, help: "Thresholds to time (default 0.5 0.8 0.9 0.95).")
