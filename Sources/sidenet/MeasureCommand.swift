@@ -4,6 +4,7 @@ import Report
 import Runner
 import Specs
 import Store
+import Tensors
 
 struct MeasureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,11 +38,15 @@ struct MeasureCommand: ParsableCommand {
     @Option(help: "Passes over the test split per θ (the median is stored).")
     var repeats: Int = 3
 
+    @Option(help: "Compute threads (recorded with each timing).")
+    var threads: Int = Threads.count
+
     @OptionGroup var database: DatabaseOption
 
     func validate() throws {
         for t in thetas where !(t.isFinite && t >= 0 && t <= 1) { throw ValidationError("--thetas must lie in [0, 1], not \(t)") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, not \(repeats)") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, not \(threads)") }
     }
 
     func run() throws {
@@ -69,12 +74,12 @@ struct MeasureCommand: ParsableCommand {
         }
         all = Array(Set(all)).sorted()
         let spec = try ExperimentSpec.fromJSON(expRow.specJSON)
+        Threads.set(threads)
         let timings = try Runner.measureEarlyExit(spec: spec, checkpoint: URL(fileURLWithPath: best.path), thetas: all,
                                                   baseDir: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
                                                   repeats: repeats, progress: ProgressDisplay())
         let test = try exitOutcomes(run.test, rule: .maxsoftmax, context: run.context + " test")
         let cost = PathCost(run.compute)
-        let threads = ProcessInfo.processInfo.activeProcessorCount
         var rows = [TimingRow]()
         print("\(run.experiment) seed \(run.seed)" + (run.info.synthetic ? " — synthetic stand-in data" : "")
               + ": measured on this machine (shared CPU: compare ratios), counted as in the sweeps")
