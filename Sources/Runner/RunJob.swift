@@ -29,6 +29,8 @@ final class RunJob {
     private var withSide: Bool { variant == .sidenet }
     private var regime: Regime { spec.training.regime }
     private var features: FeatureCache.Features?
+    /// The validation split's rows of the selected epoch, set by `execute` (written with the test rows).
+    private(set) var validationRows: [PredictionRow] = []
 
     init(spec: ExperimentSpec, variant: Variant, seed: Int, data: PreparedData, store: ResultStore, runId: Int64,
          resumeFrom: Int?, options: RunOptions, cache: FeatureCache, stats: RunnerStats) {
@@ -103,6 +105,7 @@ final class RunJob {
         if let path = best.path {
             try loadState(from: URL(fileURLWithPath: path))
         }
+        validationRows = try predictionRows(data.validation)
         return try evaluateTest(bestEpoch: best.epoch)
     }
 
@@ -295,6 +298,26 @@ final class RunJob {
                                  bestEpoch: bestEpoch, testAccMain: accMain, testAccSide: accSide,
                                  dataSplit: data.splitDescription)
         return (summary, rows)
+    }
+
+    /// Per-example rows of both heads on `idxs` (row idx = position in `idxs`), eval mode.
+    private func predictionRows(_ idxs: [Int]) throws -> [PredictionRow] {
+        var rows: [PredictionRow] = []
+        for start in stride(from: 0, to: idxs.count, by: spec.evaluation.batchSize) {
+            let idx = Array(idxs[start..<min(idxs.count, start + spec.evaluation.batchSize)])
+            let (main, side) = try logits(idx, mode: .eval)
+            let pm = predictions(main), ps = side.map(predictions)
+            let k = main.shape[1]
+            for (r, poolIndex) in idx.enumerated() {
+                rows.append(PredictionRow(runId: runId, idx: start + r, label: data.labels[poolIndex],
+                                          sidePred: ps?[r].pred, sideConf: ps?[r].conf,
+                                          mainPred: pm[r].pred, mainConf: pm[r].conf,
+                                          sideLogits: side.map { Array($0.data[(r * k)..<(r * k + k)]) },
+                                          mainLogits: Array(main.data[(r * k)..<(r * k + k)])))
+            }
+            try heartbeatIfDue()
+        }
+        return rows
     }
 
     // MARK: checkpoints
