@@ -55,6 +55,42 @@ final class RunnerFeatureDTypeTests: XCTestCase {
         XCTAssertTrue(HalfPrecision.float(HalfPrecision.bits(.nan)).isNaN)
     }
 
+    // MARK: spec field
+
+    private func yaml(featureCache: String) -> String {
+        """
+        name: t-fc
+        seeds: [0]
+        variants: [sidenet]
+        data: {dataset: cifar10, path: cifar, synthetic: true, validation: 20}
+        mainnet:
+          arch: resnet
+          config: {blocks: [1, 1, 1, 1], width: 4, block: basic}
+          weights: null
+        sidenet: {attach: layer1, hidden: 8}
+        training:
+          regime: heads
+          optimizer: {name: adam, lr: 1.0e-3}
+          epochs: 1
+          batch_size: 16
+          feature_cache: \(featureCache)
+        """
+    }
+
+    func testFeatureCacheFieldParsesAndRejectsUnknownDTypes() throws {
+        let half = try ExperimentSpec.parse(yaml: yaml(featureCache: "{dtype: float16}"), file: "t.yaml")
+        XCTAssertEqual(half.training.featureCacheDType, .float16)
+        let full = try ExperimentSpec.parse(yaml: yaml(featureCache: "{dtype: float32}"), file: "t.yaml")
+        XCTAssertEqual(full.training.featureCacheDType, .float32)
+        XCTAssertNil(full.training.featureCache, "float32 is the default: not written to the canonical spec")
+        XCTAssertEqual(try ExperimentSpec.fromJSON(half.canonicalJSON()).training.featureCacheDType, .float16)
+        for bad in ["{dtype: float8}", "{dtype: float16, rows: 3}", "float16"] {
+            XCTAssertThrowsError(try ExperimentSpec.parse(yaml: yaml(featureCache: bad), file: "t.yaml"), bad) { error in
+                XCTAssertTrue("\(error)".contains("feature_cache"), "\(bad): \(error)")
+            }
+        }
+    }
+
     // MARK: runs
 
     private func writeBackboneWeights() throws -> String {
