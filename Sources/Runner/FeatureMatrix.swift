@@ -51,10 +51,13 @@ final class FeatureMatrix: @unchecked Sendable {
 
     /// Rows at `indices` in that order, as Float32 [indices.count, cols].
     func gather<C: Collection>(_ indices: C) -> Tensor where C.Element == Int {
-        var out = Tensor(zeros: [indices.count, cols])
-        let idx = Array(indices)
-        out.data.withUnsafeMutableBufferPointer { po in gather(idx, into: po.baseAddress!) }
-        return out
+        let idx = Array(indices), n = idx.count * cols
+        // every element is written by the gather: no zero fill first (a batch is megabytes)
+        let data = [Float](unsafeUninitializedCapacity: n) { buf, count in
+            if n > 0 { gather(idx, into: buf.baseAddress!) }
+            count = n
+        }
+        return Tensor(shape: [idx.count, cols], data: data)
     }
 
     /// Writes rows `indices` (Float32) into `dst` [indices.count, cols], in parallel.
