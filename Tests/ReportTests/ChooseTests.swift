@@ -150,6 +150,27 @@ final class ChooseTests: XCTestCase {
         XCTAssertNil(Diagnostics.degenerateWarning(ThetaTable(validation, thetas: grid), what: "x"))
     }
 
+    /// 100 harmful and 100 helpful exits at score 0.95 (the MainNet right on the first, wrong on
+    /// the second): a calibration half's drop is minus the evaluation half's, so naive with a
+    /// 0-point target picks θ ≤ 0.95 whenever calibration shows drop ≤ 0 and violates exactly
+    /// when it shows drop < 0; ltt (α = 0) never rejects and never violates.
+    func testResplitCountsViolations() {
+        let pool = (0..<200).map { i in
+            i < 100 ? ExitOutcome(label: 0, score: 0.95, sidePred: 1, mainPred: 0)
+                    : ExitOutcome(label: 0, score: 0.95, sidePred: 0, mainPred: 1)
+        }
+        let grid = ThetaGrid.standard()
+        let naive = ChoiceReport.resplit(pool, cost: PathCost(compute), drop: 0, method: .naive, thetas: grid,
+                                         experiment: "e", seed: 0)
+        XCTAssertEqual(naive.trials, 100)
+        XCTAssertGreaterThan(naive.violations, 20)
+        XCTAssertLessThan(naive.violations + naive.noTheta, 100, "halvings whose calibration drop is ≥ 0 do not violate")
+        let ltt = ChoiceReport.resplit(pool, cost: PathCost(compute), drop: 0, method: .ltt, thetas: grid,
+                                       experiment: "e", seed: 0)
+        XCTAssertEqual(ltt.violations, 0)
+        XCTAssertEqual(ltt.noTheta, 100)
+    }
+
     func testGnuplotSingleQuoting() {
         XCTAssertEqual(gpSingle("it's `rm -rf` \"x\"\n"), "'it''s `rm -rf` \"x\"'")
     }
