@@ -171,6 +171,24 @@ final class ChooseTests: XCTestCase {
         XCTAssertEqual(ltt.noTheta, 100)
     }
 
+    func testRunWithoutValidationRowsSaysSo() throws {
+        let test = (0..<12).map { i in
+            Prediction(label: i % 3, sidePred: i % 3, sideConf: Double(i) / 12, mainPred: (i + 1) % 3, mainConf: 0.9,
+                       sideLogits: [Float(i), 0, 1], mainLogits: [0, 1, Float(i)])
+        }
+        let info = ExperimentInfo(name: "old", label: "Old", figure: 2, synthetic: true, paper: PaperNumbers())
+        let run = ChooseRun(experiment: "old", info: info, runId: 1, seed: 3, numClasses: 3, compute: compute,
+                            test: test, validation: [])
+        XCTAssertThrowsError(try run.choose(target: .maxAccuracyDrop(1), method: .ltt, rule: .maxsoftmax, delta: 0.1)) { e in
+            XCTAssertEqual(e as? ChooseError, .noValidationRows(context: "run old/sidenet/seed 3"))
+            XCTAssertTrue("\(e)".contains("no validation predictions"))
+        }
+        let report = try ChoiceReport.build([run])
+        XCTAssertTrue(report[0].choices.isEmpty)
+        XCTAssertTrue(report[0].warnings.contains { $0.contains("no validation predictions") })
+        XCTAssertEqual(report[0].ruleSweeps.count, 3, "test-split sweeps still computed")
+    }
+
     func testGnuplotSingleQuoting() {
         XCTAssertEqual(gpSingle("it's `rm -rf` \"x\"\n"), "'it''s `rm -rf` \"x\"'")
     }
