@@ -1,15 +1,7 @@
 import Foundation
 
 // Files of the threshold-choice section: choose.md (every table and warning), CSVs, and gnuplot
-// scripts. Labels in scripts are single-quoted gnuplot strings (`gpSingle`): ' doubled, control
-// characters dropped, so no text from the store can end a string or run a command.
-
-/// A single-quoted gnuplot string literal: no escapes are interpreted inside, ' is doubled,
-/// control characters are dropped.
-public func gpSingle(_ s: String) -> String {
-    let clean = String(String.UnicodeScalarView(s.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
-    return "'" + clean.replacingOccurrences(of: "'", with: "''") + "'"
-}
+// scripts (labels only through `gpQuote`, see GnuplotText.swift).
 
 public enum ChoiceFiles {
     /// Output being assembled: choose.md, the CSVs and the figures.

@@ -188,8 +188,4 @@ final class ChooseTests: XCTestCase {
         XCTAssertTrue(report[0].warnings.contains { $0.contains("no validation predictions") })
         XCTAssertEqual(report[0].ruleSweeps.count, 3, "test-split sweeps still computed")
     }
-
-    func testGnuplotSingleQuoting() {
-        XCTAssertEqual(gpSingle("it's `rm -rf` \"x\"\n"), "'it''s `rm -rf` \"x\"'")
-    }
 }
