@@ -60,7 +60,7 @@ esac
 if [ "$profile" = demo ]; then
   # Generated stand-in data in the real file formats (deterministic; skipped when present):
   # the demo's data, and larger independent draws (seed 1) that stand in for the pretraining data.
-  [ -f data/synthetic/cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/cifar-10-batches-bin --train 6000 --test 2000
+  [ -f data/synthetic/cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/cifar-10-batches-bin --train 6000 --test 2000 --hard-fraction 0.6
   [ -f data/synthetic/sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/sst --hard-fraction 0.5
   [ -f data/synthetic/pretrain-cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/pretrain-cifar-10-batches-bin --seed 1 --train 12000 --test 500 --hard-fraction 0.6
   [ -f data/synthetic/pretrain-sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/pretrain-sst --seed 1 --count 16000 --hard-fraction 0.6

@@ -162,13 +162,18 @@ public enum PlanProbe {
         return PlanThroughput(trainPerSecond: trainRate, evalPerSecond: evalRate, featurePerSecond: featureRate)
     }
 
-    /// Examples per second over `steps` timed calls after one untimed warm-up call.
+    /// Examples per second over at least `steps` timed calls after one untimed warm-up call;
+    /// fast models keep going until 2 s have passed (at most 50 calls) so the timing is not noise.
     private static func rate(steps: Int, _ body: () throws -> Int) throws -> Double {
         _ = try body()
-        var examples = 0
+        var examples = 0, calls = 0
         let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<steps { examples += try body() }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var seconds = 0.0
+        while calls < steps || (seconds < 2 && calls < 50) {
+            examples += try body()
+            calls += 1
+            seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
         return Double(examples) / max(seconds, 1e-9)
     }
 }

@@ -95,5 +95,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     private func fmt(_ x: Double) -> String { x >= 100 ? String(format: "%.0f", x) : String(format: "%.2f", x) }
-    private func hours(_ h: Double) -> String { h >= 10 ? String(format: "%.0f", h) : String(format: "%.2f", h) }
+    private func hours(_ h: Double) -> String {
+        h >= 10 ? String(format: "%.0f", h) : h >= 0.1 ? String(format: "%.2f", h) : String(format: "%.4f", h)
+    }
 }

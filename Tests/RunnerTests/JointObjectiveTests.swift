@@ -37,8 +37,8 @@ final class JointObjectiveTests: XCTestCase {
             let p = try param(o, name)
             _ = try o.gradients(batch, alpha: alpha, withSide: true)
             let analytic = p.grad.data
-            let stride = max(1, p.value.count / 5)
-            for i in stride(from: 0, to: p.value.count, by: stride).prefix(5) {
+            let step = max(1, p.value.count / 5)
+            for i in Swift.stride(from: 0, to: p.value.count, by: step).prefix(5) {
                 let saved = p.value.data[i]
                 let h: Float = 2e-3
                 p.value.data[i] = saved + h
