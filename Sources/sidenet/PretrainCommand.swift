@@ -51,10 +51,11 @@ struct PretrainCommand: ParsableCommand {
         for spec in loaded {
             let out = URL(fileURLWithPath: outDir).appendingPathComponent("\(spec.name).safetensors")
             let r = try Pretrainer.pretrain(spec, out: out, store: store, options: options)
+            let shown = (outDir as NSString).appendingPathComponent("\(spec.name).safetensors")
             if r.reused {
-                print("\(spec.name): reused \(r.path) (pretrain key \(r.key))")
+                print("\(spec.name): reused \(shown) (pretrain key \(r.key))")
             } else {
-                print("\(spec.name): pretrained, wrote \(r.path) (pretrain key \(r.key), MainNet test acc \(percent(r.testAccMain))% on the pretraining task)")
+                print("\(spec.name): pretrained, wrote \(shown) (pretrain key \(r.key), MainNet test acc \(percent(r.testAccMain))% on the pretraining task)")
             }
         }
     }

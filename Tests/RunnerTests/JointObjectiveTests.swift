@@ -40,7 +40,7 @@ final class JointObjectiveTests: XCTestCase {
             let step = max(1, p.value.count / 5)
             for i in Swift.stride(from: 0, to: p.value.count, by: step).prefix(5) {
                 let saved = p.value.data[i]
-                let h: Float = 2e-3
+                let h: Float = 1e-4  // BatchNorm over 8 examples is strongly curved: larger steps bias the estimate
                 p.value.data[i] = saved + h
                 let up = try o.loss(batch, alpha: alpha, withSide: true).total
                 p.value.data[i] = saved - h
