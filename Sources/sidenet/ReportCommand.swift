@@ -24,7 +24,7 @@ struct ReportCommand: ParsableCommand {
     var experiments: [String] = []
 
     func run() throws {
-        let store = try database.open()
+        let store = try database.openReadOnly()
         var names: [String]? = nil
         if !experiments.isEmpty {
             names = try experiments.map { e in
