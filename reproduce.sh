@@ -67,21 +67,20 @@ if [ "$profile" = demo ]; then
   echo "==> pretraining the demo MainNets (once per architecture; reused while spec and data are unchanged)"
   "$bin" pretrain ${targs[@]+"${targs[@]}"} experiments/pretrain/*.yaml
 else
+  echo "==> cost plan (a few timed steps of each model on this machine; no data or weights needed)"
+  plan_status=0
+  "$bin" plan ${targs[@]+"${targs[@]}"} --budget-hours "$budget_hours" experiments/"$profile"/*.yaml || plan_status=$?
+  if [ "$plan_status" -ne 0 ] && [ "$plan_status" -ne 3 ]; then exit "$plan_status"; fi
   echo "==> checking that every dataset and weight file is in place"
   if ! "$bin" check experiments/"$profile"/*.yaml; then
     echo "reproduce.sh: put the missing files where listed above (see README.md, 'Data and weights'), then rerun." >&2
     exit 1
   fi
-  echo "==> cost plan (a few timed steps of each model on this machine)"
-  plan_status=0
-  "$bin" plan ${targs[@]+"${targs[@]}"} --budget-hours "$budget_hours" experiments/"$profile"/*.yaml || plan_status=$?
   if [ "$plan_status" -eq 3 ] && [ "$yes" -ne 1 ]; then
     echo "reproduce.sh: this profile needs more than $budget_hours hours of this machine (plan above)." >&2
     echo "  Rerun with --yes to start anyway (runs resume after interruptions), or spread the runs over a" >&2
     echo "  cluster: ./reproduce.sh --slurm (see README.md; one run per job, results merged afterwards)." >&2
     exit 1
-  elif [ "$plan_status" -ne 0 ] && [ "$plan_status" -ne 3 ]; then
-    exit "$plan_status"
   fi
 fi
 echo "==> running experiments/$profile (finished runs are skipped, interrupted ones resume)"
