@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # sidenet's one-shot command.
-#   ./reproduce.sh                  demo profile on generated (synthetic stand-in) data
-#   ./reproduce.sh --profile paper  the paper's experiments on your CIFAR-10 / SST / weight files
-#   ./reproduce.sh --test           install what is missing, build, run the test suite
+#   ./reproduce.sh                         demo: pretrain small MainNets on generated (synthetic stand-in)
+#                                          data, then the paper's joint protocol on generated data
+#   ./reproduce.sh --profile paper [--yes] the paper's experiments (joint fine-tuning) on your CIFAR-10 /
+#                                          SST / weight files; prints the cost plan first and asks for
+#                                          --yes when it exceeds a few hours
+#   ./reproduce.sh --profile paper-frozen  the CPU-feasible approximation (frozen backbone; cannot test Table 2)
+#   ./reproduce.sh --test                  install what is missing, build, run the test suite
 #   ./reproduce.sh --slurm [--profile P | --experiments DIR] [--shards N] [--threads T] [--sbatch-args "..."]
-#                                   submit the runs as a Slurm job array plus a merge-and-report job
+#                                          submit the runs as a Slurm job array plus a merge-and-report job
 # Every mode first installs the system packages it needs (apt-get; sudo when not root).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,16 +16,19 @@ cd "$(dirname "$0")"
 profile=demo
 mode=run
 threads=""
+yes=0
+budget_hours=3   # a plan above this many hours of this machine needs --yes
 slurm_opts=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --profile) profile="${2:?--profile needs demo or paper}"; shift 2 ;;
+    --profile) profile="${2:?--profile needs demo, paper or paper-frozen}"; shift 2 ;;
     --profile=*) profile="${1#*=}"; shift ;;
     --threads) threads="${2:?--threads needs a number}"; shift 2 ;;
     --test) mode=test; shift ;;
+    --yes) yes=1; shift ;;
     --slurm) mode=slurm; shift ;;
     --shards|--sbatch-args|--experiments) slurm_opts+=("$1" "${2?$1 needs a value}"); shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "reproduce.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -116,7 +123,7 @@ slurm_main() {
     set_name="$(basename "$exp_dir")"
     specs=("$exp_dir"/*.yaml)
   else
-    case "$profile" in demo|paper) ;; *) echo "reproduce.sh: unknown profile '$profile' (demo or paper)" >&2; return 2 ;; esac
+    case "$profile" in demo|paper|paper-frozen) ;; *) echo "reproduce.sh: unknown profile '$profile' (demo, paper or paper-frozen)" >&2; return 2 ;; esac
     set_name="$profile"
     specs=(experiments/"$profile"/*.yaml)
   fi
@@ -213,18 +220,33 @@ if [ "$mode" = slurm ]; then
 fi
 
 case "$profile" in
-  demo|paper) ;;
-  *) echo "reproduce.sh: unknown profile '$profile' (demo or paper)" >&2; exit 2 ;;
+  demo|paper|paper-frozen) ;;
+  *) echo "reproduce.sh: unknown profile '$profile' (demo, paper or paper-frozen)" >&2; exit 2 ;;
 esac
 
 if [ "$profile" = demo ]; then
-  # Generated stand-in data in the real file formats (deterministic; skipped when present).
-  [ -f data/synthetic/cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/cifar-10-batches-bin
-  [ -f data/synthetic/sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/sst
+  # Generated stand-in data in the real file formats (deterministic; skipped when present):
+  # the demo's data, and larger independent draws (seed 1) that stand in for the pretraining data.
+  [ -f data/synthetic/cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/cifar-10-batches-bin --train 6000 --test 2000 --hard-fraction 0.6
+  [ -f data/synthetic/sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/sst --hard-fraction 0.5
+  [ -f data/synthetic/pretrain-cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/pretrain-cifar-10-batches-bin --seed 1 --train 12000 --test 500 --hard-fraction 0.6
+  [ -f data/synthetic/pretrain-sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/pretrain-sst --seed 1 --count 16000 --hard-fraction 0.6
+  echo "==> pretraining the demo MainNets (once per architecture; reused while spec and data are unchanged)"
+  "$bin" pretrain ${targs[@]+"${targs[@]}"} experiments/pretrain/*.yaml
 else
+  echo "==> cost plan (a few timed steps of each model on this machine; no data or weights needed)"
+  plan_status=0
+  "$bin" plan ${targs[@]+"${targs[@]}"} --budget-hours "$budget_hours" experiments/"$profile"/*.yaml || plan_status=$?
+  if [ "$plan_status" -ne 0 ] && [ "$plan_status" -ne 3 ]; then exit "$plan_status"; fi
   echo "==> checking that every dataset and weight file is in place"
-  if ! "$bin" check experiments/paper/*.yaml; then
+  if ! "$bin" check experiments/"$profile"/*.yaml; then
     echo "reproduce.sh: put the missing files where listed above (see README.md, 'Data and weights'), then rerun." >&2
+    exit 1
+  fi
+  if [ "$plan_status" -eq 3 ] && [ "$yes" -ne 1 ]; then
+    echo "reproduce.sh: this profile needs more than $budget_hours hours of this machine (plan above)." >&2
+    echo "  Rerun with --yes to start anyway (runs resume after interruptions), or spread the runs over a" >&2
+    echo "  cluster: ./reproduce.sh --slurm (see README.md; one run per job, results merged afterwards)." >&2
     exit 1
   fi
 fi

@@ -139,9 +139,12 @@ public enum SyntheticCIFAR {
         0 airplane = cross, 1 automobile = square, 2 bird = triangle, 3 cat = ring,
         4 deer = striped diamond, 5 dog = spotted disc, 6 frog = checkered blob,
         7 horse = shaded ellipse, 8 ship = hull, 9 truck = striped wide rectangle.
-        Easy images: centred, full size, class colours, high contrast. Hard images: small,
-        anywhere, rotated, noisy and cluttered, often low contrast, in the colours of a
-        confusable class or on a foreign background, sometimes occluded.
+        Easy images: centred, full size, class colours, high contrast: colour and local texture
+        at fixed positions answer them, which early (shallow) features already carry.
+        What makes an image hard: the object is small, anywhere in the frame, rotated, noisy and
+        cluttered, always in the colours of its confusable partner class (sometimes on a foreign
+        background), often low contrast, sometimes occluded. Colour and position then mislead; only the shape and
+        texture, recognised wherever they are (translation-invariant, deeper features), answer it.
         difficulty_train.bin / difficulty_test.bin: one byte per record in file order, 1 = hard.
 
         """

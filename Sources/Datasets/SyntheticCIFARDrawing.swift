@@ -8,9 +8,9 @@ import Tensors
 /// class palette, high contrast, little clutter and noise. A linear read-out of early, local
 /// features (or even a nearest-class-mean on raw pixels) gets most of them right.
 /// Hard examples are small (radius 6–9 px), anywhere in the frame, freely rotated, noisy and
-/// cluttered, and each also gets some of: low contrast, the palette of the confusable partner
-/// class (airplane↔ship, automobile↔truck, bird↔frog, cat↔dog, deer↔horse) or a random
-/// background, and an occluding patch. Only shape and texture still identify the class, which
+/// cluttered, always in the palette of the confusable partner class (airplane↔ship,
+/// automobile↔truck, bird↔frog, cat↔dog, deer↔horse; sometimes on a random background), and
+/// some also get low contrast or an occluding patch. Only shape and texture still identify the class, which
 /// needs translation-invariant (deeper) features.
 enum SyntheticPainter {
     typealias RGB = (Float, Float, Float)
@@ -138,13 +138,12 @@ enum SyntheticPainter {
             cy = uniform(&g, radius, 32 - radius)
             angle = uniform(&g, 0, 2 * .pi)
             if g.nextFloat() < 0.5 { contrast = uniform(&g, 0.4, 0.6) }
-            if g.nextFloat() < 0.5 {
-                let p = styles[own.partner]
-                palette.fg = p.fg; palette.fg2 = p.fg2; palette.bg = p.bg
-            } else if g.nextFloat() < 0.7 {
-                palette.bg = styles[g.nextInt(below: 10)].bg
-            }
-            occlude = g.nextFloat() < 0.4
+            // Always the confusable partner's colours: colour, the cue early features read,
+            // points to the wrong class; only the shape (recognised anywhere) answers.
+            let p = styles[own.partner]
+            palette.fg = p.fg; palette.fg2 = p.fg2; palette.bg = p.bg
+            if g.nextFloat() < 0.3 { palette.bg = styles[g.nextInt(below: 10)].bg }
+            occlude = g.nextFloat() < 0.25
             clutter = 3 + g.nextInt(below: 4)
             noise = uniform(&g, 14, 24)
         } else {

@@ -41,3 +41,12 @@ public struct SSTEncodedPool: Sendable {
         }
     }
 }
+
+extension SSTEncodedPool {
+    /// A pool of already encoded sequences (cost probes and tests; no tokenizer involved).
+    public init(ids: [[Int32]], labels: [Int32], padID: Int32) {
+        self.ids = ids
+        self.labels = labels
+        self.padID = padID
+    }
+}

@@ -27,7 +27,7 @@ public enum ChooseTarget: Sendable, Hashable, Codable {
 
     public var phrase: String {
         switch self {
-        case .maxAccuracyDrop(let a): return "accuracy drop ≤ \(cfmt(a)) points against the MainNet alone"
+        case .maxAccuracyDrop(let a): return "accuracy drop ≤ \(cfmt(a)) point\(a == 1 ? "" : "s") against the MainNet alone"
         case .maxParamsPerInput(let n): return "average parameters per input ≤ \(cfmt(n))"
         }
     }
@@ -139,7 +139,7 @@ public enum Chooser {
             let what: String
             switch target {
             case .maxAccuracyDrop(let a):
-                what = "the accuracy drop against the MainNet alone is at most \(cfmt(a)) points (the rate of inputs "
+                what = "the accuracy drop against the MainNet alone is at most \(cfmt(a)) point\(a == 1 ? "" : "s") (the rate of inputs "
                     + "the SideNet answers wrongly where the MainNet is right, an upper bound of the drop, is ≤ \(cfmt(a / 100)))"
             case .maxParamsPerInput(let b):
                 what = "the average parameters per input are at most \(cfmt(b))"

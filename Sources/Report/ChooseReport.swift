@@ -43,6 +43,8 @@ public struct ExperimentChoice: Sendable {
     public var auroc: [(rule: ExitRule, side: Double?, main: Double?)]
     public var warnings: [String]
     public var timings: [(seed: Int, timing: MeasuredTiming)]
+    /// MainNet-alone test accuracy (%) per seed (for the measured-time figure).
+    public var mainnetAccuracyBySeed: [Int: Double] = [:]
 }
 
 public enum ChoiceReport {
@@ -66,6 +68,7 @@ public enum ChoiceReport {
         for run in runs {
             let test = try exitOutcomes(run.test, rule: .maxsoftmax, context: run.context + " test")
             e.timings += run.timings.map { (run.seed, $0) }
+            e.mainnetAccuracyBySeed[run.seed] = test.isEmpty ? nil : 100 * Double(test.filter(\.mainOK).count) / Double(test.count)
             guard !run.validation.isEmpty else {
                 e.warnings.append("\(run.context): no validation predictions (written before migration "
                     + "v4-validation-predictions); θ not chosen, diagnostics at θ = none")

@@ -28,6 +28,11 @@ enum WeightsCatalog {
             let prefix = name.split(separator: "-").last.map { String($0.prefix(8)) } ?? ""
             return "download \(url) (SHA-256 starts with \(prefix)) and put it there"
         }
+        if name.hasPrefix("pretrain-"), name.hasSuffix(".safetensors") {
+            // the demo's pretrained MainNets (`sidenet pretrain` writes <spec name>.safetensors)
+            let spec = (name.dropFirst("pretrain-".count).dropLast(".safetensors".count))
+            return "generate it with `sidenet pretrain experiments/pretrain/\(spec).yaml` (./reproduce.sh does)"
+        }
         if let hf = huggingFace[arch] { return "download it from \(hf) and put it there" }
         return "put the weight file there, or set `weights: null` for random initialisation"
     }

@@ -126,7 +126,8 @@ extension ResultStore {
         }
     }
 
-    /// Writes the test predictions and the summary and marks the run 'finished', atomically.
+    /// Writes the test predictions (and the validation split's, if given) and the summary and
+    /// marks the run 'finished', atomically.
     public func finishRun(runId: Int64, predictions: [PredictionRow], summary: RunSummary,
                           validationPredictions: [PredictionRow] = []) throws {
         if let bad = (predictions + validationPredictions).first(where: { $0.runId != runId }) {

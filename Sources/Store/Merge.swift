@@ -147,6 +147,8 @@ extension ResultStore {
                 try db.execute(sql: "DELETE FROM epochs WHERE run_id = ?", arguments: [destRun])
                 try db.execute(sql: "DELETE FROM predictions WHERE run_id = ?", arguments: [destRun])
                 try db.execute(sql: "DELETE FROM checkpoints WHERE run_id = ?", arguments: [destRun])
+                try db.execute(sql: "DELETE FROM validation_predictions WHERE run_id = ?", arguments: [destRun])
+                try db.execute(sql: "DELETE FROM timings WHERE run_id = ?", arguments: [destRun])
                 try updateRun(destRun, from: run, in: db)
                 try copyChildren(from: src, sourceRun: run["id"], into: db, destRun: destRun)
                 origin[destRun] = sourcePath
@@ -202,15 +204,16 @@ extension ResultStore {
         try db.execute(sql: "UPDATE runs SET \(sets) WHERE id = ?", arguments: StatementArguments(values))
     }
 
-    /// Copies epochs, predictions and checkpoint rows of a source run to `destRun`.
+    /// Copies epochs, predictions, checkpoint, validation-prediction and timing rows of a source run to `destRun`.
     private func copyChildren(from src: Database, sourceRun: Int64, into db: Database, destRun: Int64) throws {
-        for table in ["epochs", "predictions", "checkpoints"] {
+        for table in ["epochs", "predictions", "checkpoints", "validation_predictions", "timings"] {
+            guard try src.tableExists(table) else { continue }  // a source written before v4-validation-predictions
             let rows = try Row.fetchCursor(src, sql: "SELECT * FROM \(table) WHERE run_id = ?", arguments: [sourceRun])
             var statement: Statement?
             var cols: [String] = []
             while let row = try rows.next() {
                 if statement == nil {
-                    cols = try sharedColumns(row, table: table, in: db, skip: ["run_id"])
+                    cols = try sharedColumns(row, table: table, in: db, skip: ["run_id", "id"])  // timings.id is the destination's
                     let names = (["run_id"] + cols).map { "\"\($0)\"" }.joined(separator: ", ")
                     let marks = Array(repeating: "?", count: cols.count + 1).joined(separator: ", ")
                     statement = try db.makeStatement(sql: "INSERT INTO \(table) (\(names)) VALUES (\(marks))")

@@ -107,23 +107,26 @@ extension ResultStore {
     /// Validation-split rows of a run, ordered by index (empty for runs written before
     /// "v4-validation-predictions" or never finished).
     public func validationPredictions(runId: Int64) throws -> [PredictionRow] {
-        try pool.read { db in
-            try PredictionRow.fetchAll(db, sql: "SELECT * FROM validation_predictions WHERE run_id = ? ORDER BY idx",
+        try read { db in
+            // A read-only open of a database written before the migration has no such table.
+            guard try db.tableExists("validation_predictions") else { return [] }
+            return try PredictionRow.fetchAll(db, sql: "SELECT * FROM validation_predictions WHERE run_id = ? ORDER BY idx",
                                        arguments: [runId])
         }
     }
 
     /// Whether the run has validation rows (false for databases written before they existed).
     public func hasValidationPredictions(runId: Int64) throws -> Bool {
-        try pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM validation_predictions WHERE run_id = ?)",
+        try read { db in
+            guard try db.tableExists("validation_predictions") else { return false }
+            return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM validation_predictions WHERE run_id = ?)",
                               arguments: [runId]) ?? false
         }
     }
 
     /// Records timings of a finished run (its earlier timings at the same rule and thetas are replaced).
     public func recordTimings(_ rows: [TimingRow]) throws {
-        try pool.write { db in
+        try write { db in
             let now = timestamp()
             for var r in rows {
                 guard try RunRow.fetchOne(db, key: r.runId) != nil else { throw StoreError.unknownRun(r.runId) }
@@ -138,8 +141,9 @@ extension ResultStore {
 
     /// Timings of a run ordered by rule then theta.
     public func timings(runId: Int64) throws -> [TimingRow] {
-        try pool.read { db in
-            try TimingRow.filter(sql: "run_id = ?", arguments: [runId]).order(sql: "rule, theta").fetchAll(db)
+        try read { db in
+            guard try db.tableExists("timings") else { return [] }
+            return try TimingRow.filter(sql: "run_id = ?", arguments: [runId]).order(sql: "rule, theta").fetchAll(db)
         }
     }
 }

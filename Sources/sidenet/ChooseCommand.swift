@@ -97,7 +97,7 @@ func selectRun(experiment: String, seed: Int?, database: DatabaseOption) throws 
         guard FileManager.default.fileExists(atPath: experiment) else { throw ChooseFailure("spec file not found: \(experiment)") }
         experiment = try ExperimentSpec.load(URL(fileURLWithPath: experiment)).name
     }
-    let loaded = try ChooseReader.load(try database.open(), names: [experiment])
+    let loaded = try ChooseReader.load(try database.openReadOnly(), names: [experiment])
     guard loaded.unknown.isEmpty else { throw ChooseFailure("experiment \(experiment) is not in \(database.db)") }
     guard !loaded.runs.isEmpty else {
         throw ChooseFailure("experiment \(experiment) has no finished sidenet-variant run in \(database.db)")

@@ -21,5 +21,7 @@ struct Sidenet: ParsableCommand {
             Inspect.self,
             ModelCommand.self,
             Tokenize.self,
+            PlanCommand.self,
+            PretrainCommand.self,
         ])
 }

@@ -150,7 +150,42 @@ final class ChooseTests: XCTestCase {
         XCTAssertNil(Diagnostics.degenerateWarning(ThetaTable(validation, thetas: grid), what: "x"))
     }
 
-    func testGnuplotSingleQuoting() {
-        XCTAssertEqual(gpSingle("it's `rm -rf` \"x\"\n"), "'it''s `rm -rf` \"x\"'")
+    /// 100 harmful and 100 helpful exits at score 0.95 (the MainNet right on the first, wrong on
+    /// the second): a calibration half's drop is minus the evaluation half's, so naive with a
+    /// 0-point target picks θ ≤ 0.95 whenever calibration shows drop ≤ 0 and violates exactly
+    /// when it shows drop < 0; ltt (α = 0) never rejects and never violates.
+    func testResplitCountsViolations() {
+        let pool = (0..<200).map { i in
+            i < 100 ? ExitOutcome(label: 0, score: 0.95, sidePred: 1, mainPred: 0)
+                    : ExitOutcome(label: 0, score: 0.95, sidePred: 0, mainPred: 1)
+        }
+        let grid = ThetaGrid.standard()
+        let naive = ChoiceReport.resplit(pool, cost: PathCost(compute), drop: 0, method: .naive, thetas: grid,
+                                         experiment: "e", seed: 0)
+        XCTAssertEqual(naive.trials, 100)
+        XCTAssertGreaterThan(naive.violations, 20)
+        XCTAssertLessThan(naive.violations + naive.noTheta, 100, "halvings whose calibration drop is ≥ 0 do not violate")
+        let ltt = ChoiceReport.resplit(pool, cost: PathCost(compute), drop: 0, method: .ltt, thetas: grid,
+                                       experiment: "e", seed: 0)
+        XCTAssertEqual(ltt.violations, 0)
+        XCTAssertEqual(ltt.noTheta, 100)
+    }
+
+    func testRunWithoutValidationRowsSaysSo() throws {
+        let test = (0..<12).map { i in
+            Prediction(label: i % 3, sidePred: i % 3, sideConf: Double(i) / 12, mainPred: (i + 1) % 3, mainConf: 0.9,
+                       sideLogits: [Float(i), 0, 1], mainLogits: [0, 1, Float(i)])
+        }
+        let info = ExperimentInfo(name: "old", label: "Old", figure: 2, synthetic: true, paper: PaperNumbers())
+        let run = ChooseRun(experiment: "old", info: info, runId: 1, seed: 3, numClasses: 3, compute: compute,
+                            test: test, validation: [])
+        XCTAssertThrowsError(try run.choose(target: .maxAccuracyDrop(1), method: .ltt, rule: .maxsoftmax, delta: 0.1)) { e in
+            XCTAssertEqual(e as? ChooseError, .noValidationRows(context: "run old/sidenet/seed 3"))
+            XCTAssertTrue("\(e)".contains("no validation predictions"))
+        }
+        let report = try ChoiceReport.build([run])
+        XCTAssertTrue(report[0].choices.isEmpty)
+        XCTAssertTrue(report[0].warnings.contains { $0.contains("no validation predictions") })
+        XCTAssertEqual(report[0].ruleSweeps.count, 3, "test-split sweeps still computed")
     }
 }

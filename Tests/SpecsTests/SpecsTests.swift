@@ -8,7 +8,7 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 final class SpecFilesTests: XCTestCase {
     func specFiles() throws -> [URL] {
         var out: [URL] = []
-        for sub in ["paper", "demo"] {
+        for sub in ["paper", "paper-frozen", "demo"] {
             let dir = repoRoot.appendingPathComponent("experiments/\(sub)")
             for n in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() where n.hasSuffix(".yaml") {
                 out.append(dir.appendingPathComponent(n))
@@ -19,7 +19,7 @@ final class SpecFilesTests: XCTestCase {
 
     func testEveryExperimentFileLoadsAndRoundTrips() throws {
         let files = try specFiles()
-        XCTAssertEqual(files.count, 14, "7 paper + 7 demo specs expected")
+        XCTAssertEqual(files.count, 21, "7 paper + 7 paper-frozen + 7 demo specs expected")
         var names = Set<String>(), hashes = Set<String>()
         for url in files {
             let spec: ExperimentSpec
@@ -40,12 +40,19 @@ final class SpecFilesTests: XCTestCase {
             let isDemo = url.path.contains("/demo/")
             XCTAssertEqual(spec.data.synthetic, isDemo)
             if isDemo {
-                XCTAssertNil(spec.mainnet.weights)
+                // the paper's protocol on pretrained stand-in MainNets (sidenet pretrain writes them)
+                XCTAssertEqual(spec.mainnet.weights?.hasPrefix("results/pretrained/"), true, url.lastPathComponent)
                 XCTAssertEqual(spec.training.regime, .full)
+                XCTAssertEqual(spec.training.alpha, 1.0)
                 XCTAssertTrue(spec.data.path.hasPrefix("data/synthetic/"))
             } else {
                 XCTAssertEqual(spec.seeds, [0, 1, 2, 3, 4])
-                XCTAssertEqual(spec.training.regime, .heads)
+                // paper: joint fine-tuning; paper-frozen: the CPU approximation with a frozen body
+                let frozen = url.path.contains("/paper-frozen/")
+                XCTAssertEqual(spec.training.regime, frozen ? .heads : .full, url.lastPathComponent)
+                XCTAssertEqual(spec.training.alpha, 1.0)
+                XCTAssertEqual(spec.paper?.label.contains("CPU approximation"), frozen, url.lastPathComponent)
+                XCTAssertEqual(spec.data.inputSize ?? 32, 32)
                 XCTAssertEqual(spec.training.optimizer.lr, spec.data.dataset == .cifar10 ? 3e-4 : 3e-6)
                 XCTAssertEqual(spec.training.epochs, spec.data.dataset == .cifar10 ? 50 : 20)
                 XCTAssertNotNil(spec.mainnet.weights)
@@ -60,7 +67,7 @@ final class SpecFilesTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(names.count, 14)
+        XCTAssertEqual(names.count, 21)
     }
 
     func testPaperValuesSpotCheck() throws {

@@ -69,6 +69,16 @@ final class ValidationStoreTests: XCTestCase {
         XCTAssertFalse(try s.hasValidationPredictions(runId: 1))
     }
 
+    func testReadOnlyOpenOfAnOlderDatabaseReadsNoValidationRows() throws {
+        let path = dir.appendingPathComponent("old-ro.sqlite").path
+        try ResultStore.createLegacyDatabase(path: path, upTo: "v3-claim-owner")
+        let ro = try ResultStore(path: path, readOnly: true)
+        XCTAssertFalse(try ro.appliedMigrations().contains("v4-validation-predictions"), "read-only does not migrate")
+        XCTAssertEqual(try ro.validationPredictions(runId: 1), [])
+        XCTAssertFalse(try ro.hasValidationPredictions(runId: 1))
+        XCTAssertEqual(try ro.timings(runId: 1), [])
+    }
+
     func testTimingsAreRecordedAndReplaced() throws {
         let s = try ResultStore(path: dir.appendingPathComponent("d.sqlite").path)
         let run = try finishedRun(s, validation: 2)
