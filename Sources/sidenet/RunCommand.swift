@@ -29,7 +29,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: "Threads for OpenBLAS and sidenet's loops (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for OpenBLAS and sidenet's loops (default: all cores).")
     var threads: Int = Threads.count
 
     @Option(help: "Folder for checkpoints and the feature cache.")
@@ -39,7 +39,7 @@ struct RunCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let v = variant, Variant(rawValue: v) == nil { throw ValidationError("--variant must be sidenet or baseline, not '\(v)'") }
         if let s = seeds, parsedSeeds(s) == nil { throw ValidationError("--seeds must be comma-separated integers, not '\(s)'") }
     }

@@ -5,8 +5,10 @@
 
 ResNets use the torchvision-identical classes in models.py (torchvision itself has no wheel
 for every torch build); BERT-base / DistilBERT use transformers with random weights.
-Inference: eval mode, no grad. Training step: forward, cross-entropy (ResNet) or BCE (text) on
-the MainNet output, backward, Adam.
+Inference: eval mode, inference_mode. Training step: forward, cross-entropy (ResNet) or BCE
+(text) on the MainNet output, backward, Adam. ResNets are timed in both memory layouts
+(contiguous NCHW and channels_last, which oneDNN prefers) and the faster is reported, so PyTorch
+gets its best layout; the first line names the CPU capability PyTorch dispatches to.
 """
 import argparse, os, sys, time
 import torch
@@ -30,22 +32,31 @@ def main():
     torch.manual_seed(0)
     nets = {"resnet18": (BasicBlock, [2, 2, 2, 2]), "resnet50": (Bottleneck, [3, 4, 6, 3]),
             "resnet152": (Bottleneck, [3, 8, 36, 3])}
+    print(f"pytorch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
+          f"{torch.get_num_threads()} thread(s)")
+    layouts = [("nchw", torch.contiguous_format), ("channels_last", torch.channels_last)]
     for name, (block, layers) in nets.items():
-        m = ResNet(block, layers, num_classes=10)
-        x = torch.randn(128, 3, 32, 32); y = torch.randint(0, 10, (128,))
-        m.eval()
-        with torch.no_grad():
-            t = best(lambda: m(x), a.repeat)
-        print(f"pytorch {name} inference: {128 / t:.1f} img/s")
-        m.train(); opt = torch.optim.Adam(m.parameters(), lr=1e-4)
-        def step():
-            opt.zero_grad(); torch.nn.functional.cross_entropy(m(x), y).backward(); opt.step()
-        print(f"pytorch {name} training step (fwd+bwd+Adam): {128 / best(step, a.repeat):.1f} img/s")
+        infer, train = {}, {}
+        for layout, fmt in layouts:
+            torch.manual_seed(0)
+            m = ResNet(block, layers, num_classes=10).to(memory_format=fmt)
+            x = torch.randn(128, 3, 32, 32).contiguous(memory_format=fmt); y = torch.randint(0, 10, (128,))
+            m.eval()
+            with torch.inference_mode():
+                infer[layout] = 128 / best(lambda: m(x), a.repeat)
+            m.train(); opt = torch.optim.Adam(m.parameters(), lr=1e-4)
+            def step():
+                opt.zero_grad(); torch.nn.functional.cross_entropy(m(x), y).backward(); opt.step()
+            train[layout] = 128 / best(step, a.repeat)
+        for what, r in (("inference", infer), ("training step (fwd+bwd+Adam)", train)):
+            lay = max(r, key=r.get)
+            others = ", ".join(f"{k} {v:.1f}" for k, v in r.items())
+            print(f"pytorch {name} {what}: {r[lay]:.1f} img/s (best layout {lay}; {others})")
     from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel
     for name, model in [("bert-base", BertModel(BertConfig())), ("distilbert", DistilBertModel(DistilBertConfig()))]:
         ids = torch.randint(1000, 20000, (32, 64))
         model.eval()
-        with torch.no_grad():
+        with torch.inference_mode():
             t = best(lambda: model(input_ids=ids), a.repeat)
         print(f"pytorch {name} inference 32x64: {32 / t:.2f} seq/s")
         model.train(); head = torch.nn.Linear(model.config.hidden_size, 1)
