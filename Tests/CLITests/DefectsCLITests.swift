@@ -102,6 +102,32 @@ final class DefectsCLITests: XCTestCase {
         assertFails(try sidenet(["inspect", "long.safetensors"], cwd: s.dir), containing: "long.safetensors: invalid header length")
     }
 
+    func testCIFARFilesOfWrongRecordCountAreRefusedForRealData() throws {
+        let s = CLIScratch("cifar-count"); defer { s.cleanup() }
+        let spec = try String(contentsOf: Self.demoSpec, encoding: .utf8)
+            .replacingOccurrences(of: "path: data/synthetic/cifar-10-batches-bin", with: "path: c")
+            .replacingOccurrences(of: "synthetic: true", with: "synthetic: false")
+        try s.write("real.yaml", spec)
+        for records in [5_000, 10_001] {
+            let dir = s.dir.appendingPathComponent("c")
+            try? FileManager.default.removeItem(at: dir)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            for name in (1...5).map({ "data_batch_\($0).bin" }) + ["test_batch.bin"] {
+                // Sparse files of zeros (label 0): the size alone must be refused.
+                let url = dir.appendingPathComponent(name)
+                FileManager.default.createFile(atPath: url.path, contents: nil)
+                let h = try FileHandle(forWritingTo: url)
+                try h.truncate(atOffset: UInt64(records * 3_073))
+                try h.close()
+            }
+            try s.write("c/batches.meta.txt", "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n")
+            let r = try sidenet(["run", "real.yaml", "--db", s.path("r.sqlite"), "--seeds", "0", "--variant", "sidenet"], cwd: s.dir)
+            XCTAssertFalse(r.signalled)
+            XCTAssertTrue((r.stdout + r.stderr).contains("data_batch_1.bin is \(records * 3_073) bytes, expected exactly 30,730,000"),
+                          "\(records) records: \(r.stdout) \(r.stderr)")
+        }
+    }
+
     func testUnwritableOutputPathsAreRefusedBeforeWork() throws {
         let s = CLIScratch("out-paths"); defer { s.cleanup() }
         try s.write("plain-file", "x")

@@ -20,7 +20,7 @@ SAN=${FUZZ_SANITIZERS:-fuzzer,address}
 swift build -c release --build-path "$BUILD" --target FuzzTargets \
     -Xswiftc "-sanitize=$SAN" -Xcc "-fsanitize=${SAN/fuzzer/fuzzer-no-link}" 2>&1 | tail -3
 REL="$BUILD/release"
-OBJS=$(find "$REL" -path '*/FuzzTargets.build/*.o' -o -path '*/WeightIO.build/*.o' -o -path '*/Tensors.build/*.o' \
+OBJS=$(find "$REL/" -path '*/FuzzTargets.build/*.o' -o -path '*/WeightIO.build/*.o' -o -path '*/Tensors.build/*.o' \
             -o -path '*/Datasets.build/*.o' -o -path '*/Tokenizer.build/*.o' -o -path '*/Specs.build/*.o' \
             -o -path '*/Yams.build/*.o' -o -path '*/CYaml.build/*.o' | sort)
 mkdir -p "$BUILD/fuzz" "$BUILD/artifacts" "$BUILD/corpus"
@@ -40,6 +40,7 @@ public func fuzzOne(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
 }
 SWIFT
     swiftc -O -parse-as-library "-sanitize=$SAN" -I "$REL/Modules" -I "$REL" -I Sources/CBLAS \
+        -I "$BUILD/checkouts/Yams/Sources/CYaml/include" \
         "$main" $OBJS -lopenblas -o "$BUILD/fuzz/fuzz-$t"
     mkdir -p "$BUILD/corpus/$t"
     cp -n Tests/Fuzz/corpus/$t/* "$BUILD/corpus/$t/" 2>/dev/null || true
