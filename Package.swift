@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "Tokenizer", "WeightIO"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Specs", "Store"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         // Seeded mutations of Tests/Fuzz/corpus through every parser: typed errors only, no crash.

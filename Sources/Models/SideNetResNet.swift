@@ -30,9 +30,11 @@ public final class SideNetResNet: Module {
     ///   - config: backbone; `config.numClasses` = outputs of the head and the SideNets
     ///     (1 = one sigmoid logit).
     ///   - attach: SideNet attach points (the paper: one, `.layer1`).
-    ///   - hidden: hidden units of the head and the SideNets (paper: 32).
+    ///   - hidden: hidden units of the SideNets (paper: 32).
+    ///   - headHidden: hidden units of the MainNet head (`mainnet.head.hidden`; nil: `hidden`).
     public init(config: ResNetConfig, inputHeight: Int, inputWidth: Int,
-                attach: [ResNetAttachPoint] = [.layer1], hidden: Int = 32, rng: inout SeededGenerator) throws {
+                attach: [ResNetAttachPoint] = [.layer1], hidden: Int = 32, headHidden: Int? = nil,
+                rng: inout SeededGenerator) throws {
         guard !attach.isEmpty else { throw ModelError.badAttachPoint("", reason: "at least one attach point is needed") }
         for a in attach { try a.validate(in: config) }
         guard inputHeight >= 1, inputWidth >= 1 else { throw ModelError.badInput("input size \(inputHeight)x\(inputWidth)") }
@@ -43,7 +45,7 @@ public final class SideNetResNet: Module {
         var backboneRNG = rng.derived("backbone")
         backbone = ResNet(config: config, includeFC: false, rng: &backboneRNG)
         var headRNG = rng.derived("head")
-        head = MLPHead(inFeatures: config.featureChannels, hidden: hidden, outputs: config.numClasses, rng: &headRNG)
+        head = MLPHead(inFeatures: config.featureChannels, hidden: headHidden ?? hidden, outputs: config.numClasses, rng: &headRNG)
         attachPoints = attach
         var sides: [MLPHead] = []
         for (i, a) in attach.enumerated() {

@@ -51,7 +51,7 @@ func buildNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: UR
         var rng = SeededGenerator(seed: UInt64(seed))
         let size = spec.data.inputSize ?? 32
         let model = try SideNetResNet(config: rc, inputHeight: size, inputWidth: size, attach: [side],
-                                      hidden: spec.sidenet.hidden, rng: &rng)
+                                      hidden: spec.sidenet.hidden, headHidden: spec.mainnet.head.hidden, rng: &rng)
         var warnings: [String] = []
         var headLoaded = false
         if let w = spec.mainnet.weights {

@@ -121,8 +121,9 @@ final class RunJob {
         let net = self.net!, data = self.data
         return try cache.features(key: key, poolCount: data.poolCount, order: data.featureOrder,
                                   batchSize: spec.evaluation.batchSize,
-                                  stats: &stats, progress: options.progress, stop: options.stop) { idx in
-            try net.features(idx, data: data)
+                                  stats: &stats, progress: options.progress, stop: options.stop) { [self] idx in
+            try heartbeatIfDue()  // a long feature pass must not look like an abandoned claim
+            return try net.features(idx, data: data)
         }
     }
 
@@ -280,6 +281,7 @@ final class RunJob {
                                           mainLogits: Array(main.data[(r * k)..<(r * k + k)])))
             }
             options.progress.advance(to: start + idx.count)
+            try heartbeatIfDue()
         }
         let n = Double(max(idxs.count, 1))
         let accMain = Double(correctMain) / n

@@ -27,14 +27,30 @@ public struct RunOptions {
     public init() {}
 }
 
-/// Set from a signal handler (Ctrl-C); the runner stops at the next batch boundary, marks the
-/// run interrupted and keeps every committed epoch.
+/// Set when the process is asked to stop (Ctrl-C = SIGINT, or SIGTERM from `kill`, Slurm or
+/// systemd); the runner stops at the next batch boundary, marks the run interrupted and keeps
+/// every committed epoch. The first request's signal is kept (it picks the exit status).
 public final class StopSignal: @unchecked Sendable {
     private let lock = NSLock()
-    private var flag = false
+    private var requestedBy: Int32?
     public init() {}
-    public func request() { lock.lock(); flag = true; lock.unlock() }
-    public var isRequested: Bool { lock.lock(); defer { lock.unlock() }; return flag }
+    /// Requests a stop on behalf of `signal` (default SIGINT, i.e. Ctrl-C).
+    public func request(signal: Int32 = SIGINT) {
+        lock.lock()
+        if requestedBy == nil { requestedBy = signal }
+        lock.unlock()
+    }
+    public var isRequested: Bool { signal != nil }
+    /// The signal of the first request (nil: no stop requested).
+    public var signal: Int32? { lock.lock(); defer { lock.unlock() }; return requestedBy }
+    /// What stopped the run, for `runs.reason` and the log.
+    public var reason: String {
+        switch signal {
+        case SIGTERM?: return "stopped by SIGTERM; rerun to resume"
+        case SIGINT?, nil: return "stopped by the user (Ctrl-C); rerun to resume"
+        case let s?: return "stopped by signal \(s); rerun to resume"
+        }
+    }
 }
 
 /// What happened to one (experiment, variant, seed).

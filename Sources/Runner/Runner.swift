@@ -5,9 +5,10 @@ import Tensors
 
 /// Executes experiment specs for every seed and variant, writing every result to the store.
 /// Finished runs (same spec hash, variant, seed) are skipped unless `force`; interrupted or
-/// failed ones resume from their last committed epoch. A failing run is recorded with its
-/// reason and the others go on; a stop request (Ctrl-C) ends after marking the current run
-/// interrupted.
+/// failed ones resume from their last committed epoch; runs held by another live process are
+/// reported as `runningElsewhere`. Any error fails only its run (recorded with its reason when
+/// the store can take it) and the other runs and specs go on; a stop request (Ctrl-C, SIGTERM)
+/// ends after marking the current run interrupted.
 public final class Runner {
     public let store: ResultStore
     public let options: RunOptions
@@ -21,81 +22,135 @@ public final class Runner {
         Threads.set(options.threads)
     }
 
+    /// The seeds and variants of `spec` that `options` selects, and the requested ones the spec
+    /// does not have.
+    public static func selection(_ spec: ExperimentSpec, _ options: RunOptions) -> RunSelection {
+        let seeds = options.seeds.map { s in spec.seeds.filter { s.contains($0) } } ?? spec.seeds
+        let variants = options.variants.map { v in spec.variants.filter { v.contains($0) } } ?? spec.variants
+        return RunSelection(seeds: seeds, variants: variants,
+                            missingSeeds: (options.seeds ?? []).filter { !spec.seeds.contains($0) },
+                            missingVariants: (options.variants ?? []).filter { !spec.variants.contains($0) })
+    }
+
     /// Runs every spec (in order), every selected variant and seed.
     @discardableResult
     public func run(_ specs: [ExperimentSpec]) throws -> [RunOutcome] {
         var outcomes: [RunOutcome] = []
         for spec in specs {
-            try spec.validate()
             if options.stop.isRequested { break }
-            outcomes += try run(spec)
+            outcomes += run(spec)
         }
         return outcomes
     }
 
-    private func run(_ spec: ExperimentSpec) throws -> [RunOutcome] {
-        let experimentId = try store.registerExperiment(name: spec.name, specJSON: spec.canonicalJSON(),
+    private func run(_ spec: ExperimentSpec) -> [RunOutcome] {
+        let sel = Runner.selection(spec, options)
+        if !sel.missingSeeds.isEmpty || !sel.missingVariants.isEmpty {
+            let missing = sel.missingSeeds.map { "seed \($0)" } + sel.missingVariants.map { "variant \($0.rawValue)" }
+            options.progress.note("\(spec.name): the spec has no \(missing.joined(separator: ", ")) "
+                + "(seeds \(spec.seeds.map(String.init).joined(separator: ",")), variants "
+                + "\(spec.variants.map(\.rawValue).joined(separator: ","))); "
+                + (sel.isEmpty ? "nothing to run" : "running the rest"))
+        }
+        let experimentId: Int64
+        do {
+            try spec.validate()
+            experimentId = try store.registerExperiment(name: spec.name, specJSON: spec.canonicalJSON(),
                                                         specHash: spec.specHash)
-        let seeds = options.seeds.map { s in spec.seeds.filter { s.contains($0) } } ?? spec.seeds
-        let variants = options.variants.map { v in spec.variants.filter { v.contains($0) } } ?? spec.variants
-        var data: PreparedData?
-        var outcomes: [RunOutcome] = []
-        for seed in seeds {
-            for variant in variants {
-                if options.stop.isRequested { return outcomes }
-                let claim = try store.claimRun(experimentId: experimentId, variant: variant == .sidenet ? .sidenet : .baseline,
-                                               seed: seed, host: options.host, threads: options.threads,
-                                               gitCommit: options.gitCommit, regime: spec.training.regime.rawValue,
-                                               force: options.force)
-                var outcome = RunOutcome(experiment: spec.name, variant: variant, seed: seed, status: .skipped)
-                switch claim {
-                case .skipFinished(let runId):
-                    let row = try store.run(id: runId)
-                    outcome.testAccMain = row?.testAccMain
-                    outcome.testAccSide = row?.testAccSide
-                    options.progress.note("\(spec.name) \(variant.rawValue) seed \(seed): finished earlier, skipped (--force reruns)")
-                case .skipRunning:
-                    outcome.status = .runningElsewhere
-                    options.progress.note("\(spec.name) \(variant.rawValue) seed \(seed): running in another process, skipped")
-                case .claimed(let runId, let resumeFrom):
-                    do {
-                        if data == nil { data = try PreparedData.load(spec, baseDir: options.baseDir) }
-                        let job = RunJob(spec: spec, variant: variant, seed: seed, data: data!, store: store, runId: runId,
-                                         resumeFrom: resumeFrom, options: options, cache: cache, stats: stats)
-                        defer { stats = job.stats }
-                        let (summary, predictions) = try job.execute()
-                        try store.finishRun(runId: runId, predictions: predictions, summary: summary)
-                        outcome.status = .finished
-                        outcome.testAccMain = summary.testAccMain
-                        outcome.testAccSide = summary.testAccSide
-                    } catch RunnerError.interrupted {
-                        try store.markInterrupted(runId: runId, reason: "stopped by the user (Ctrl-C); rerun to resume")
-                        outcome.status = .interrupted
-                        outcomes.append(outcome)
-                        options.progress.note("\(spec.name) \(variant.rawValue) seed \(seed): interrupted; committed epochs are kept")
-                        return outcomes
-                    } catch {
-                        let reason = "\(error)"
-                        try store.failRun(runId: runId, reason: reason)
-                        outcome.status = .failed
-                        outcome.reason = reason
-                        options.progress.note("\(spec.name) \(variant.rawValue) seed \(seed): FAILED: \(reason)")
-                        if isDataError(error) {
-                            // the same data error would fail every run of this spec
-                            outcomes.append(outcome)
-                            return outcomes
-                        }
-                    }
-                }
-                outcomes.append(outcome)
+        } catch {
+            // nothing can run: every selected run fails with this reason
+            return sel.pairs.map { seed, variant in
+                failed(spec, variant, seed, reason: "\(error)")
             }
         }
+        var data: Result<PreparedData, Error>?
+        var outcomes: [RunOutcome] = []
+        for (seed, variant) in sel.pairs {
+            if options.stop.isRequested { return outcomes }
+            let outcome = runOne(spec, experimentId: experimentId, variant: variant, seed: seed, data: &data)
+            outcomes.append(outcome)
+            if outcome.status == .interrupted { return outcomes }
+        }
         return outcomes
     }
 
-    private func isDataError(_ error: Error) -> Bool {
-        if case RunnerError.missingFile = error { return true }
-        let name = String(describing: type(of: error))
-        return name == "CIFARError" || name == "SSTError" || name == "TokenizerError"
+    private func failed(_ spec: ExperimentSpec, _ variant: Variant, _ seed: Int, reason: String) -> RunOutcome {
+        options.progress.note("\(spec.name) \(variant.rawValue) seed \(seed): FAILED: \(reason)")
+        return RunOutcome(experiment: spec.name, variant: variant, seed: seed, status: .failed, reason: reason)
     }
+
+    /// Claims and executes one run. `data` is loaded by the first run that needs it; a load
+    /// error fails every run of the spec with the same reason.
+    private func runOne(_ spec: ExperimentSpec, experimentId: Int64, variant: Variant, seed: Int,
+                        data: inout Result<PreparedData, Error>?) -> RunOutcome {
+        let label = "\(spec.name) \(variant.rawValue) seed \(seed)"
+        let claim: ClaimResult
+        do {
+            claim = try store.claimRun(experimentId: experimentId, variant: variant == .sidenet ? .sidenet : .baseline,
+                                       seed: seed, host: options.host, threads: options.threads,
+                                       gitCommit: options.gitCommit, regime: spec.training.regime.rawValue,
+                                       force: options.force)
+        } catch {
+            return failed(spec, variant, seed, reason: "cannot claim the run: \(error)")
+        }
+        var outcome = RunOutcome(experiment: spec.name, variant: variant, seed: seed, status: .skipped)
+        switch claim {
+        case .skipFinished(let runId):
+            let row = try? store.run(id: runId)
+            outcome.testAccMain = row?.testAccMain
+            outcome.testAccSide = row?.testAccSide
+            options.progress.note("\(label): finished earlier, skipped (--force reruns)")
+        case .skipRunning(let runId):
+            outcome.status = .runningElsewhere
+            outcome.reason = holderDescription(runId)
+            options.progress.note("\(label): \(outcome.reason!), skipped")
+        case .claimed(let runId, let resumeFrom):
+            do {
+                if data == nil { data = Result { try PreparedData.load(spec, baseDir: options.baseDir) } }
+                let job = RunJob(spec: spec, variant: variant, seed: seed, data: try data!.get(), store: store, runId: runId,
+                                 resumeFrom: resumeFrom, options: options, cache: cache, stats: stats)
+                defer { stats = job.stats }
+                let (summary, predictions) = try job.execute()
+                try store.finishRun(runId: runId, predictions: predictions, summary: summary)
+                outcome.status = .finished
+                outcome.testAccMain = summary.testAccMain
+                outcome.testAccSide = summary.testAccSide
+            } catch RunnerError.interrupted {
+                outcome.status = .interrupted
+                outcome.reason = options.stop.reason
+                do { try store.markInterrupted(runId: runId, reason: options.stop.reason) } catch {
+                    outcome.reason! += " (not recorded: \(error))"
+                }
+                options.progress.note("\(label): interrupted; committed epochs are kept")
+            } catch {
+                var reason = "\(error)"
+                do { try store.failRun(runId: runId, reason: reason) } catch let storeError {
+                    reason += " (not recorded: \(storeError))"
+                }
+                return failed(spec, variant, seed, reason: reason)
+            }
+        }
+        return outcome
+    }
+
+    /// "running in process 123 on host h (heartbeat ...)" for a run another process holds.
+    private func holderDescription(_ runId: Int64) -> String {
+        guard let row = try? store.run(id: runId) else { return "running in another process" }
+        var s = "running in another process"
+        if let o = row.claimOwner { s = "running in process \(o.pid) on \(o.host)" }
+        if let beat = row.heartbeatAt { s += " (heartbeat \(beat))" }
+        return s
+    }
+}
+
+/// The runs of one spec that `RunOptions.seeds`/`variants` select.
+public struct RunSelection: Equatable {
+    public var seeds: [Int]
+    public var variants: [Variant]
+    /// Requested seeds and variants the spec does not have.
+    public var missingSeeds: [Int]
+    public var missingVariants: [Variant]
+    public var isEmpty: Bool { seeds.isEmpty || variants.isEmpty }
+    /// (seed, variant) in run order: seeds outer, variants inner.
+    public var pairs: [(Int, Variant)] { seeds.flatMap { s in variants.map { (s, $0) } } }
 }

@@ -102,6 +102,21 @@ public struct RunRow: Codable, Equatable, Sendable, FetchableRecord, Persistable
     public var attempts: Int
     /// Split scheme, seed and index-list hash (migration v2; nil for older runs).
     public var dataSplit: String?
+    /// The process holding (or last holding) the claim (migration v3; nil for older rows).
+    public var ownerHost: String?
+    public var ownerMachine: String?
+    public var ownerPid: Int64?
+    public var ownerStarted: Int64?
+
+    /// The process recorded with the claim, nil for rows claimed before migration v3.
+    public var claimOwner: ClaimOwner? {
+        guard let ownerHost, let ownerPid, let pid = Int32(exactly: ownerPid) else { return nil }
+        return ClaimOwner(host: ownerHost, machine: ownerMachine ?? "", pid: pid, started: ownerStarted)
+    }
+
+    mutating func setClaimOwner(_ o: ClaimOwner) {
+        ownerHost = o.host; ownerMachine = o.machine; ownerPid = Int64(o.pid); ownerStarted = o.started
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, experimentId = "experiment_id", variant, seed, status, reason
@@ -111,6 +126,8 @@ public struct RunRow: Codable, Equatable, Sendable, FetchableRecord, Persistable
         case flopsPrefix = "flops_prefix", flopsSidenet = "flops_sidenet", flopsMainnet = "flops_mainnet"
         case bestEpoch = "best_epoch", testAccMain = "test_acc_main", testAccSide = "test_acc_side"
         case owner, attempts, dataSplit = "data_split"
+        case ownerHost = "owner_host", ownerMachine = "owner_machine", ownerPid = "owner_pid"
+        case ownerStarted = "owner_started"
     }
 
     public var summary: RunSummary? {
@@ -228,8 +245,14 @@ public enum Logits {
     }
 }
 
-/// Store errors (SQLite errors from GRDB are passed through as `DatabaseError`).
+/// Store errors. SQLite errors are wrapped in `database`, which names the file.
 public enum StoreError: Error, CustomStringConvertible, Equatable {
+    /// An SQLite error on the database at `path`.
+    case database(path: String, message: String)
+    /// A read-only open of a database that does not exist.
+    case noDatabase(path: String)
+    /// The database was migrated by a newer sidenet: writing into it could corrupt it.
+    case unknownMigrations(path: String, names: [String])
     /// A run id that does not exist.
     case unknownRun(Int64)
     /// This ResultStore does not hold the claim on the run (it was reclaimed by another runner
@@ -241,6 +264,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
+        case .database(let path, let message): return "\(path): \(message)"
+        case .noDatabase(let path): return "no database at \(path)"
+        case .unknownMigrations(let path, let names):
+            return "\(path): written by a newer sidenet (unknown migration\(names.count == 1 ? "" : "s") "
+                + "\(names.joined(separator: ", "))); refusing to write into it: use the sidenet that created it or another --db"
         case .unknownRun(let id): return "store: run \(id) does not exist"
         case .notOwner(let id, let status, let owner):
             return "store: run \(id) is not held by this runner (status \(status), owner \(owner ?? "none"))"

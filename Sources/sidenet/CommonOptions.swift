@@ -5,13 +5,18 @@ import Store
 
 /// `--db`, shared by every command that touches the results database.
 struct DatabaseOption: ParsableArguments {
-    @Option(name: .long, help: "Results database (SQLite). Created with its schema when absent.")
+    @Option(name: .long, help: "Results database (SQLite). `run` creates it with its schema when absent; list, show and report only read it.")
     var db: String = "results/sidenet.sqlite"
 
+    /// For `run`: creates the database (and its folder) when absent, refuses one written by a
+    /// newer sidenet, migrates an older one.
     func open() throws -> ResultStore {
-        let dir = (db as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        return try ResultStore(path: db)
+        try ResultStore(path: db)
+    }
+
+    /// For commands that only read: never creates or migrates anything ("no database at PATH").
+    func openReadOnly() throws -> ResultStore {
+        try ResultStore(path: db, readOnly: true)
     }
 }
 

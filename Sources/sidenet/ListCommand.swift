@@ -10,7 +10,7 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() throws {
-        let store = try database.open()
+        let store = try database.openReadOnly()
         let experiments = try store.experiments()
         if experiments.isEmpty { print("no experiments in \(database.db)"); return }
         for e in experiments {
@@ -25,6 +25,9 @@ struct ListCommand: ParsableCommand {
                       + pad(r.status.rawValue, 13) + pad("\(epochs)", 8) + pad(r.bestEpoch.map { "\($0)" } ?? "-", 6)
                       + pad(percent(r.testAccMain), 8) + percent(r.testAccSide))
                 if let reason = r.reason, r.status != .finished { print("        \(reason)") }
+                if r.status == .running, let o = r.claimOwner {
+                    print("        claimed by process \(o.pid) on \(o.host), heartbeat \(r.heartbeatAt ?? "-")")
+                }
             }
         }
     }
@@ -41,7 +44,7 @@ struct ShowCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() throws {
-        let store = try database.open()
+        let store = try database.openReadOnly()
         guard let r = try store.run(id: runID) else { throw ValidationError("no run \(runID) in \(database.db)") }
         let e = try store.experiment(id: r.experimentId)
         print("run \(runID): \(e?.name ?? "?") \(r.variant.rawValue) seed \(r.seed), \(r.status.rawValue)"

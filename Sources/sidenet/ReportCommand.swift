@@ -26,7 +26,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         try checkOutputDirectory(out, option: "--out")
         try checkOutputDirectory(tables, option: "--tables")
-        let store = try database.open()
+        let store = try database.openReadOnly()
         var names: [String]? = nil
         if !experiments.isEmpty {
             names = try experiments.map { e in

@@ -4,18 +4,20 @@ import Runner
 import Specs
 import Tensors
 
-/// The Ctrl-C flag the signal handler sets (a C function pointer cannot capture context).
-nonisolated(unsafe) private var activeStop: StopSignal?
-nonisolated(unsafe) private var interruptCount = 0
-
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Train and evaluate experiment specs for every seed and variant, storing each run in SQLite.",
         discussion: """
         Finished runs (same spec hash, variant and seed) are skipped; interrupted or failed runs resume \
-        from their last committed epoch. Ctrl-C stops after the current batch and keeps every finished \
-        epoch; a second Ctrl-C exits at once. Checkpoints and the feature cache go under --results.
+        from their last committed epoch. Ctrl-C (SIGINT) or SIGTERM stops after the current batch, keeps \
+        every finished epoch, marks the run interrupted and exits 130 (SIGINT) or 143 (SIGTERM); a second \
+        signal exits at once. A run held by a live process on this machine is skipped; one whose process \
+        is gone (kill -9, crash) is taken over at once; another machine's claim only once its heartbeat is \
+        5 minutes old. Exit status: 0 every selected run finished (now or earlier), 1 a run failed (the \
+        others still ran), 75 another live process holds some runs, 130/143 stopped by SIGINT/SIGTERM, \
+        64 usage errors (including --seeds/--variant values no spec has). Checkpoints and the feature \
+        cache go under --results.
         """)
 
     @Argument(help: "Experiment spec files (YAML), e.g. experiments/demo/*.yaml.")
@@ -51,23 +53,17 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try loadSpecs(specs)
-        let store = try database.open()
         var options = RunOptions()
         options.seeds = seeds.flatMap(parsedSeeds)
         options.variants = variant.flatMap(Variant.init(rawValue:)).map { [$0] }
+        try checkSelection(loaded, options)
+        StopSignals.install(options.stop)
+        let store = try database.open()
         options.threads = threads
         options.force = force
         options.resultsDir = URL(fileURLWithPath: results)
         options.gitCommit = currentGitCommit()
         options.progress = ProgressDisplay()
-        activeStop = options.stop
-        signal(SIGINT) { _ in
-            interruptCount += 1
-            if interruptCount > 1 { _exit(130) }
-            activeStop?.request()
-            let msg = "\nstopping after the current batch (Ctrl-C again to quit at once)\n"
-            _ = msg.withCString { write(STDERR_FILENO, $0, strlen($0)) }
-        }
         let runner = Runner(store: store, options: options)
         let outcomes = try runner.run(loaded)
         print("")
@@ -79,8 +75,55 @@ struct RunCommand: ParsableCommand {
         }
         let s = runner.stats
         print("feature cache: \(s.featureCacheHits) hits, \(s.featureCacheMisses) misses, \(s.backboneFeatureBatches) backbone batches")
-        if options.stop.isRequested { throw ExitCode(130) }
-        if outcomes.contains(where: { $0.status == .failed }) { throw ExitCode(1) }
+        let status = RunExit.status(outcomes, stop: options.stop)
+        printError(RunExit.summary(outcomes, status: status))
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Refuses `--seeds`/`--variant` values that no spec has (nothing would run for them).
+    private func checkSelection(_ specs: [ExperimentSpec], _ options: RunOptions) throws {
+        let selections = specs.map { Runner.selection($0, options) }
+        let listing = zip(specs, specs.map(\.seeds)).map { "\($0.0.name): \($0.1.map(String.init).joined(separator: ","))" }
+        for seed in options.seeds ?? [] where selections.allSatisfy({ $0.missingSeeds.contains(seed) }) {
+            throw ValidationError("--seeds \(seed): no spec has seed \(seed) (\(listing.joined(separator: "; ")))")
+        }
+        for v in options.variants ?? [] where selections.allSatisfy({ $0.missingVariants.contains(v) }) {
+            throw ValidationError("--variant \(v.rawValue): no spec has this variant")
+        }
+        if selections.allSatisfy(\.isEmpty) {
+            throw ValidationError("--seeds/--variant select no run of any spec")
+        }
+    }
+}
+
+/// The exit status of `sidenet run` and its closing line (stderr).
+enum RunExit {
+    /// 0: every selected run is finished (now or earlier). 128+N: stopped by signal N (130
+    /// Ctrl-C, 143 SIGTERM). 1: a run failed. 75 (EX_TEMPFAIL): nothing failed but another live
+    /// process holds some runs (rerun when it ends).
+    static let heldElsewhere: Int32 = 75
+
+    static func status(_ outcomes: [RunOutcome], stop: StopSignal) -> Int32 {
+        if let sig = stop.signal { return StopSignals.exitStatus(sig) }
+        if outcomes.contains(where: { $0.status == .failed }) { return 1 }
+        if outcomes.contains(where: { $0.status == .runningElsewhere }) { return heldElsewhere }
+        return 0
+    }
+
+    static func summary(_ outcomes: [RunOutcome], status: Int32) -> String {
+        func count(_ s: RunOutcome.Status) -> Int { outcomes.filter { $0.status == s }.count }
+        var parts = ["\(count(.finished)) finished now", "\(count(.skipped)) finished earlier"]
+        if count(.runningElsewhere) > 0 { parts.append("\(count(.runningElsewhere)) held by another live process") }
+        if count(.failed) > 0 { parts.append("\(count(.failed)) failed") }
+        if count(.interrupted) > 0 { parts.append("\(count(.interrupted)) interrupted") }
+        var line = "runs: " + parts.joined(separator: ", ")
+        switch status {
+        case 0: break
+        case 1: line += "; exit 1 (see the reasons above)"
+        case heldElsewhere: line += "; exit 75: rerun when the other process ends"
+        default: line += "; exit \(status) (stopped by a signal; rerun to resume)"
+        }
+        return line
     }
 }
 

@@ -80,7 +80,7 @@ enum TinySpecs {
                        regime: String = "full", epochs: Int = 2, weights: String? = nil,
                        dataPath: String = SharedData.cifarPath, lr: String = "1.0e-3",
                        plateau: String = "{factor: 0.5, patience: 5}", alpha: String = "1.0",
-                       evalBatch: Int = 64) throws -> ExperimentSpec {
+                       evalBatch: Int = 64, headHidden: Int = 8, sideHidden: Int = 8) throws -> ExperimentSpec {
         let yaml = """
         name: \(name)
         seeds: [\(seeds.map(String.init).joined(separator: ", "))]
@@ -96,8 +96,8 @@ enum TinySpecs {
           arch: resnet
           config: {blocks: [1, 1, 1, 1], width: 4, block: basic}
           weights: \(weights ?? "null")
-          head: {hidden: 8}
-        sidenet: {attach: layer1, hidden: 8}
+          head: {hidden: \(headHidden)}
+        sidenet: {attach: layer1, hidden: \(sideHidden)}
         training:
           regime: \(regime)
           optimizer: {name: adam, lr: \(lr), weight_decay: 0}

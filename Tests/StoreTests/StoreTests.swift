@@ -22,9 +22,9 @@ final class StoreTests: XCTestCase {
 
     var dbPath: String { dir.appendingPathComponent("sub/sidenet.sqlite").path }
 
-    func open(clock: FakeClock? = nil, staleAfter: TimeInterval = 60) throws -> ResultStore {
-        if let clock { return try ResultStore(path: dbPath, staleAfter: staleAfter, clock: { clock.get() }) }
-        return try ResultStore(path: dbPath, staleAfter: staleAfter)
+    func open(clock: FakeClock? = nil, staleAfter: TimeInterval = 60, process: ClaimOwner = .current()) throws -> ResultStore {
+        if let clock { return try ResultStore(path: dbPath, staleAfter: staleAfter, clock: { clock.get() }, process: process) }
+        return try ResultStore(path: dbPath, staleAfter: staleAfter, process: process)
     }
 
     func claim(_ s: ResultStore, _ exp: Int64, _ v: RunVariant = .sidenet, seed: Int = 0, force: Bool = false) throws -> ClaimResult {
@@ -42,12 +42,12 @@ final class StoreTests: XCTestCase {
 
     func testMigrationsOnFreshDatabase() throws {
         let s = try open()
-        XCTAssertEqual(try s.appliedMigrations(), ["v1-initial", "v2-data-split"])
+        XCTAssertEqual(try s.appliedMigrations(), ["v1-initial", "v2-data-split", "v3-claim-owner"])
         XCTAssertEqual(try s.integrityCheck(), ["ok"])
         XCTAssertEqual(try s.experiments(), [])
         // Reopening does not re-run or fail the migrations.
         let again = try open()
-        XCTAssertEqual(try again.appliedMigrations(), ["v1-initial", "v2-data-split"])
+        XCTAssertEqual(try again.appliedMigrations(), ["v1-initial", "v2-data-split", "v3-claim-owner"])
     }
 
     func testRegisterExperimentIsIdempotent() throws {
@@ -65,7 +65,8 @@ final class StoreTests: XCTestCase {
 
     func testClaimSkipForceResume() throws {
         let clock = FakeClock()
-        let a = try open(clock: clock)
+        // a runs on another machine: only its heartbeat tells whether it still holds the run
+        let a = try open(clock: clock, process: ProcessFixtures.otherMachine())
         let b = try open(clock: clock)
         let exp = try a.registerExperiment(name: "e", specJSON: "{}", specHash: "h")
 
@@ -242,17 +243,18 @@ final class StoreTests: XCTestCase {
         let clock = FakeClock()
         var exp: Int64 = 0, run: Int64 = 0
         do {
-            let crashing = try open(clock: clock)
+            // a process of this machine that is gone (killed)
+            let crashing = try open(clock: clock, process: try ProcessFixtures.deadProcess())
             exp = try crashing.registerExperiment(name: "crash", specJSON: "{}", specHash: "h")
             guard case .claimed(let r, nil) = try claim(crashing, exp) else { return XCTFail() }
             run = r
             for e in 1...3 { try crashing.commitEpoch(runId: run, epoch: epoch(run, e, loss: 1 / Double(e)), checkpointPath: "ck/\(e)") }
             // The pool is dropped here without finishRun / failRun: the process "died".
         }
-        clock.advance(3600)
         let reopened = try open(clock: clock)
         XCTAssertEqual(try reopened.integrityCheck(), ["ok"])
         XCTAssertEqual(try reopened.run(id: run)?.status, .running, "a crashed run stays 'running' until reclaimed")
+        // its process is gone: taken over at once, without waiting for the heartbeat to age
         XCTAssertEqual(try claim(reopened, exp), .claimed(runId: run, resumeFromEpoch: 3))
         XCTAssertEqual(try reopened.lastCheckpoint(runId: run)?.path, "ck/3")
         XCTAssertEqual(try reopened.epochs(runId: run).map { $0.epoch }, [1, 2, 3])
