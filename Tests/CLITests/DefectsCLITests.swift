@@ -61,6 +61,20 @@ final class DefectsCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("one.yaml"), r.stderr)
     }
 
+    func testRunnerRefusesATrainingSplitOfOneExampleBeforeTraining() throws {
+        // 5 generated images, 4 held out for validation: the spec cannot know, the runner must.
+        let s = CLIScratch("one-example-run"); defer { s.cleanup() }
+        assertSucceeds(try sidenet(["data", "synth", "cifar10", "--out", "c", "--train", "5", "--test", "2"], cwd: s.dir))
+        let text = try String(contentsOf: Self.demoSpec, encoding: .utf8)
+            .replacingOccurrences(of: "path: data/synthetic/cifar-10-batches-bin", with: "path: c")
+            .replacingOccurrences(of: "validation: 1000", with: "validation: 4")
+            .replacingOccurrences(of: "  limit: {train: 6000, test: 2000}\n", with: "")
+        try s.write("one.yaml", text)
+        let r = try sidenet(["run", "one.yaml", "--db", s.path("r.sqlite"), "--seeds", "0", "--variant", "sidenet"], cwd: s.dir)
+        XCTAssertFalse(r.signalled, "crashed: \(r.stderr)")
+        XCTAssertTrue((r.stdout + r.stderr).contains("has 1 example(s) (data.limit.train / data.validation)"), r.stdout + r.stderr)
+    }
+
     func testSpecFilesThatAreNotYAMLTextNameFileAndProblem() throws {
         let s = CLIScratch("spec-bytes"); defer { s.cleanup() }
         try (Data("name: caf".utf8) + Data([0xE9, 0x0A])).write(to: s.dir.appendingPathComponent("latin1.yaml"))
