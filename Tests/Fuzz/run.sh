@@ -9,6 +9,7 @@
 # corpus Tests/Fuzz/corpus/<target> (new inputs go to .build-fuzz/corpus, not into git). A crash, a
 # sanitizer report, or an error of an undeclared type stops the target and leaves a crash-* file
 # in .build-fuzz/artifacts/. Prints one summary line per target: executions, crashes.
+# FUZZ_MAX_TIME=SECONDS stops each target earlier; FUZZ_SANITIZERS=fuzzer drops AddressSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-1000000}
@@ -41,11 +42,12 @@ public func fuzzOne(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
 SWIFT
     swiftc -O -parse-as-library "-sanitize=$SAN" -I "$REL/Modules" -I "$REL" -I Sources/CBLAS \
         -I "$BUILD/checkouts/Yams/Sources/CYaml/include" \
-        "$main" $OBJS -lopenblas -o "$BUILD/fuzz/fuzz-$t"
+        "$main" $OBJS -lopenblas -o "$BUILD/fuzz/fuzz-$t" 2> "$BUILD/fuzz/link-$t.log" \
+        || { cat "$BUILD/fuzz/link-$t.log"; exit 1; }  # (ld.gold warns about local ASan symbols)
     mkdir -p "$BUILD/corpus/$t"
     cp -n Tests/Fuzz/corpus/$t/* "$BUILD/corpus/$t/" 2>/dev/null || true
     log="$BUILD/fuzz/$t.log"
-    if "$BUILD/fuzz/fuzz-$t" -runs="$RUNS" -max_len=8192 -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
+    if "$BUILD/fuzz/fuzz-$t" -runs="$RUNS" -max_total_time="${FUZZ_MAX_TIME:-0}" -max_len=8192 -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
           -artifact_prefix="$BUILD/artifacts/$t-" "$BUILD/corpus/$t" > "$log" 2>&1; then
         crashes=0
     else
