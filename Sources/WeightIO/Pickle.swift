@@ -216,8 +216,9 @@ struct PickleMachine {
     }
 
     /// Seals `children` (they are being nested) and returns the depth of a container at `current`
-    /// depth that holds them; deeper than `pickleMaxDepth` is an error.
-    private func nest(_ children: [Slot], into current: Int, _ at: Int) throws -> Int {
+    /// depth that holds them; deeper than `pickleMaxDepth` is an error. A container nested in
+    /// itself is refused: with sealing, that is the only way a cycle (a leak) could form.
+    private func nest(_ children: [Slot], into current: Int, container: AnyObject? = nil, _ at: Int) throws -> Int {
         var d = current
         for c in children {
             let cd: Int
@@ -225,6 +226,12 @@ struct PickleMachine {
             case .list(let l): l.sealed = true; cd = l.depth
             case .dict(let x): x.sealed = true; cd = x.depth
             default: cd = c.depth
+            }
+            if let container, case .list(let l) = c.value, l === container {
+                throw PickleError.invalid(file: file, offset: at, reason: "a list contains itself (recursive structure)")
+            }
+            if let container, case .dict(let x) = c.value, x === container {
+                throw PickleError.invalid(file: file, offset: at, reason: "a dict contains itself (recursive structure)")
             }
             d = max(d, cd + 1)
         }
@@ -257,7 +264,7 @@ struct PickleMachine {
         }
         guard slots.count % 2 == 0 else { throw PickleError.invalid(file: file, offset: at, reason: "\(op) with an odd number of items") }
         guard !d.sealed else { throw PickleError.invalid(file: file, offset: at, reason: "\(op) on a dict already nested in another value") }
-        d.depth = try nest(slots, into: d.depth, at)
+        d.depth = try nest(slots, into: d.depth, container: d, at)
         let kv = slots.map(\.value)
         for i in stride(from: 0, to: kv.count, by: 2) {
             if case let .string(k) = kv[i], let j = d.items.firstIndex(where: { if case .string(k) = $0.0 { return true }; return false }) {
@@ -314,7 +321,7 @@ struct PickleMachine {
                     throw PickleError.invalid(file: file, offset: at, reason: "APPEND to a non-list")
                 }
                 guard !l.sealed else { throw PickleError.invalid(file: file, offset: at, reason: "APPEND to a list already nested in another value") }
-                l.depth = try nest(items, into: l.depth, at)
+                l.depth = try nest(items, into: l.depth, container: l, at)
                 l.items.append(contentsOf: items.map(\.value))
             case UInt8(ascii: "}"): push(.dict(PickleDict()))
             case UInt8(ascii: "s"): // SETITEM

@@ -48,8 +48,8 @@ put("safetensors", "bad-header-length.safetensors", struct.pack("<Q", 10_000) + 
 # --- zip ----------------------------------------------------------------------------------
 buf = io.BytesIO()
 with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-    z.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
-    z.writestr("archive/data/0", b"\x00" * 16)
+    z.writestr(zipfile.ZipInfo("archive/data.pkl", date_time=(2020, 1, 1, 0, 0, 0)), b"\x80\x02}q\x00.")
+    z.writestr(zipfile.ZipInfo("archive/data/0", date_time=(2020, 1, 1, 0, 0, 0)), b"\x00" * 16)
 put("zip", "ok-stored.zip", buf.getvalue())
 put("zip", "ok-tiny_zip.pth", fixture("weightio", "tiny_zip.pth"))
 put("zip", "bad-not-a-zip.bin", b"PK\x03\x04" + b"\x00" * 30)
@@ -67,6 +67,9 @@ put("pickle", "crash-deep-dicts.pkl", b"\x80\x02}" + b"K\x01}" * N + b"s" * N + 
 # Top-down nesting through the memo: fill a list after it was nested in another one.
 put("pickle", "bad-refill-nested.pkl", b"\x80\x02]q\x00]q\x01ah\x01]ah\x00.")
 put("pickle", "bad-global.pkl", b"\x80\x02cos\nsystem\nq\x00.")
+# Containers holding themselves (reference cycles leaked; found by libFuzzer's LeakSanitizer).
+put("pickle", "bad-self-append.pkl", b"\x80\x02]q\x01]q\x00ah\x01ah\x01a]\xe0h\x00.")
+put("pickle", "bad-self-dict.pkl", b"\x80\x02}q\x00h\x00K\x01h\x00s.")
 
 
 # --- legacy torch files written opcode by opcode --------------------------------------------
@@ -100,6 +103,8 @@ put("torch", "ok-one-storage.pth", legacy([("a", tensor("FloatStorage", "0", 4, 
 # One storage read as float32 by one tensor and float64 by another (trapped in materialize).
 put("torch", "crash-storage-two-dtypes.pth", legacy([("a", tensor("FloatStorage", "0", 4, 4)), ("b", tensor("DoubleStorage", "0", 4, 4))],
                                                     [("0", (4, struct.pack("<4f", 1, 2, 3, 4)))]))
+put("torch", "bad-self-dict.pth", legacy([], [])[:-len(b"\x80\x02}(u.") - len(b"\x80\x02](e.")]
+    + b"\x80\x02}q\x00h\x00K\x01h\x00s." + b"\x80\x02](e.")
 for name in ("tiny_legacy.pth", "shared_legacy.pth", "tiny_zip.pth", "nested.pth", "shared.pth"):
     put("torch", "ok-" + name, fixture("weightio", name))
 put("torch", "bad-evil_global.pth", fixture("weightio", "evil_global.pth"))

@@ -43,6 +43,18 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    func testContainersHoldingThemselvesAreRefused() {
+        // ] q0 h0 a . (a list appended to itself) and } q0 h0 K1 h0 s . (a dict as its own value):
+        // reference cycles that were never freed.
+        let list: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E]
+        let dict: [UInt8] = [0x80, 0x02, 0x7D, 0x71, 0x00, 0x68, 0x00, 0x4B, 0x01, 0x68, 0x00, 0x73, 0x2E]
+        for (p, kind) in [(list, "list"), (dict, "dict")] {
+            XCTAssertThrowsError(try PickleReader.check(Data(p), file: "self.pkl")) { e in
+                XCTAssertTrue("\(e)".contains("a \(kind) contains itself"), "\(e)")
+            }
+        }
+    }
+
     func testOneStorageViewedAsTwoDTypesNamesTheTensor() throws {
         let url = Fixture.dir.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fuzz/corpus/torch/crash-storage-two-dtypes.pth")
