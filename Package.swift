@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Specs", "Store"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Specs"]),
         // Seeded mutations of Tests/Fuzz/corpus through every parser: typed errors only, no crash.
         .testTarget(name: "FuzzSmokeTests", dependencies: ["FuzzTargets"]),
         // Runs the built `sidenet` executable end to end as a subprocess.

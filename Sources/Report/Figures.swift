@@ -38,13 +38,6 @@ public enum ComputeAxis: String, Sendable, CaseIterable {
     }
 }
 
-/// Quotes lines for a gnuplot double-quoted literal (lines joined by a "\n" escape).
-func gpString(_ lines: String...) -> String {
-    "\"" + lines.map {
-        $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-    }.joined(separator: "\\n") + "\""
-}
-
 func dat(_ x: Double?) -> String {
     guard let x, x.isFinite else { return "?" }
     return String(format: "%.8g", x)
@@ -58,12 +51,12 @@ func seedsPhrase(_ counts: [Int]) -> String {
 func outputs(_ base: String) -> (head: String, tail: String) {
     let head = """
         set terminal pngcairo size 1000,700 font ",11"
-        set output \(gpString(base + ".png"))
+        set output \(gpQuote(base + ".png"))
 
         """
     let tail = """
         set terminal pdfcairo size 10in,7in font ",11"
-        set output \(gpString(base + ".pdf"))
+        set output \(gpQuote(base + ".pdf"))
         replot
         unset output
 
@@ -72,20 +65,41 @@ func outputs(_ base: String) -> (head: String, tail: String) {
 }
 
 extension Report {
-    /// Data and scripts for Figure 2 (figure == 2, CIFAR-10 ResNets) and Figure 4 (figure == 4,
-    /// SST-2 transformers), each against parameters and against FLOPs per input, and Figure 3
-    /// (reliability diagram of the ResNet50 SideNet vs its MainNet, paper's 8 bins).
+    /// The figure numbers declared by the experiments (`paper.figure`), ascending.
+    public var declaredFigures: [Int] { Array(Set(experiments.map(\.info.figure))).sorted() }
+
+    /// Data and scripts for every declared accuracy figure N (the experiments whose
+    /// `paper.figure` is N; the paper's Figure 2 is CIFAR-10 ResNets, Figure 4 SST-2
+    /// transformers), each against parameters and against FLOPs per input, then Figure 3:
+    /// a reliability diagram (SideNet vs its MainNet, the spec's ECE bins) of each experiment
+    /// that declares `paper.reliability: true`.
     public func figureFiles() -> FigureFiles {
         var out = FigureFiles(files: [], scripts: [], notes: [])
-        for figure in [2, 4] { accuracyFigure(figure, into: &out) }
-        reliabilityFigure(into: &out)
+        for figure in declaredFigures { accuracyFigure(figure, into: &out) }
+        let reliable = experiments.filter(\.info.reliability)
+        if reliable.isEmpty {
+            out.notes.append("Figure 3 not drawn: no experiment declares paper.reliability: true")
+        }
+        for (i, e) in reliable.enumerated() {
+            reliabilityFigure(e, name: i == 0 ? "figure3_reliability" : "figure3_reliability_\(i + 1)", into: &out)
+        }
         return out
+    }
+
+    /// Display name of the dataset(s) of the experiments drawn in one figure.
+    func figureDataset(of exps: [ExperimentReport], figure: Int) -> String {
+        var names = [String]()
+        for e in exps {
+            let n = e.info.dataset ?? datasetName(figure: figure)
+            if !names.contains(n) { names.append(n) }
+        }
+        return names.isEmpty ? datasetName(figure: figure) : names.joined(separator: " / ")
     }
 
     func accuracyFigure(_ figure: Int, into out: inout FigureFiles) {
         let exps = experiments.filter { $0.info.figure == figure }
         let drawn = exps.filter { !$0.sweep.isEmpty || $0.baseline != nil }
-        let dataset = datasetName(figure: figure)
+        let dataset = figureDataset(of: exps, figure: figure)
         guard !drawn.isEmpty else {
             out.notes.append("Figure \(figure) (\(dataset)) not drawn: "
                 + (exps.isEmpty ? "no experiments with figure \(figure)" : "no finished runs"))
@@ -102,7 +116,7 @@ extension Report {
             if !e.sweep.isEmpty {
                 side += sideIndex.isEmpty ? "" : "\n\n"
                 sideIndex[e.info.name] = sideIndex.count
-                side += "# \(e.info.label) (\(e.info.name)), \(e.sweeps.count) seeds\n"
+                side += "# " + gpComment("\(e.info.label) (\(e.info.name)), \(e.sweeps.count) seeds") + "\n"
                 for p in e.sweep {
                     side += [p.theta, p.paramsPerInput.mean / 1e6, p.paramsPerInput.std / 1e6,
                              p.flopsPerInput.mean / 1e9, p.flopsPerInput.std / 1e9,
@@ -113,7 +127,7 @@ extension Report {
             if let b = e.baseline {
                 base += baseIndex.isEmpty ? "" : "\n\n"
                 baseIndex[e.info.name] = baseIndex.count
-                base += "# \(e.info.label) (\(e.info.name)), \(b.seeds) seeds\n"
+                base += "# " + gpComment("\(e.info.label) (\(e.info.name)), \(b.seeds) seeds") + "\n"
                 base += [b.paramsPerInput.mean / 1e6, b.paramsPerInput.std / 1e6,
                          b.flopsPerInput.mean / 1e9, b.flopsPerInput.std / 1e9,
                          b.accuracy.mean, b.accuracy.std].map(dat).joined(separator: " ") + "\n"
@@ -125,7 +139,7 @@ extension Report {
         let synthetic = drawn.contains { $0.info.synthetic }
         let seeds = seedsPhrase(drawn.flatMap { e in
             [e.sweep.isEmpty ? nil : e.sweeps.count, e.baseline?.seeds].compactMap { $0 } })
-        let models = figure == 2 ? "ResNets" : "transformers"
+        let models = figure == 2 ? "ResNets" : figure == 4 ? "transformers" : "MainNets"
         // Error bars on every grid point would hide the curves: draw them on every 5th theta.
         let errorBarStride = 5
         for axis in ComputeAxis.allCases {
@@ -139,31 +153,31 @@ extension Report {
             for (i, e) in drawn.enumerated() {
                 let color = i + 1
                 if let k = sideIndex[e.info.name] {
-                    let data = gpString("\(stem)_sidenet.dat")
+                    let data = gpQuote("\(stem)_sidenet.dat")
                     plots.append("\(data) index \(k) using \(xcol.side):6 with lines lc \(color) lw 2 "
-                        + "title \(gpString("\(e.info.label) + SideNet"))")
+                        + "title \(gpQuote("\(e.info.label) + SideNet"))")
                     plots.append("\(data) index \(k) every \(errorBarStride) using \(xcol.side):6:7 "
                         + "with yerrorbars lc \(color) pt 7 ps 0.4 notitle")
                 }
                 if let k = baseIndex[e.info.name] {
-                    plots.append("\(gpString("\(stem)_baseline.dat")) index \(k) using \(xcol.base):5:6 "
-                        + "with yerrorbars lc \(color) pt 5 ps 2 title \(gpString("\(e.info.label), no SideNet"))")
+                    plots.append("\(gpQuote("\(stem)_baseline.dat")) index \(k) using \(xcol.base):5:6 "
+                        + "with yerrorbars lc \(color) pt 5 ps 2 title \(gpQuote("\(e.info.label), no SideNet"))")
                 }
             }
             let io = outputs(name)
             let script = """
-                # \(title)
+                # \(gpComment(title))
                 # Generated by sidenet Report; run inside this directory: gnuplot \(name).gp
                 # Data: \(stem)_sidenet.dat (one index per MainNet, theta sweep, early exit when side_conf >= theta),
                 #       \(stem)_baseline.dat (MainNet alone). Error bars: sample std over seeds.
                 set encoding utf8
-                \(io.head)set title \(gpString(title, subtitle)) noenhanced
-                set xlabel \(gpString(axis.label)) noenhanced
-                set ylabel "Test accuracy (%)" noenhanced
+                \(io.head)set title \(gpLines(title, subtitle)) noenhanced
+                set xlabel \(gpQuote(axis.label)) noenhanced
+                set ylabel 'Test accuracy (%)' noenhanced
                 set key outside right top vertical box noenhanced
                 set grid
                 set errorbars small
-                set datafile missing "?"
+                set datafile missing '?'
                 plot \\
                   \(plots.joined(separator: ", \\\n  "))
                 \(io.tail)
@@ -173,15 +187,14 @@ extension Report {
         }
     }
 
-    func reliabilityFigure(into out: inout FigureFiles) {
-        guard let e = experiments.first(where: { $0.info.figure == 2 && $0.info.label == Report.figure3Label }),
-              let side = e.sideCalibration[.paper8], let main = e.mainCalibration[.paper8] else {
-            out.notes.append("Figure 3 not drawn: no \(Report.figure3Label) SideNet runs")
+    func reliabilityFigure(_ e: ExperimentReport, name: String, into out: inout FigureFiles) {
+        guard let side = e.sideECE, let main = e.mainECE else {
+            out.notes.append("Figure 3 (\(gpOneLine(e.info.label))) not drawn: no SideNet runs of \(e.info.name)")
             return
         }
-        let name = "figure3_reliability"
-        var d = "# Figure 3: \(e.info.label) (\(e.info.name)) reliability diagram, paper's 8 bins on [0.2, 1.0], "
-            + "\(side.perSeed.count) seeds\n"
+        let scheme = side.scheme
+        var d = "# " + gpComment("Figure 3: \(e.info.label) (\(e.info.name)) reliability diagram, \(scheme.phrase), "
+            + "\(side.perSeed.count) seeds") + "\n"
         d += "# accuracy and confidence in percent, mean and sample std over seeds with a non-empty bin; ? = empty bin\n"
         d += "# bin lo_pct hi_pct center_pct side_acc side_acc_std side_conf side_count main_acc main_acc_std main_conf main_count\n"
         func pct(_ x: Double?) -> String { dat(x.map { 100 * $0 }) }
@@ -193,31 +206,37 @@ extension Report {
                 .joined(separator: " ") + "\n"
         }
         out.files.append(GeneratedFile(name: "\(name).dat", contents: d))
-        let dataset = datasetName(figure: e.info.figure)
+        let dataset = figureDataset(of: [e], figure: e.info.figure)
         var title = "Figure 3. \(dataset) \(e.info.label): reliability, SideNet vs MainNet"
         if e.info.synthetic { title += " — synthetic stand-in data" }
-        let subtitle = "8 bins; accuracy per bin, mean ± std over \(seedsPhrase([side.perSeed.count])); "
-            + "ECE SideNet \(ReportTable.format(side.ecePercent)) %, MainNet \(ReportTable.format(main.ecePercent)) %"
+        let f = ReportTable.format
+        let subtitle = "\(scheme.phrase); accuracy per bin, mean ± std over \(seedsPhrase([side.perSeed.count]))"
+        let weighted = "weighted ECE: SideNet \(f(side.ecePercent)) %, MainNet \(f(main.ecePercent)) %"
+        let gapSum = "unweighted bin gap sum: SideNet \(f(side.binGapSum)), MainNet \(f(main.binGapSum))"
+        // Axis in percent over the spec's range; bars share each bin, side left, main right.
+        let lo = 100 * scheme.low, hi = 100 * scheme.high, width = (hi - lo) / Double(scheme.binCount)
+        let tics = scheme.binCount <= 20 ? "set xtics \(dat(lo)),\(dat(width)),\(dat(hi))" : "set xtics autofreq"
+        let data = gpQuote("\(name).dat")
         let io = outputs(name)
         let script = """
-            # \(title)
+            # \(gpComment(title))
             # Generated by sidenet Report; run inside this directory: gnuplot \(name).gp
             set encoding utf8
-            \(io.head)set title \(gpString(title, subtitle)) noenhanced
-            set xlabel "Confidence (%)" noenhanced
-            set ylabel "Accuracy (%)" noenhanced
-            set xrange [20:100]
+            \(io.head)set title \(gpLines(title, subtitle, weighted, gapSum)) noenhanced
+            set xlabel 'Confidence (%)' noenhanced
+            set ylabel 'Accuracy (%)' noenhanced
+            set xrange [\(dat(lo)):\(dat(hi))]
             set yrange [0:105]
-            set xtics 20,10,100
+            \(tics)
             set key left top box opaque noenhanced
             set grid
             set style fill solid 0.55 border -1
-            set boxwidth 4
-            set datafile missing "?"
+            set boxwidth \(dat(0.4 * width))
+            set datafile missing '?'
             plot \\
-              \(gpString("\(name).dat")) using ($4-2.2):5:6 with boxerrorbars lc rgb "#1f77b4" title "SideNet (accuracy ± std)", \\
-              \(gpString("\(name).dat")) using ($4+2.2):9:10 with boxerrorbars lc rgb "#d62728" title "MainNet (accuracy ± std)", \\
-              x with lines dt 2 lw 1.5 lc rgb "black" title "perfect calibration"
+              \(data) using ($4-\(dat(0.22 * width))):5:6 with boxerrorbars lc rgb '#1f77b4' title 'SideNet (accuracy ± std)', \\
+              \(data) using ($4+\(dat(0.22 * width))):9:10 with boxerrorbars lc rgb '#d62728' title 'MainNet (accuracy ± std)', \\
+              x with lines dt 2 lw 1.5 lc rgb 'black' title 'perfect calibration'
             \(io.tail)
             """
         out.files.append(GeneratedFile(name: "\(name).gp", contents: script))

@@ -87,15 +87,16 @@ public struct MeanStd: Sendable, Hashable, Codable {
 }
 
 /// The paper's numbers for one experiment (spec `paper:` section). Accuracies in percent,
-/// ECE in percent (the paper's Table 1 prints e.g. `.30 ± .06`, i.e. 0.30 %).
+/// Table 1's values as printed (e.g. `.30 ± .06`); they read as the unweighted 8-bin gap sum
+/// (a fraction), not as a weighted ECE in percent (see Table1.swift and issue 15).
 public struct PaperNumbers: Sendable, Hashable, Codable {
     /// Table 2: MainNet test accuracy (%) trained with a SideNet.
     public var table2SideNet: MeanStd?
     /// Table 2: MainNet test accuracy (%) trained without a SideNet.
     public var table2Baseline: MeanStd?
-    /// Table 1 (ResNets only): SideNet ECE (%).
+    /// Table 1 (ResNets only): SideNet ECE as printed.
     public var table1SideNetECE: MeanStd?
-    /// Table 1 (ResNets only): MainNet ECE (%).
+    /// Table 1 (ResNets only): MainNet ECE as printed.
     public var table1MainNetECE: MeanStd?
 
     public init(table2SideNet: MeanStd? = nil, table2Baseline: MeanStd? = nil,
@@ -107,24 +108,50 @@ public struct PaperNumbers: Sendable, Hashable, Codable {
     }
 }
 
+/// The spec's `evaluation.ece`: `bins` equal bins on [low, high] for the ECE of Table 1, the
+/// calibration CSV and Figure 3.
+public struct ECEBins: Sendable, Hashable, Codable {
+    public var bins: Int
+    public var low: Double
+    public var high: Double
+    public init(bins: Int = 8, low: Double = 0.2, high: Double = 1.0) {
+        self.bins = bins
+        self.low = low
+        self.high = high
+    }
+    /// The binning scheme (left-closed bins, out-of-range confidences merged into the end bins).
+    public var scheme: BinScheme { .paper(bins: bins, low: low, high: high) }
+}
+
 /// What the report needs to know about one experiment (from its spec).
 public struct ExperimentInfo: Sendable, Hashable, Codable {
     /// Experiment name as in the store (`runs.experiment`).
     public var name: String
     /// Display label, e.g. "ResNet18", "BERT-base".
     public var label: String
-    /// Paper figure the experiment belongs to: 2 (CIFAR-10 ResNets) or 4 (SST-2 transformers).
+    /// Paper figure of the accuracy-vs-compute plot the experiment is drawn in (`paper.figure`;
+    /// 2: CIFAR-10 ResNets, 4: SST-2 transformers in the paper; any number draws that figure).
     public var figure: Int
     /// True when the runs used generated stand-in data instead of the real dataset.
     public var synthetic: Bool
     /// The paper's numbers, printed beside ours.
     public var paper: PaperNumbers
+    /// ECE binning (`evaluation.ece`).
+    public var ece: ECEBins
+    /// True when the experiment is drawn in a reliability diagram (Figure 3; `paper.reliability`).
+    public var reliability: Bool
+    /// Dataset display name ("CIFAR-10", "SST-2"); nil: named after the figure.
+    public var dataset: String?
 
-    public init(name: String, label: String, figure: Int, synthetic: Bool, paper: PaperNumbers) {
+    public init(name: String, label: String, figure: Int, synthetic: Bool, paper: PaperNumbers,
+                ece: ECEBins = ECEBins(), reliability: Bool = false, dataset: String? = nil) {
         self.name = name
         self.label = label
         self.figure = figure
         self.synthetic = synthetic
         self.paper = paper
+        self.ece = ece
+        self.reliability = reliability
+        self.dataset = dataset
     }
 }

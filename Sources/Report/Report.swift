@@ -18,6 +18,17 @@ public struct ExperimentReport: Sendable {
     public var sideCalibration: [BinScheme: AggregatedCalibration]
     public var mainCalibration: [BinScheme: AggregatedCalibration]
     public var baselineMainCalibration: [BinScheme: AggregatedCalibration]
+
+    /// The binning schemes computed: the spec's `evaluation.ece`, then Guo et al.'s 15 bins.
+    public var schemes: [BinScheme] { ExperimentReport.schemes(info) }
+    static func schemes(_ info: ExperimentInfo) -> [BinScheme] {
+        let spec = info.ece.scheme
+        return spec == .guo15 ? [spec] : [spec, .guo15]
+    }
+    /// SideNet calibration under the spec's ECE bins (Table 1, Figure 3).
+    public var sideECE: AggregatedCalibration? { sideCalibration[info.ece.scheme] }
+    /// MainNet calibration of the SideNet variant under the spec's ECE bins.
+    public var mainECE: AggregatedCalibration? { mainCalibration[info.ece.scheme] }
 }
 
 /// The whole computed report.
@@ -32,9 +43,6 @@ public struct Report: Sendable {
     public var missing: [String]
     /// Experiments that have runs but no `ExperimentInfo` (ignored by tables and figures).
     public var unknownExperiments: [String]
-
-    /// Label of the experiment drawn in Figure 3 (the paper uses ResNet50).
-    public static let figure3Label = "ResNet50"
 
     /// Computes sweeps, calibration and table inputs.
     /// - Parameters:
@@ -71,9 +79,8 @@ public struct Report: Sendable {
             reports.append(try experimentReport(info: info, sidenet: runsOf(info.name, .sidenet),
                                                 baseline: runsOf(info.name, .baseline), thetas: thetas))
         }
-        let fig3 = reports.first { $0.info.figure == 2 && $0.info.label == figure3Label }
-        if fig3 == nil || fig3!.sideCalibration[.paper8] == nil {
-            noteMissing("Figure 3: no \(figure3Label) SideNet runs (reliability diagram not drawn)")
+        for r in reports where r.info.reliability && r.sideECE == nil {
+            noteMissing("Figure 3: no \(r.info.name) SideNet runs (reliability diagram not drawn)")
         }
         let known = Set(experiments.map(\.name))
         let unknown = Set(runs.map(\.experiment)).subtracting(known).sorted()
@@ -86,7 +93,7 @@ public struct Report: Sendable {
         var side = [BinScheme: AggregatedCalibration]()
         var main = [BinScheme: AggregatedCalibration]()
         var base = [BinScheme: AggregatedCalibration]()
-        for scheme in BinScheme.allCases {
+        for scheme in ExperimentReport.schemes(info) {
             side[scheme] = aggregate(try sidenet.map { r in
                 (seed: r.seed, calibration: try calibration(run: r, head: .side, scheme: scheme)!)
             }, head: .side, scheme: scheme)

@@ -24,8 +24,10 @@ public struct ReportWriter {
     /// - tablesDir: table1.md/.tex/.csv, table2.md/.tex/.csv, and per experiment
     ///   sweeps_<experiment>.csv, sweeps_<experiment>_per_seed.csv, calibration_<experiment>.csv
     ///   (experiment names sanitized to [A-Za-z0-9._-]);
-    /// - plotsDir: figure2_/figure4_{params,flops}.gp, figure3_reliability.gp and their .dat files,
-    ///   and, when `render` is true and gnuplot is on PATH, the .png and .pdf of each.
+    /// - plotsDir: figureN_{params,flops}.gp for every declared `paper.figure` N,
+    ///   figure3_reliability[_K].gp for each experiment declaring `paper.reliability`, their .dat
+    ///   files, and, when `render` is true and gnuplot is on PATH, the .png and .pdf of each.
+    ///   Labels enter scripts only as single-quoted gnuplot literals (see GnuplotText.swift).
     /// Directories are created if needed. Throws on write errors and gnuplot failures.
     public static func write(runs: [RunResult], experiments: [ExperimentInfo],
                              expected: [(experiment: String, variant: Variant)],
@@ -40,7 +42,7 @@ public struct ReportWriter {
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
                 try Data(text.utf8).write(to: url, options: .atomic)
             } catch {
-                throw ReportError.writeFailed(path: url.path, detail: "\(error)")
+                throw ReportError.writeFailed(path: url.path, detail: error.localizedDescription)
             }
             written.append(url)
         }

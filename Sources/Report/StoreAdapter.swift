@@ -35,8 +35,16 @@ public enum StoreReader {
                 out.expected.append((name, .baseline))
                 continue
             }
-            let spec = try ExperimentSpec.fromJSON(row.specJSON)
-            out.experiments.append(info(spec))
+            let spec: ExperimentSpec
+            do {
+                spec = try ExperimentSpec.fromJSON(row.specJSON)
+                try spec.validate()
+            } catch {
+                throw ReportError.invalidStoredSpec(experiment: name, id: id, detail: "\(error)")
+            }
+            var i = info(spec)
+            i.name = name  // runs are keyed by the registered name
+            out.experiments.append(i)
             for v in spec.variants { out.expected.append((name, v.rawValue == "sidenet" ? .sidenet : .baseline)) }
             for run in try store.runs(experiment: id) where run.status.rawValue == "finished" {
                 out.runs.append(try result(run, name: name, store: store))
@@ -53,9 +61,13 @@ public enum StoreReader {
             table2Baseline: ms(p?.table2?.baseline.mean, p?.table2?.baseline.std),
             table1SideNetECE: ms(p?.table1?.sidenetECE.mean, p?.table1?.sidenetECE.std),
             table1MainNetECE: ms(p?.table1?.mainnetECE.mean, p?.table1?.mainnetECE.std))
-        let figure = p?.figure ?? (spec.data.dataset.rawValue == "cifar10" ? 2 : 4)
+        let cifar = spec.data.dataset.rawValue == "cifar10"
+        let figure = p?.figure ?? (cifar ? 2 : 4)
+        let e = spec.evaluation.ece
         return ExperimentInfo(name: spec.name, label: p?.label ?? spec.name, figure: figure,
-                              synthetic: spec.data.synthetic, paper: paper)
+                              synthetic: spec.data.synthetic, paper: paper,
+                              ece: ECEBins(bins: e.bins, low: e.low, high: e.high),
+                              reliability: p?.reliability ?? false, dataset: cifar ? "CIFAR-10" : "SST-2")
     }
 
     static func result(_ run: RunRow, name: String, store: ResultStore) throws -> RunResult {

@@ -24,15 +24,22 @@ public struct ReportTable: Sendable {
     public var csvRows: [[String]]
     /// Missing runs, printed under the table.
     public var missing: [String]
+    /// A paragraph printed directly under the table (Markdown and LaTeX), or nil.
+    public var note: String? = nil
 
     /// `mean ± std` with two decimals.
     public static func format(_ v: MeanStd) -> String {
         "\(String(format: "%.2f", v.mean)) ± \(String(format: "%.2f", v.std))"
     }
 
+    /// Shortest round-trip decimal without a trailing ".0" (0.2 -> "0.2", 1.0 -> "1").
+    public static func short(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
+    }
+
     static func plain(_ c: Cell) -> String {
         switch c {
-        case let .text(s): return s
+        case let .text(s): return gpOneLine(s)  // a label never breaks a table row
         case let .value(v): return format(v)
         case .missing: return "missing"
         case .none: return "—"
@@ -49,6 +56,7 @@ public struct ReportTable: Sendable {
                 .joined(separator: " | ") + " |\n"
         }
         s += "\n"
+        if let note { s += note + "\n\n" }
         if missing.isEmpty {
             s += "Missing runs: none.\n"
         } else {
@@ -73,6 +81,9 @@ public struct ReportTable: Sendable {
             case "−": out += "$-$"
             case "…": out += "\\ldots{}"
             case "θ": out += "$\\theta$"
+            case "Σ": out += "$\\Sigma$"
+            case "|": out += "$|$"
+            case "≈": out += "$\\approx$"
             default: out.append(ch)
             }
         }
@@ -85,7 +96,7 @@ public struct ReportTable: Sendable {
             return "$\(String(format: "%.2f", v.mean)) \\pm \(String(format: "%.2f", v.std))$"
         case .missing: return "\\textit{missing}"
         case .none: return "---"
-        case let .text(s): return latexEscape(s)
+        case let .text(s): return latexEscape(gpOneLine(s))
         }
     }
 
@@ -100,6 +111,7 @@ public struct ReportTable: Sendable {
         s += columns.map(Self.latexEscape).joined(separator: " & ") + " \\\\\n\\hline\n"
         for r in rows { s += r.map(Self.latexCell).joined(separator: " & ") + " \\\\\n" }
         s += "\\hline\n\\end{tabular}\n"
+        if let note { s += "\\par\\smallskip\\small " + Self.latexEscape(note) + "\n" }
         if !missing.isEmpty {
             s += "\\par\\smallskip\\small Missing runs: "
                 + missing.map(Self.latexEscape).joined(separator: "; ") + ".\n"
@@ -169,6 +181,9 @@ func rowLabel(_ info: ExperimentInfo, _ all: [ExperimentInfo]) -> String {
     return info.label + (mixed && info.synthetic ? " *" : "")
 }
 
+/// The dataset display name of an experiment (from its spec), else named after its figure.
+func datasetName(_ info: ExperimentInfo) -> String { info.dataset ?? datasetName(figure: info.figure) }
+
 func datasetName(figure: Int) -> String {
     switch figure {
     case 2: return "CIFAR-10"
@@ -178,59 +193,6 @@ func datasetName(figure: Int) -> String {
 }
 
 extension Report {
-    /// Experiments that belong in Table 1: ResNets (figure 2) or any with paper ECE numbers.
-    public var table1Experiments: [ExperimentReport] {
-        experiments.filter { $0.info.figure == 2 || $0.info.paper.table1SideNetECE != nil }
-    }
-
-    /// Table 1: SideNet and MainNet ECE (%, paper's 8 bins on [0.2, 1]) of the SideNet variant,
-    /// mean ± sample std over seeds, beside the paper; the 15-bin ECE and the count of
-    /// confidences below 0.2 beside them.
-    public func table1() -> ReportTable {
-        let exps = table1Experiments
-        let infos = exps.map(\.info)
-        var rows = [[Cell]](), csv = [[String]]()
-        for e in exps {
-            let s8 = e.sideCalibration[.paper8], m8 = e.mainCalibration[.paper8]
-            let s15 = e.sideCalibration[.guo15], m15 = e.mainCalibration[.guo15]
-            let p = e.info.paper
-            func cell(_ a: AggregatedCalibration?) -> Cell { a.map { .value($0.ecePercent) } ?? .missing }
-            func paper(_ v: MeanStd?) -> Cell { v.map { .value($0) } ?? .none }
-            let below = s8.map { "\($0.belowRange) / \(m8?.belowRange ?? 0)" } ?? "—"
-            rows.append([.text(rowLabel(e.info, infos)), cell(s8), paper(p.table1SideNetECE),
-                         cell(m8), paper(p.table1MainNetECE), cell(s15), cell(m15),
-                         .text(below), .text("\(e.sweeps.count)")])
-            csv.append([e.info.label, e.info.name, "\(e.sweeps.count)",
-                        num(s8?.ecePercent.mean), num(s8?.ecePercent.std),
-                        num(p.table1SideNetECE?.mean), num(p.table1SideNetECE?.std),
-                        num(m8?.ecePercent.mean), num(m8?.ecePercent.std),
-                        num(p.table1MainNetECE?.mean), num(p.table1MainNetECE?.std),
-                        num(s15?.ecePercent.mean), num(s15?.ecePercent.std),
-                        num(m15?.ecePercent.mean), num(m15?.ecePercent.std),
-                        s8.map { "\($0.belowRange)" } ?? "", m8.map { "\($0.belowRange)" } ?? "",
-                        e.info.synthetic ? "true" : "false"])
-        }
-        return ReportTable(
-            title: "Table 1: ECE of SideNets and MainNets (CIFAR-10 test set)",
-            caption: "ECE in percent, paper's 8 equal bins on [0.2, 1.0] (left-closed, last bin closed; "
-                + "confidences below 0.2 merged into the first bin, counted in the \"< 0.2\" column as "
-                + "SideNet / MainNet inputs summed over seeds), mean ± sample std (n − 1) over seeds. "
-                + "ECE-15: Guo et al. 15 bins on [0, 1]." + dataNote(infos),
-            columns: ["MainNet", "SideNet ECE (%)", "Paper SideNet ECE (%)", "MainNet ECE (%)",
-                      "Paper MainNet ECE (%)", "SideNet ECE-15 (%)", "MainNet ECE-15 (%)",
-                      "Conf < 0.2", "Seeds"],
-            rows: rows,
-            csvHeader: ["model", "experiment", "seeds",
-                        "sidenet_ece_pct_mean", "sidenet_ece_pct_std",
-                        "paper_sidenet_ece_pct_mean", "paper_sidenet_ece_pct_std",
-                        "mainnet_ece_pct_mean", "mainnet_ece_pct_std",
-                        "paper_mainnet_ece_pct_mean", "paper_mainnet_ece_pct_std",
-                        "sidenet_ece15_pct_mean", "sidenet_ece15_pct_std",
-                        "mainnet_ece15_pct_mean", "mainnet_ece15_pct_std",
-                        "sidenet_below_0_2", "mainnet_below_0_2", "synthetic"],
-            csvRows: csv, missing: missing)
-    }
-
     /// Table 2: MainNet test accuracy (%) trained with and without a SideNet, every MainNet,
     /// mean ± sample std over seeds, beside the paper.
     public func table2() -> ReportTable {
@@ -239,11 +201,11 @@ extension Report {
         for e in experiments {
             let p = e.info.paper
             let with = e.mainAccuracyWithSideNet, without = e.baseline?.accuracy
-            rows.append([.text(rowLabel(e.info, infos)), .text(datasetName(figure: e.info.figure)),
+            rows.append([.text(rowLabel(e.info, infos)), .text(datasetName(e.info)),
                          with.map { .value($0) } ?? .missing, p.table2SideNet.map { .value($0) } ?? .none,
                          without.map { .value($0) } ?? .missing, p.table2Baseline.map { .value($0) } ?? .none,
                          .text("\(e.sweeps.count) / \(e.baseline?.seeds ?? 0)")])
-            csv.append([e.info.label, e.info.name, datasetName(figure: e.info.figure),
+            csv.append([e.info.label, e.info.name, datasetName(e.info),
                         "\(e.sweeps.count)", "\(e.baseline?.seeds ?? 0)",
                         num(with?.mean), num(with?.std),
                         num(p.table2SideNet?.mean), num(p.table2SideNet?.std),
@@ -309,37 +271,43 @@ extension Report {
     }
 
     /// calibration_<experiment>.csv, long format. head: sidenet | mainnet (SideNet variant) |
-    /// baseline_mainnet; scheme: paper8 | guo15; seed: a seed or "mean". Rows with bin = "all"
-    /// carry the ECE (%) (and its std over seeds for "mean") and the count below 0.2; bin rows
+    /// baseline_mainnet; scheme: the spec's `evaluation.ece` (paper8 by default, e.g.
+    /// paper10_0.1-0.9 otherwise) | guo15; seed: a seed or "mean". Rows with bin = "all" carry
+    /// the ECE (%) and the unweighted bin gap sum (fraction) (and their std over seeds for
+    /// "mean") and the counts below and above the scheme's range; bin rows
     /// carry the bin edges, count (summed over seeds for "mean"), accuracy and mean confidence
     /// in percent (mean and std over seeds with a non-empty bin for "mean").
     public func calibrationCSV(_ e: ExperimentReport) -> String {
         var s = csvLine(["head", "scheme", "seed", "bin", "bin_lo", "bin_hi", "count",
                          "accuracy_pct", "accuracy_pct_std", "confidence_pct", "confidence_pct_std",
-                         "ece_pct", "ece_pct_std", "below_0_2"])
+                         "ece_pct", "ece_pct_std", "below_0_2", "bin_gap_sum", "bin_gap_sum_std",
+                         "above_high"])
         let groups: [(String, [BinScheme: AggregatedCalibration])] =
             [("sidenet", e.sideCalibration), ("mainnet", e.mainCalibration),
              ("baseline_mainnet", e.baselineMainCalibration)]
         func pct(_ x: Double?) -> String { num(x.map { 100 * $0 }) }
         for (head, byScheme) in groups {
-            for scheme in BinScheme.allCases {
+            for scheme in e.schemes {
                 guard let agg = byScheme[scheme] else { continue }
                 for (seed, c) in agg.perSeed {
                     s += csvLine([head, scheme.rawValue, "\(seed)", "all", "", "", "\(c.count)",
-                                  "", "", "", "", num(c.ecePercent), "", "\(c.belowRange)"])
+                                  "", "", "", "", num(c.ecePercent), "", "\(c.belowRange)",
+                                  num(c.binGapSum), "", "\(c.aboveRange)"])
                     for (i, b) in c.bins.enumerated() {
                         s += csvLine([head, scheme.rawValue, "\(seed)", "\(i)", num(b.lower), num(b.upper),
                                       "\(b.count)", pct(b.accuracy), "", pct(b.meanConfidence), "",
-                                      "", "", ""])
+                                      "", "", "", "", "", ""])
                     }
                 }
                 let total = agg.perSeed.reduce(0) { $0 + $1.calibration.count }
                 s += csvLine([head, scheme.rawValue, "mean", "all", "", "", "\(total)", "", "", "", "",
-                              num(agg.ecePercent.mean), num(agg.ecePercent.std), "\(agg.belowRange)"])
+                              num(agg.ecePercent.mean), num(agg.ecePercent.std), "\(agg.belowRange)",
+                              num(agg.binGapSum.mean), num(agg.binGapSum.std), "\(agg.aboveRange)"])
                 for (i, b) in agg.bins.enumerated() {
                     s += csvLine([head, scheme.rawValue, "mean", "\(i)", num(b.lower), num(b.upper),
                                   "\(b.totalCount)", pct(b.accuracy?.mean), pct(b.accuracy?.std),
-                                  pct(b.meanConfidence?.mean), pct(b.meanConfidence?.std), "", "", ""])
+                                  pct(b.meanConfidence?.mean), pct(b.meanConfidence?.std), "", "", "",
+                                  "", "", ""])
                 }
             }
         }

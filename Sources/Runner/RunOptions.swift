@@ -14,6 +14,10 @@ public struct RunOptions {
     public var threads = Threads.count
     /// Where the feature cache and checkpoints live (`results/` by default).
     public var resultsDir = URL(fileURLWithPath: "results")
+    /// Feature cache folder (nil: `resultsDir/cache`); node-local scratch on a cluster.
+    public var cacheDir: URL?
+    /// Only this share of the (experiment, variant, seed) units (see `ShardPlan`).
+    public var shard: Shard?
     /// Resolves relative data and weight paths of specs (default: the current directory).
     public var baseDir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     public var host = ProcessInfo.processInfo.hostName

@@ -18,7 +18,7 @@ public final class Runner {
     public init(store: ResultStore, options: RunOptions) {
         self.store = store
         self.options = options
-        cache = FeatureCache(directory: options.resultsDir.appendingPathComponent("cache"))
+        cache = FeatureCache(directory: options.cacheDir ?? options.resultsDir.appendingPathComponent("cache"))
         Threads.set(options.threads)
     }
 
@@ -36,14 +36,18 @@ public final class Runner {
     @discardableResult
     public func run(_ specs: [ExperimentSpec]) throws -> [RunOutcome] {
         var outcomes: [RunOutcome] = []
+        let selected = options.shard.map { shard in
+            Set(ShardPlan.select(ShardPlan.units(specs, seeds: options.seeds, variants: options.variants), shard: shard))
+        }
         for spec in specs {
             if options.stop.isRequested { break }
-            outcomes += run(spec)
+            if let selected, !selected.contains(where: { $0.experiment == spec.name }) { continue }
+            outcomes += run(spec, only: selected)
         }
         return outcomes
     }
 
-    private func run(_ spec: ExperimentSpec) -> [RunOutcome] {
+    private func run(_ spec: ExperimentSpec, only selected: Set<RunUnit>?) -> [RunOutcome] {
         let sel = Runner.selection(spec, options)
         if !sel.missingSeeds.isEmpty || !sel.missingVariants.isEmpty {
             let missing = sel.missingSeeds.map { "seed \($0)" } + sel.missingVariants.map { "variant \($0.rawValue)" }
@@ -59,7 +63,9 @@ public final class Runner {
                                                         specHash: spec.specHash)
         } catch {
             // nothing can run: every selected run fails with this reason
-            return sel.pairs.map { seed, variant in
+            return sel.pairs.filter { seed, variant in
+                selected?.contains { $0.experiment == spec.name && $0.variant == variant && $0.seed == seed } ?? true
+            }.map { seed, variant in
                 failed(spec, variant, seed, reason: "\(error)")
             }
         }
@@ -67,6 +73,9 @@ public final class Runner {
         var outcomes: [RunOutcome] = []
         for (seed, variant) in sel.pairs {
             if options.stop.isRequested { return outcomes }
+            if let selected, !selected.contains(where: { $0.experiment == spec.name && $0.variant == variant && $0.seed == seed }) {
+                continue  // another shard's unit
+            }
             let outcome = runOne(spec, experimentId: experimentId, variant: variant, seed: seed, data: &data)
             outcomes.append(outcome)
             if outcome.status == .interrupted { return outcomes }

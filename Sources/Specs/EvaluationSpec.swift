@@ -68,13 +68,29 @@ public struct PaperSpec: Codable, Equatable, Sendable {
     public var label: String
     public var table2: Table2Spec?
     public var table1: Table1Spec?
+    /// Draw this experiment's reliability diagram (the paper's Figure 3: ResNet50). Default false.
+    public var reliability: Bool
 
-    public init(figure: Int? = nil, label: String, table2: Table2Spec? = nil, table1: Table1Spec? = nil) {
+    enum CodingKeys: String, CodingKey { case figure, label, table2, table1, reliability }
+
+    public init(figure: Int? = nil, label: String, table2: Table2Spec? = nil, table1: Table1Spec? = nil,
+                reliability: Bool = false) {
         self.figure = figure; self.label = label; self.table2 = table2; self.table1 = table1
+        self.reliability = reliability
+    }
+
+    /// Reads a stored spec; `reliability` is absent from specs stored before it existed.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(figure: try c.decodeIfPresent(Int.self, forKey: .figure),
+                  label: try c.decode(String.self, forKey: .label),
+                  table2: try c.decodeIfPresent(Table2Spec.self, forKey: .table2),
+                  table1: try c.decodeIfPresent(Table1Spec.self, forKey: .table1),
+                  reliability: try c.decodeIfPresent(Bool.self, forKey: .reliability) ?? false)
     }
 
     init(_ n: YNode) throws {
-        let m = try n.mapping(allowed: ["figure", "label", "table2", "table1"])
+        let m = try n.mapping(allowed: ["figure", "label", "table2", "table1", "reliability"])
         self.init(
             figure: try m.optional("figure") { try $0.int() },
             label: try m.required("label") { try $0.string() },
@@ -87,6 +103,7 @@ public struct PaperSpec: Codable, Equatable, Sendable {
                 let tm = try t.mapping(allowed: ["sidenet_ece", "mainnet_ece"])
                 return Table1Spec(sidenetECE: try tm.required("sidenet_ece") { try MeanStd($0) },
                                   mainnetECE: try tm.required("mainnet_ece") { try MeanStd($0) })
-            })
+            },
+            reliability: try m.value("reliability", default: false) { try $0.bool() })
     }
 }

@@ -6,7 +6,7 @@ import Specs
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Threshold sweeps, ECE, Tables 1-2 and Figures 2-4 (gnuplot) from the runs in the database.",
+        abstract: "Threshold sweeps, ECE and gap sum, Tables 1-2 and the figures the specs declare (gnuplot) from the runs in the database.",
         discussion: "Experiments are named, or given as spec files; none means every experiment in the database.")
 
     @OptionGroup var database: DatabaseOption
@@ -34,17 +34,35 @@ struct ReportCommand: ParsableCommand {
             }
         }
         let loaded = try StoreReader.load(store, names: names)
-        for u in loaded.unknown { printError("report: experiment \(u) has no runs in \(database.db)") }
+        // Names and labels come from the database: printed without control characters, so an
+        // edited name cannot send escape sequences to the terminal.
+        func clean(_ s: String) -> String {
+            String(String.UnicodeScalarView(s.unicodeScalars.map { u in
+                u.value < 0x20 || (0x7F...0x9F).contains(u.value) ? "?" : u
+            }))
+        }
+        for u in loaded.unknown { printError("report: experiment \(clean(u)) has no runs in \(database.db)") }
         let plots = URL(fileURLWithPath: out), tablesDir = URL(fileURLWithPath: tables)
-        try FileManager.default.createDirectory(at: plots, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: tablesDir, withIntermediateDirectories: true)
+        for (dir, option) in [(plots, "--out"), (tablesDir, "--tables")] {
+            do {
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            } catch {
+                throw ReportFolderError(option: option, path: dir.path, detail: error.localizedDescription)
+            }
+        }
         let summary = try ReportWriter.write(runs: loaded.runs, experiments: loaded.experiments, expected: loaded.expected,
                                              plotsDir: plots, tablesDir: tablesDir, render: !noRender)
         print("report: \(loaded.runs.count) finished runs of \(loaded.experiments.count) experiments")
         for url in summary.written { print("  wrote \(url.path)") }
         if !summary.gnuplotAvailable && !noRender { printError("report: gnuplot not found; scripts written, figures not rendered") }
-        for w in summary.gnuplotWarnings { printError("report: gnuplot: \(w)") }
-        for n in summary.notes { printError("report: \(n)") }
-        for m in summary.missing { printError("report: missing \(m)") }
+        for w in summary.gnuplotWarnings { printError("report: gnuplot: \(clean(w))") }
+        for n in summary.notes { printError("report: \(clean(n))") }
+        for m in summary.missing { printError("report: missing \(clean(m))") }
     }
+}
+
+/// An output folder of `report` that cannot be created (one line naming the option and path).
+struct ReportFolderError: Error, CustomStringConvertible {
+    let option: String, path: String, detail: String
+    var description: String { "report \(option) \(path): cannot create the folder (\(detail))" }
 }

@@ -31,8 +31,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(parsing: .unconditional, help: "Threads for OpenBLAS and sidenet's loops (default: all cores).")
-    var threads: Int = Threads.count
+    @Option(parsing: .unconditional, help: "Threads for OpenBLAS and sidenet's loops (default: SLURM_CPUS_PER_TASK when set, else all cores).")
+    var threads: Int = defaultThreads()
 
     @Option(help: "Folder for checkpoints and the feature cache.")
     var results: String = "results"
@@ -40,10 +40,20 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Rerun runs that already finished.")
     var force = false
 
+    @Option(help: "Run only shard K of N (1-based, e.g. 2/4): a fixed share of the (experiment, variant, seed) units; give each shard its own --db and --results.")
+    var shard: String?
+
+    @Option(help: "Feature cache folder (default: RESULTS/cache), e.g. node-local scratch on a cluster.")
+    var cache: String?
+
+    @Flag(help: "Run nothing: list the selected units with their status in --db, then 'pending: N'.")
+    var dryRun = false
+
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let v = variant, Variant(rawValue: v) == nil { throw ValidationError("--variant must be sidenet or baseline, not '\(v)'") }
         if let s = seeds, parsedSeeds(s) == nil { throw ValidationError("--seeds must be comma-separated integers, not '\(s)'") }
+        if let s = shard { do { _ = try Shard(parsing: s) } catch { throw ValidationError("\(error)") } }
     }
 
     private func parsedSeeds(_ s: String) -> [Int]? {
@@ -56,14 +66,21 @@ struct RunCommand: ParsableCommand {
         var options = RunOptions()
         options.seeds = seeds.flatMap(parsedSeeds)
         options.variants = variant.flatMap(Variant.init(rawValue:)).map { [$0] }
+        options.shard = try shard.map(Shard.init(parsing:))
+        if dryRun { return try printPlan(loaded, options: options, db: database.db) }
         try checkSelection(loaded, options)
         StopSignals.install(options.stop)
         let store = try database.open()
+        options.cacheDir = cache.map { URL(fileURLWithPath: $0) }
         options.threads = threads
         options.force = force
         options.resultsDir = URL(fileURLWithPath: results)
         options.gitCommit = currentGitCommit()
         options.progress = ProgressDisplay()
+        if let sh = options.shard {
+            let all = ShardPlan.units(loaded, seeds: options.seeds, variants: options.variants)
+            printError("shard \(sh): \(ShardPlan.select(all, shard: sh).count) of \(all.count) units")
+        }
         let runner = Runner(store: store, options: options)
         let outcomes = try runner.run(loaded)
         print("")

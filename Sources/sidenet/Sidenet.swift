@@ -8,6 +8,7 @@ struct Sidenet: ParsableCommand {
         abstract: "Reproduce \"Add a SideNet to your MainNet\": train, evaluate and report early-exit SideNets.",
         subcommands: [
             RunCommand.self,
+            MergeCommand.self,
             ListCommand.self,
             ShowCommand.self,
             EvalCommand.self,

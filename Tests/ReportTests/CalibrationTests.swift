@@ -100,4 +100,44 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(m.count, 20)
         XCTAssertEqual(m.bins.reduce(0) { $0 + $1.count }, 20)
     }
+
+    /// Edges of any `evaluation.ece` setting are the correctly rounded decimals, so confidences
+    /// on an edge land in the upper bin (0.2 + 0.1 would put 0.3 in the lower one).
+    func testSpecSchemeEdgesAreDecimal() {
+        XCTAssertEqual(BinScheme.paper8.edges, [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+        XCTAssertEqual(BinScheme.paper(bins: 8, low: 0.2, high: 1.0), .paper8)
+        let ten = BinScheme.paper(bins: 10, low: 0, high: 1)
+        XCTAssertEqual(ten.edges, [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+        XCTAssertEqual(ten.bin(of: 0.3), 3)
+        XCTAssertEqual(ten.bin(of: 0.7), 7)
+        XCTAssertEqual(ten.bin(of: 1.0), 9)
+        XCTAssertEqual(ten.rawValue, "paper10_0-1")
+        let odd = BinScheme.paper(bins: 3, low: 0.4, high: 0.7)
+        XCTAssertEqual(odd.edges, [0.4, 0.5, 0.6, 0.7])
+        XCTAssertEqual(odd.bin(of: 0.1), 0)
+        XCTAssertEqual(odd.bin(of: 0.95), 2)
+        XCTAssertEqual(BinScheme.paper8.bin(of: 0.3), 1)
+        XCTAssertEqual(BinScheme.paper8.rawValue, "paper8")
+        XCTAssertEqual(BinScheme.guo15.rawValue, "guo15")
+    }
+
+    /// Weighted ECE and unweighted gap sum from the same bins, with an empty bin and
+    /// confidences below the range and above it.
+    func testGapSumBesideWeightedECE() throws {
+        // [0.2,0.3): 0.1 ✓, 0.25 ✗ -> acc 0.5, conf 0.175, gap 0.325; [0.3,0.4) empty;
+        // [0.9,1]: 0.95 ✓ -> gap 0.05. n = 3: ECE = 2/3 * 0.325 + 1/3 * 0.05 = 0.2333...
+        let c = try calibration(confidences: [0.1, 0.25, 0.95], correct: [true, false, true], scheme: .paper8)
+        XCTAssertEqual(c.binGapSum, 0.375, accuracy: 1e-12)
+        XCTAssertEqual(c.ece, 2.0 / 3 * 0.325 + 0.05 / 3, accuracy: 1e-12)
+        XCTAssertEqual(c.belowRange, 1)
+        XCTAssertEqual(c.aboveRange, 0)
+        XCTAssertNil(c.bins[1].accuracy)
+        let narrow = try calibration(confidences: [0.1, 0.25, 0.95], correct: [true, false, true],
+                                     scheme: .paper(bins: 2, low: 0.3, high: 0.9))
+        // Both of the first two merge into [0.3, 0.6): acc 0.5, conf 0.175; 0.95 -> [0.6, 0.9].
+        XCTAssertEqual(narrow.belowRange, 2)
+        XCTAssertEqual(narrow.aboveRange, 1)
+        XCTAssertEqual(narrow.bins.map(\.count), [2, 1])
+        XCTAssertEqual(narrow.binGapSum, 0.375, accuracy: 1e-12)
+    }
 }

@@ -10,7 +10,9 @@ final class FigureTests: XCTestCase {
         ]
         var runs = [RunResult](), infos = [ExperimentInfo]()
         for (name, label, params, gf, skill) in resnets {
-            infos.append(resnetInfo(name, label, synthetic: true))
+            var info = resnetInfo(name, label, synthetic: true)
+            info.reliability = name == "resnet50"  // the paper's Figure 3 declares ResNet50
+            infos.append(info)
             for s in 1...seeds {
                 for v in Variant.allCases {
                     runs.append(syntheticRun(experiment: name, variant: v, seed: s, n: n, classes: 10,
@@ -45,23 +47,25 @@ final class FigureTests: XCTestCase {
                                       "figure4_flops.gp", "figure3_reliability.gp"])
         func file(_ n: String) -> String { figs.files.first { $0.name == n }!.contents }
         let f2 = file("figure2_params.gp")
-        XCTAssertTrue(f2.contains("set xlabel \"Average parameters per input (millions)\""), f2)
-        XCTAssertTrue(f2.contains("set ylabel \"Test accuracy (%)\""), f2)
+        XCTAssertTrue(f2.contains("set xlabel 'Average parameters per input (millions)'"), f2)
+        XCTAssertTrue(f2.contains("set ylabel 'Test accuracy (%)'"), f2)
         XCTAssertTrue(f2.contains("set terminal pngcairo size 1000,700 font \",11\""), f2)
         XCTAssertTrue(f2.contains("pdfcairo"), f2)
         XCTAssertTrue(f2.contains("CIFAR-10"), f2)
         XCTAssertTrue(f2.contains("— synthetic stand-in data"), f2)
         XCTAssertTrue(f2.contains("with yerrorbars"), f2)
-        XCTAssertTrue(f2.contains("set title \"Figure 2. CIFAR-10: test accuracy vs average parameters per input — synthetic stand-in data\\nResNets"), f2)
-        XCTAssertTrue(f2.contains("\"ResNet152 + SideNet\""), f2)
-        XCTAssertTrue(f2.contains("\"ResNet152, no SideNet\""), f2)
-        XCTAssertTrue(file("figure2_flops.gp").contains("set xlabel \"Average FLOPs per input (GFLOPs)\""))
+        XCTAssertTrue(f2.contains("set title 'Figure 2. CIFAR-10: test accuracy vs average parameters per input — synthetic stand-in data'.\"\\n\".'ResNets"), f2)
+        XCTAssertTrue(f2.contains("'ResNet152 + SideNet'"), f2)
+        XCTAssertTrue(f2.contains("'ResNet152, no SideNet'"), f2)
+        XCTAssertTrue(file("figure2_flops.gp").contains("set xlabel 'Average FLOPs per input (GFLOPs)'"))
         let f4 = file("figure4_params.gp")
         XCTAssertTrue(f4.contains("SST-2"), f4)
         XCTAssertFalse(f4.contains("synthetic"), f4)
         let f3 = file("figure3_reliability.gp")
         XCTAssertTrue(f3.contains("ResNet50"), f3)
-        XCTAssertTrue(f3.contains("set xlabel \"Confidence (%)\""), f3)
+        XCTAssertTrue(f3.contains("set xlabel 'Confidence (%)'"), f3)
+        XCTAssertTrue(f3.contains("8 equal bins on [0.2, 1]"), f3)
+        XCTAssertTrue(f3.contains("set xrange [20:100]"), f3)
         XCTAssertTrue(f3.contains("perfect calibration"), f3)
         XCTAssertTrue(f3.contains("synthetic stand-in data"), f3)
 
