@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "Tokenizer", "WeightIO"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Specs", "Store"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Specs", "Store", "Report"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Specs"]),
         // Seeded mutations of Tests/Fuzz/corpus through every parser: typed errors only, no crash.
         .testTarget(name: "FuzzSmokeTests", dependencies: ["FuzzTargets"]),

@@ -232,6 +232,8 @@ echo "==> running experiments/$profile (finished runs are skipped, interrupted o
 status=0
 "$bin" run ${targs[@]+"${targs[@]}"} experiments/"$profile"/*.yaml || status=$?
 if [ "$status" -eq 130 ]; then echo "reproduce.sh: interrupted; rerun to resume." >&2; exit 130; fi
+# Measured seconds per input of real early exit beside the counted cost (demo only: the paper profile is long).
+[ "$profile" = demo ] && for s in experiments/demo/*.yaml; do "$bin" measure "$s" || echo "reproduce.sh: no timings for $s" >&2; done
 echo "==> report"
 "$bin" report --out plots --tables results experiments/"$profile"/*.yaml
 echo

@@ -123,3 +123,12 @@ public final class Dropout {
         return dx
     }
 }
+
+/// a += b elementwise (same shapes), in place: the residual gradient sum without a copy.
+public func addInPlace(_ a: inout Tensor, _ b: Tensor) {
+    precondition(a.shape == b.shape, "addInPlace: shapes \(a.shape) and \(b.shape) differ")
+    b.data.withUnsafeBufferPointer { pb in a.data.withUnsafeMutableBufferPointer { pa in
+        let bb = pb.baseAddress!, ab = pa.baseAddress!
+        parallelFor(pa.count, minChunk: 65536) { r in for i in r { ab[i] += bb[i] } }
+    } }
+}

@@ -14,9 +14,14 @@ public final class BatchNorm: Module {
     public let runningVar: Buffer
     public let numBatchesTracked: Buffer
 
-    private var cachedXHat: Tensor?          // normalised input, same shape as x
-    private var cachedInvStd: [Float] = []   // per channel 1/√(var + eps) used in forward
+    // What backward needs: the input (x̂ is recomputed from it), per channel mean and 1/√(var + eps),
+    // and with a fused ReLU the output (its mask).
+    private var cachedInput: Tensor?
+    private var cachedMean: [Float] = []
+    private var cachedInvStd: [Float] = []
+    private var cachedOutput: Tensor?
     private var cachedMode: Mode = .train
+    private var cachedResidual = false
 
     public init(numFeatures: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         self.numFeatures = numFeatures
@@ -42,8 +47,14 @@ public final class BatchNorm: Module {
     }
 
     // x [N, C, (H, W)] -> y same shape
-    public func forward(_ x: Tensor, mode: Mode) -> Tensor {
+    public func forward(_ x: Tensor, mode: Mode) -> Tensor { forward(x, mode: mode, residual: nil, relu: false) }
+
+    /// Fused BatchNorm (+ residual) (+ ReLU) in one pass: y = max(0, BN(x) + residual), the same
+    /// values as the separate layers (`add`, `ReLU`). x, residual, y [N, C, (H, W)].
+    /// Backward: `backwardFused` (gives dResidual too) or `backward`.
+    public func forward(_ x: Tensor, mode: Mode, residual: Tensor?, relu: Bool) -> Tensor {
         let (n, c, inner) = dims(x)
+        if let residual { precondition(residual.shape == x.shape, "BatchNorm(\(numFeatures)): residual \(residual.shape), input \(x.shape)") }
         let count = n * inner
         var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
         if mode == .train {
@@ -89,24 +100,35 @@ public final class BatchNorm: Module {
                 invStd[ch] = 1 / (runningVar.value.data[ch] + eps).squareRoot()
             }
         }
-        var xhat = Tensor(zeros: x.shape)
-        var y = Tensor(zeros: x.shape)
-        x.data.withUnsafeBufferPointer { px in xhat.data.withUnsafeMutableBufferPointer { ph in y.data.withUnsafeMutableBufferPointer { py in
-            let xp = px.baseAddress!, hp = ph.baseAddress!, yp = py.baseAddress!
+        var y = Tensor(uninitializedShape: x.shape)
+        let gammas = weight.value.data, betas = bias.value.data
+        let res = residual?.data ?? []
+        x.data.withUnsafeBufferPointer { px in y.data.withUnsafeMutableBufferPointer { py in res.withUnsafeBufferPointer { pr in
+            let xp = px.baseAddress!, yp = py.baseAddress!, rp = residual == nil ? nil : pr.baseAddress
             parallelFor(n * c, minChunk: Swift.max(1, 16384 / Swift.max(1, inner))) { r in
                 for i in r {
-                    let ch = i % c, m = mean[ch], s = invStd[ch]
-                    let gamma = weight.value.data[ch], beta = bias.value.data[ch]
-                    for t in 0..<inner {
-                        let h = (xp[i * inner + t] - m) * s
-                        hp[i * inner + t] = h
-                        yp[i * inner + t] = h * gamma + beta
+                    let ch = i % c, m = mean[ch], s = invStd[ch], gamma = gammas[ch], beta = betas[ch]
+                    let xr = xp + i * inner, yr = yp + i * inner
+                    if let rp {
+                        let rr = rp + i * inner
+                        if relu {
+                            for t in 0..<inner { yr[t] = Swift.max(0, ((xr[t] - m) * s * gamma + beta) + rr[t]) }
+                        } else {
+                            for t in 0..<inner { yr[t] = ((xr[t] - m) * s * gamma + beta) + rr[t] }
+                        }
+                    } else if relu {
+                        for t in 0..<inner { yr[t] = Swift.max(0, (xr[t] - m) * s * gamma + beta) }
+                    } else {
+                        for t in 0..<inner { yr[t] = (xr[t] - m) * s * gamma + beta }
                     }
                 }
             }
         } } }
-        cachedXHat = xhat
+        cachedInput = x
+        cachedMean = mean
         cachedInvStd = invStd
+        cachedOutput = relu ? y : nil
+        cachedResidual = residual != nil
         cachedMode = mode
         return y
     }
@@ -114,22 +136,37 @@ public final class BatchNorm: Module {
     // dOut [N, C, (H, W)] -> dx. Train: full batch-statistics gradient
     //   dx = invStd/m · (m·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)), dx̂ = dOut·γ, m = N·H·W;
     // eval: dx = dOut·γ·invStd. Both: dγ += Σ dOut·x̂, dβ += Σ dOut.
-    public func backward(_ dOut: Tensor) -> Tensor {
-        guard let xhat = cachedXHat else { preconditionFailure("BatchNorm.backward called before forward") }
-        precondition(dOut.shape == xhat.shape, "BatchNorm.backward: dOut \(dOut.shape), expected \(xhat.shape)")
-        let (n, c, inner) = dims(xhat)
+    // After a fused ReLU forward, dOut is first masked by y > 0.
+    public func backward(_ dOut: Tensor) -> Tensor { backwardFused(dOut).dx }
+
+    /// Backward of the fused forward: dx for the BatchNorm input, and the gradient of the residual
+    /// (dOut masked by the ReLU; nil when the forward had no residual).
+    public func backwardFused(_ dOut: Tensor) -> (dx: Tensor, dResidual: Tensor?) {
+        guard let x = cachedInput else { preconditionFailure("BatchNorm.backward called before forward") }
+        precondition(dOut.shape == x.shape, "BatchNorm.backward: dOut \(dOut.shape), expected \(x.shape)")
+        let (n, c, inner) = dims(x)
+        var d = dOut
+        if let y = cachedOutput {
+            d = Tensor(uninitializedShape: dOut.shape)
+            dOut.data.withUnsafeBufferPointer { pg in y.data.withUnsafeBufferPointer { py in d.data.withUnsafeMutableBufferPointer { pd in
+                let gb = pg.baseAddress!, yb = py.baseAddress!, db = pd.baseAddress!
+                parallelFor(pd.count, minChunk: 65536) { r in for i in r { db[i] = yb[i] > 0 ? gb[i] : 0 } }
+            } } }
+        }
         let count = Float(n * inner)
+        let mean = cachedMean, invStd = cachedInvStd
         var sumD = [Float](repeating: 0, count: c), sumDX = [Float](repeating: 0, count: c)
-        dOut.data.withUnsafeBufferPointer { pd in xhat.data.withUnsafeBufferPointer { ph in
+        d.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in
         sumD.withUnsafeMutableBufferPointer { psd in sumDX.withUnsafeMutableBufferPointer { psx in
-            let (db, hb, sdb, sxb) = (pd.baseAddress!, ph.baseAddress!, psd.baseAddress!, psx.baseAddress!)
+            let (db, xb, sdb, sxb) = (pd.baseAddress!, px.baseAddress!, psd.baseAddress!, psx.baseAddress!)
             parallelFor(c) { r in
                 for ch in r {
                     var s = 0.0, sx = 0.0
+                    let m = mean[ch], sd = invStd[ch]
                     for i in 0..<n {
                         let o = (i * c + ch) * inner
                         var rs: Float = 0, rx: Float = 0
-                        for t in 0..<inner { let d = db[o + t]; rs += d; rx += d * hb[o + t] }
+                        for t in 0..<inner { let g = db[o + t]; rs += g; rx += g * ((xb[o + t] - m) * sd) }
                         s += Double(rs); sx += Double(rx)
                     }
                     sdb[ch] = Float(s); sxb[ch] = Float(sx)
@@ -138,26 +175,26 @@ public final class BatchNorm: Module {
         } } } }
         if !weight.frozen { for ch in 0..<c { weight.grad.data[ch] += sumDX[ch] } }
         if !bias.frozen { for ch in 0..<c { bias.grad.data[ch] += sumD[ch] } }
-        var dx = Tensor(zeros: xhat.shape)
+        var dx = Tensor(uninitializedShape: x.shape)
         let train = cachedMode == .train
-        let invStd = cachedInvStd
-        dOut.data.withUnsafeBufferPointer { pd in xhat.data.withUnsafeBufferPointer { ph in dx.data.withUnsafeMutableBufferPointer { px in
-            let dp = pd.baseAddress!, hp = ph.baseAddress!, xp = px.baseAddress!
+        let gammas = weight.value.data
+        d.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { ph in dx.data.withUnsafeMutableBufferPointer { px in
+            let dp = pd.baseAddress!, xp = ph.baseAddress!, op = px.baseAddress!
             parallelFor(n * c, minChunk: Swift.max(1, 16384 / Swift.max(1, inner))) { r in
                 for i in r {
-                    let ch = i % c, gamma = weight.value.data[ch], s = invStd[ch]
+                    let ch = i % c, gamma = gammas[ch], s = invStd[ch], m = mean[ch]
                     if train {
                         // dx̂ = γ·dOut; Σdx̂ = γ·sumD; Σdx̂·x̂ = γ·sumDX
                         let k = gamma * s / count
                         let a = sumD[ch], b = sumDX[ch]
-                        for t in 0..<inner { let j = i * inner + t; xp[j] = k * (count * dp[j] - a - hp[j] * b) }
+                        for t in 0..<inner { let j = i * inner + t; op[j] = k * (count * dp[j] - a - ((xp[j] - m) * s) * b) }
                     } else {
                         let k = gamma * s
-                        for t in 0..<inner { let j = i * inner + t; xp[j] = k * dp[j] }
+                        for t in 0..<inner { let j = i * inner + t; op[j] = k * dp[j] }
                     }
                 }
             }
         } } }
-        return dx
+        return (dx, cachedResidual ? d : nil)
     }
 }

@@ -18,12 +18,21 @@ struct ConvPlan {
     let groups: Int
     let parallel: Bool
 
-    init(_ g: ConvGeometry) {
-        let hw = g.ho * g.wo
-        let gs = Swift.max(1, Swift.min(g.n, (ConvTuning.minColumns + hw - 1) / Swift.max(1, hw)))
+    /// `columnsPerImage`: GEMM columns one image gives (Ho·Wo, or the smallest position class).
+    init(_ g: ConvGeometry, columnsPerImage: Int) {
+        let hw = Swift.max(1, columnsPerImage), threads = Threads.count
+        var gs = Swift.max(1, Swift.min(g.n, (ConvTuning.minColumns + hw - 1) / hw))
+        var groups = (g.n + gs - 1) / gs
+        // Balance the threads: a multiple of `threads` groups of near-equal size (a batch of 96
+        // on 4x4 maps is 2 x 48 images, not 64 + 32), when each thread still gets a few columns.
+        if threads > 1 && g.n >= threads && g.n * hw >= threads * 32 {
+            groups = (groups + threads - 1) / threads * threads
+            gs = (g.n + groups - 1) / groups
+            groups = (g.n + gs - 1) / gs
+        }
         imagesPerGroup = gs
-        groups = (g.n + gs - 1) / gs
-        parallel = Threads.count > 1 && groups >= Threads.count
+        self.groups = groups
+        parallel = threads > 1 && groups >= threads
     }
 
     func images(ofGroup i: Int, n: Int) -> Range<Int> { (i * imagesPerGroup)..<Swift.min(n, (i + 1) * imagesPerGroup) }
@@ -45,63 +54,11 @@ struct ConvPlan {
     }
 }
 
-@inline(__always) private func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
-
-/// Output columns ox whose input column ox·s-p+kx lies inside [0, w).
-@inline(__always) private func validRange(_ g: ConvGeometry, _ kx: Int, _ size: Int, _ outSize: Int) -> Range<Int> {
-    let lo = Swift.max(0, floorDiv(g.padding - kx + g.stride - 1, g.stride))
-    let hi = Swift.min(outSize, floorDiv(size - 1 + g.padding - kx, g.stride) + 1)
-    return lo < hi ? lo..<hi : 0..<0
-}
-
-/// One image x [C,H,W] -> columns dst[(c,ky,kx), oy·Wo+ox] with row stride `ld`.
-func im2col(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ dst: UnsafeMutablePointer<Float>, ld: Int) {
-    let (k, s, p, h, w, ho, wo) = (g.k, g.stride, g.padding, g.h, g.w, g.ho, g.wo)
-    for c in 0..<g.c {
-        for ky in 0..<k {
-            let yr = validRange(g, ky, h, ho)
-            for kx in 0..<k {
-                let row = dst + ((c * k + ky) * k + kx) * ld
-                let xr = validRange(g, kx, w, wo)
-                for oy in 0..<ho {
-                    let drow = row + oy * wo
-                    if !yr.contains(oy) || xr.isEmpty { drow.update(repeating: 0, count: wo); continue }
-                    if xr.lowerBound > 0 { drow.update(repeating: 0, count: xr.lowerBound) }
-                    if xr.upperBound < wo { (drow + xr.upperBound).update(repeating: 0, count: wo - xr.upperBound) }
-                    let srow = src + (c * h + oy * s - p + ky) * w - p + kx
-                    if s == 1 {
-                        (drow + xr.lowerBound).update(from: srow + xr.lowerBound, count: xr.count)
-                    } else {
-                        for ox in xr { drow[ox] = srow[ox * s] }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Adds columns src[(c,ky,kx), oy·Wo+ox] (row stride `ld`) back into one image dx [C,H,W].
-func col2im(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ dst: UnsafeMutablePointer<Float>, ld: Int) {
-    let (k, s, p, h, w, ho, wo) = (g.k, g.stride, g.padding, g.h, g.w, g.ho, g.wo)
-    for c in 0..<g.c {
-        for ky in 0..<k {
-            let yr = validRange(g, ky, h, ho)
-            for kx in 0..<k {
-                let row = src + ((c * k + ky) * k + kx) * ld
-                let xr = validRange(g, kx, w, wo)
-                if xr.isEmpty { continue }
-                for oy in yr {
-                    let srow = row + oy * wo
-                    let drow = dst + (c * h + oy * s - p + ky) * w - p + kx
-                    if s == 1 {
-                        for ox in xr { drow[ox] += srow[ox] }
-                    } else {
-                        for ox in xr { drow[ox * s] += srow[ox] }
-                    }
-                }
-            }
-        }
-    }
+/// Per-group scratch: im2col columns and GEMM output columns of the largest class.
+private func scratch(_ g: ConvGeometry, _ layout: ConvTaps, _ gs: Int, direct1x1: Bool) -> ([Float], [Float]) {
+    let cols = (direct1x1 && gs == 1) ? 0 : layout.maxColumnRows(g) * gs
+    let tmp = (gs == 1 && layout.classes.count == 1) ? 0 : g.o * gs * layout.maxPositions
+    return ([Float](unsafeUninitializedCapacity: cols) { $1 = $0.count }, [Float](unsafeUninitializedCapacity: tmp) { $1 = $0.count })
 }
 
 /// Fast forward. x [N,C,H,W], weight [O,C,k,k], bias [O] -> y [N,O,Ho,Wo].
@@ -110,31 +67,33 @@ public func conv2dForward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: In
                  "conv2d: input \(x.shape) and weight \(weight.shape) do not fit")
     let g = ConvGeometry(n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3],
                          o: weight.shape[0], k: weight.shape[2], stride: stride, padding: padding)
-    let plan = ConvPlan(g)
+    let layout = ConvTaps(g), plan = ConvPlan(g, columnsPerImage: layout.minPositions)
     let hw = g.ho * g.wo, chw = g.c * g.h * g.w, ohw = g.o * hw
     let direct1x1 = g.k == 1 && stride == 1 && padding == 0
-    var y = Tensor(zeros: g.outputShape)
-    x.data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in y.data.withUnsafeMutableBufferPointer { py in
-        let xp = px.baseAddress!, wp = pw.baseAddress!, yp = py.baseAddress!
+    let packed = layout.plain ? [] : weight.data.withUnsafeBufferPointer { layout.pack($0.baseAddress!, g) }
+    var y = Tensor(uninitializedShape: g.outputShape)   // every element written below
+    x.data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw0 in packed.withUnsafeBufferPointer { pk in
+    y.data.withUnsafeMutableBufferPointer { py in
+        let xp = px.baseAddress!, yp = py.baseAddress!
         plan.run { _, groupRange in
-            let gs = plan.imagesPerGroup, cols = gs * hw
-            var colBuf = [Float](repeating: 0, count: (direct1x1 && gs == 1) ? 0 : g.ckk * cols)
-            var tmp = [Float](repeating: 0, count: gs > 1 ? g.o * cols : 0)
+            var (colBuf, tmp) = scratch(g, layout, plan.imagesPerGroup, direct1x1: direct1x1)
             colBuf.withUnsafeMutableBufferPointer { cb in tmp.withUnsafeMutableBufferPointer { tb in
+                let cbp = cb.baseAddress, tbp = tb.baseAddress
                 for gi in groupRange {
-                    let imgs = plan.images(ofGroup: gi, n: g.n)
-                    if imgs.count == 1 {
-                        let n = imgs.lowerBound
-                        let b: UnsafePointer<Float>
-                        if direct1x1 { b = xp + n * chw } else { im2col(xp + n * chw, g, cb.baseAddress!, ld: hw); b = UnsafePointer(cb.baseAddress!) }
-                        sgemm(m: g.o, n: hw, k: g.ckk, a: wp, b: b, c: yp + n * ohw)
-                    } else {
-                        let width = imgs.count * hw
-                        let n0 = imgs.lowerBound, cbp = cb.baseAddress!, tbp = tb.baseAddress!
-                        plan.eachImage(imgs.count) { j in im2col(xp + (n0 + j) * chw, g, cbp + j * hw, ld: width) }
-                        sgemm(m: g.o, n: width, k: g.ckk, a: wp, b: cbp, c: tbp)
-                        plan.eachImage(imgs.count) { j in
-                            for o in 0..<g.o { (yp + (n0 + j) * ohw + o * hw).update(from: tbp + o * width + j * hw, count: hw) }
+                    let imgs = plan.images(ofGroup: gi, n: g.n), n0 = imgs.lowerBound, count = imgs.count
+                    var wbase = 0
+                    for cl in layout.classes {
+                        let kdim = g.c * cl.t, width = count * cl.p
+                        let wp = layout.plain ? pw0.baseAddress! : pk.baseAddress! + wbase
+                        wbase += g.o * kdim
+                        if count == 1 && cl.identity {
+                            let b: UnsafePointer<Float>
+                            if direct1x1 { b = xp + n0 * chw } else { im2col(xp + n0 * chw, g, cl, cbp!, ld: hw); b = UnsafePointer(cbp!) }
+                            sgemm(m: g.o, n: hw, k: kdim, a: wp, b: b, c: yp + n0 * ohw)
+                        } else {
+                            plan.eachImage(count) { j in im2col(xp + (n0 + j) * chw, g, cl, cbp! + j * cl.p, ld: width) }
+                            sgemm(m: g.o, n: width, k: kdim, a: wp, b: cbp!, c: tbp!)
+                            plan.eachImage(count) { j in copyColumns(tbp!, width: width, images: yp + n0 * ohw, o: g.o, hw: hw, cl, j: j, toColumns: false) }
                         }
                     }
                 }
@@ -147,7 +106,7 @@ public func conv2dForward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: In
                 }
             }
         }
-    } } }
+    } } } }
     return y
 }
 
@@ -156,40 +115,43 @@ public func conv2dBackwardData(_ dOut: Tensor, weight: Tensor, inputShape: [Int]
     let g = ConvGeometry(n: inputShape[0], c: inputShape[1], h: inputShape[2], w: inputShape[3],
                          o: weight.shape[0], k: weight.shape[2], stride: stride, padding: padding)
     precondition(dOut.shape == g.outputShape, "conv2d backward: dOut \(dOut.shape), expected \(g.outputShape)")
-    let plan = ConvPlan(g)
+    let layout = ConvTaps(g), plan = ConvPlan(g, columnsPerImage: layout.minPositions)
     let hw = g.ho * g.wo, chw = g.c * g.h * g.w, ohw = g.o * hw
     let direct1x1 = g.k == 1 && stride == 1 && padding == 0
+    let packed = layout.plain ? [] : weight.data.withUnsafeBufferPointer { layout.pack($0.baseAddress!, g) }
     var dx = Tensor(zeros: inputShape)
-    dOut.data.withUnsafeBufferPointer { pd in weight.data.withUnsafeBufferPointer { pw in dx.data.withUnsafeMutableBufferPointer { px in
-        let dp = pd.baseAddress!, wp = pw.baseAddress!, xp = px.baseAddress!
+    dOut.data.withUnsafeBufferPointer { pd in weight.data.withUnsafeBufferPointer { pw0 in packed.withUnsafeBufferPointer { pk in
+    dx.data.withUnsafeMutableBufferPointer { px in
+        let dp = pd.baseAddress!, xp = px.baseAddress!
         plan.run { _, groupRange in
-            let gs = plan.imagesPerGroup, cols = gs * hw
-            var colBuf = [Float](repeating: 0, count: (direct1x1 && gs == 1) ? 0 : g.ckk * cols)
-            var tmp = [Float](repeating: 0, count: gs > 1 ? g.o * cols : 0)
+            var (colBuf, tmp) = scratch(g, layout, plan.imagesPerGroup, direct1x1: direct1x1)
             colBuf.withUnsafeMutableBufferPointer { cb in tmp.withUnsafeMutableBufferPointer { tb in
+                let cbp = cb.baseAddress, tbp = tb.baseAddress
                 for gi in groupRange {
-                    let imgs = plan.images(ofGroup: gi, n: g.n)
-                    if imgs.count == 1 {
-                        let n = imgs.lowerBound
-                        if direct1x1 {
-                            sgemm(transA: true, m: g.ckk, n: hw, k: g.o, a: wp, b: dp + n * ohw, c: xp + n * chw)
+                    let imgs = plan.images(ofGroup: gi, n: g.n), n0 = imgs.lowerBound, count = imgs.count
+                    var wbase = 0
+                    for cl in layout.classes {
+                        let kdim = g.c * cl.t, width = count * cl.p
+                        let wp = layout.plain ? pw0.baseAddress! : pk.baseAddress! + wbase
+                        wbase += g.o * kdim
+                        if count == 1 && cl.identity {
+                            if direct1x1 {
+                                sgemm(transA: true, m: kdim, n: hw, k: g.o, a: wp, b: dp + n0 * ohw, c: xp + n0 * chw)
+                            } else {
+                                sgemm(transA: true, m: kdim, n: hw, k: g.o, a: wp, b: dp + n0 * ohw, c: cbp!)
+                                col2im(cbp!, g, cl, xp + n0 * chw, ld: hw)
+                            }
                         } else {
-                            sgemm(transA: true, m: g.ckk, n: hw, k: g.o, a: wp, b: dp + n * ohw, c: cb.baseAddress!)
-                            col2im(cb.baseAddress!, g, xp + n * chw, ld: hw)
+                            let dImages = UnsafeMutablePointer(mutating: dp + n0 * ohw)   // read only (toColumns)
+                            plan.eachImage(count) { j in copyColumns(tbp!, width: width, images: dImages, o: g.o, hw: hw, cl, j: j, toColumns: true) }
+                            sgemm(transA: true, m: kdim, n: width, k: g.o, a: wp, b: tbp!, c: cbp!)
+                            plan.eachImage(count) { j in col2im(cbp! + j * cl.p, g, cl, xp + (n0 + j) * chw, ld: width) }
                         }
-                    } else {
-                        let width = imgs.count * hw
-                        let n0 = imgs.lowerBound, cbp = cb.baseAddress!, tbp = tb.baseAddress!
-                        plan.eachImage(imgs.count) { j in
-                            for o in 0..<g.o { (tbp + o * width + j * hw).update(from: dp + (n0 + j) * ohw + o * hw, count: hw) }
-                        }
-                        sgemm(transA: true, m: g.ckk, n: width, k: g.o, a: wp, b: tbp, c: cbp)
-                        plan.eachImage(imgs.count) { j in col2im(cbp + j * hw, g, xp + (n0 + j) * chw, ld: width) }
                     }
                 }
             } }
         }
-    } } }
+    } } } }
     return dx
 }
 
@@ -200,44 +162,51 @@ public func conv2dBackwardWeight(_ dOut: Tensor, input x: Tensor, kernelSize k: 
                          o: dOut.shape[1], k: k, stride: stride, padding: padding)
     precondition(dOut.shape == g.outputShape && dWeight.shape == [g.o, g.c, k, k],
                  "conv2d backward-weight: dOut \(dOut.shape), dWeight \(dWeight.shape) for input \(x.shape)")
-    let plan = ConvPlan(g)
+    let layout = ConvTaps(g), plan = ConvPlan(g, columnsPerImage: layout.minPositions)
     let hw = g.ho * g.wo, chw = g.c * g.h * g.w, ohw = g.o * hw
     let direct1x1 = g.k == 1 && stride == 1 && padding == 0
-    let wsize = g.o * g.ckk
-    // Chunk 0 accumulates straight into dWeight; the other chunks into private partial sums.
-    var partial = [Float](repeating: 0, count: wsize * (plan.chunks - 1))
+    let wsize = layout.plain ? g.o * g.ckk : layout.packedSize(g)
+    // Chunk 0 accumulates straight into dWeight (or, when packed, into a packed sum); the other
+    // chunks into private partial sums.
+    var partial = [Float](repeating: 0, count: wsize * (plan.chunks - 1 + (layout.plain ? 0 : 1)))
     dOut.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in
     partial.withUnsafeMutableBufferPointer { pp in dWeight.data.withUnsafeMutableBufferPointer { pdw in
-        let dp = pd.baseAddress!, xp = px.baseAddress!, dwp = pdw.baseAddress!
+        let dp = pd.baseAddress!, xp = px.baseAddress!
+        let first = layout.plain ? pdw.baseAddress! : pp.baseAddress!
+        let others = layout.plain ? pp.baseAddress : pp.baseAddress.map { $0 + wsize }
         plan.run { chunk, groupRange in
-            let acc = chunk == 0 ? dwp : pp.baseAddress! + (chunk - 1) * wsize
-            let gs = plan.imagesPerGroup, cols = gs * hw
-            var colBuf = [Float](repeating: 0, count: (direct1x1 && gs == 1) ? 0 : g.ckk * cols)
-            var tmp = [Float](repeating: 0, count: gs > 1 ? g.o * cols : 0)
+            let acc = chunk == 0 ? first : others! + (chunk - 1) * wsize
+            var (colBuf, tmp) = scratch(g, layout, plan.imagesPerGroup, direct1x1: direct1x1)
             colBuf.withUnsafeMutableBufferPointer { cb in tmp.withUnsafeMutableBufferPointer { tb in
+                let cbp = cb.baseAddress, tbp = tb.baseAddress
                 for gi in groupRange {
-                    let imgs = plan.images(ofGroup: gi, n: g.n)
-                    if imgs.count == 1 {
-                        let n = imgs.lowerBound
-                        let b: UnsafePointer<Float>
-                        if direct1x1 { b = xp + n * chw } else { im2col(xp + n * chw, g, cb.baseAddress!, ld: hw); b = UnsafePointer(cb.baseAddress!) }
-                        sgemm(transB: true, m: g.o, n: g.ckk, k: hw, a: dp + n * ohw, b: b, beta: 1, c: acc)
-                    } else {
-                        let width = imgs.count * hw
-                        let n0 = imgs.lowerBound, cbp = cb.baseAddress!, tbp = tb.baseAddress!
-                        plan.eachImage(imgs.count) { j in
-                            im2col(xp + (n0 + j) * chw, g, cbp + j * hw, ld: width)
-                            for o in 0..<g.o { (tbp + o * width + j * hw).update(from: dp + (n0 + j) * ohw + o * hw, count: hw) }
+                    let imgs = plan.images(ofGroup: gi, n: g.n), n0 = imgs.lowerBound, count = imgs.count
+                    var wbase = 0
+                    for cl in layout.classes {
+                        let kdim = g.c * cl.t, width = count * cl.p
+                        let dacc = acc + wbase
+                        wbase += g.o * kdim
+                        if count == 1 && cl.identity {
+                            let b: UnsafePointer<Float>
+                            if direct1x1 { b = xp + n0 * chw } else { im2col(xp + n0 * chw, g, cl, cbp!, ld: hw); b = UnsafePointer(cbp!) }
+                            sgemm(transB: true, m: g.o, n: kdim, k: hw, a: dp + n0 * ohw, b: b, beta: 1, c: dacc)
+                        } else {
+                            let dImages = UnsafeMutablePointer(mutating: dp + n0 * ohw)   // read only (toColumns)
+                            plan.eachImage(count) { j in
+                                im2col(xp + (n0 + j) * chw, g, cl, cbp! + j * cl.p, ld: width)
+                                copyColumns(tbp!, width: width, images: dImages, o: g.o, hw: hw, cl, j: j, toColumns: true)
+                            }
+                            sgemm(transB: true, m: g.o, n: kdim, k: width, a: tbp!, b: cbp!, beta: 1, c: dacc)
                         }
-                        sgemm(transB: true, m: g.o, n: g.ckk, k: width, a: tbp, b: cbp, beta: 1, c: acc)
                     }
                 }
             } }
         }
         for ch in 0..<(plan.chunks - 1) {
-            let src = pp.baseAddress! + ch * wsize
-            for i in 0..<wsize { dwp[i] += src[i] }
+            let src = others! + ch * wsize
+            for i in 0..<wsize { first[i] += src[i] }
         }
+        if !layout.plain { layout.unpackAdd(first, g, into: pdw.baseAddress!) }
     } } } }
 }
 

@@ -16,7 +16,7 @@ public final class MaxPool2d {
         precondition(x.rank == 4, "MaxPool2d: input shape \(x.shape), expected [N, C, H, W]")
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let ho = (h + 2 * padding - kernelSize) / stride + 1, wo = (w + 2 * padding - kernelSize) / stride + 1
-        var y = Tensor(zeros: [n, c, ho, wo])
+        var y = Tensor(uninitializedShape: [n, c, ho, wo])   // every element written below
         var arg = [Int32](repeating: 0, count: y.count)
         let (k, s, p) = (kernelSize, stride, padding)
         x.data.withUnsafeBufferPointer { px in y.data.withUnsafeMutableBufferPointer { py in arg.withUnsafeMutableBufferPointer { pa in
@@ -54,12 +54,15 @@ public final class MaxPool2d {
         var dx = Tensor(zeros: cachedInputShape)
         let hw = cachedInputShape[2] * cachedInputShape[3]
         let ohw = dOut.shape[2] * dOut.shape[3]
-        for plane in 0..<(cachedInputShape[0] * cachedInputShape[1]) {
-            for t in 0..<ohw {
-                let o = plane * ohw + t
-                dx.data[plane * hw + Int(cachedArgmax[o])] += dOut.data[o]
+        // planes are independent: split them over threads
+        dOut.data.withUnsafeBufferPointer { pd in cachedArgmax.withUnsafeBufferPointer { pa in dx.data.withUnsafeMutableBufferPointer { px in
+            let db = pd.baseAddress!, ab = pa.baseAddress!, xb = px.baseAddress!
+            parallelFor(cachedInputShape[0] * cachedInputShape[1], minChunk: 8) { r in
+                for plane in r {
+                    for t in 0..<ohw { let o = plane * ohw + t; xb[plane * hw + Int(ab[o])] += db[o] }
+                }
             }
-        }
+        } } }
         return dx
     }
 }

@@ -18,7 +18,6 @@ public final class ResNet: Module {
     /// torchvision's classifier Linear(featureChannels, numClasses); nil in a MainNet whose
     /// head replaced it.
     public let fc: Linear?
-    private let relu = ReLU()
     private let maxpool = MaxPool2d(kernelSize: 3, stride: 2, padding: 1)
     private let avgpool = AdaptiveAvgPool2d()
     private let flatten = Flatten()
@@ -80,11 +79,11 @@ public final class ResNet: Module {
     // x [N, 3, H, W] -> [N, width, H/4, W/4]  (unit 0)
     private func forwardStem(_ x: Tensor, mode: Mode) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == 3, "ResNet: input shape \(x.shape), expected [N, 3, H, W]")
-        return maxpool.forward(relu.forward(bn1.forward(conv1.forward(x), mode: mode)))
+        return maxpool.forward(bn1.forward(conv1.forward(x), mode: mode, residual: nil, relu: true))
     }
 
     private func backwardStem(_ d: Tensor) -> Tensor {
-        conv1.backward(bn1.backward(relu.backward(maxpool.backward(d))))
+        conv1.backward(bn1.backward(maxpool.backward(d)))
     }
 
     /// Runs units `range` (0 = stem, i >= 1 = block i-1) on x and returns the last output.

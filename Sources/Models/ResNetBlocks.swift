@@ -39,7 +39,6 @@ public final class BasicBlock: ResidualBlock {
     public let conv2: Conv2d
     public let bn2: BatchNorm
     public let downsample: Downsample?
-    private let relu1 = ReLU(), reluOut = ReLU()
 
     public init(inChannels: Int, planes: Int, stride: Int, downsample: Bool, rng: inout SeededGenerator) {
         conv1 = Conv2d(inChannels: inChannels, outChannels: planes, kernelSize: 3, stride: stride, padding: 1,
@@ -62,18 +61,19 @@ public final class BasicBlock: ResidualBlock {
     }
 
     // x [N, C, H, W] -> [N, P, H/s, W/s]
+    // BatchNorm, residual add and ReLU run fused (BatchNorm.forward(_:mode:residual:relu:)).
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
-        var out = relu1.forward(bn1.forward(conv1.forward(x), mode: mode))
-        out = bn2.forward(conv2.forward(out), mode: mode)
+        let out = bn1.forward(conv1.forward(x), mode: mode, residual: nil, relu: true)
         let identity = downsample?.forward(x, mode: mode) ?? x
-        return reluOut.forward(add(out, identity))
+        return bn2.forward(conv2.forward(out), mode: mode, residual: identity, relu: true)
     }
 
     public func backward(_ dOut: Tensor) -> Tensor {
-        let d = reluOut.backward(dOut)
-        let dMain = conv1.backward(bn1.backward(relu1.backward(conv2.backward(bn2.backward(d)))))
-        let dShortcut = downsample?.backward(d) ?? d
-        return add(dMain, dShortcut)
+        let (d2, dRes) = bn2.backwardFused(dOut)
+        let d = dRes!
+        var dMain = conv1.backward(bn1.backward(conv2.backward(d2)))
+        addInPlace(&dMain, downsample?.backward(d) ?? d)
+        return dMain
     }
 
     public func clearCaches() {
@@ -91,7 +91,6 @@ public final class Bottleneck: ResidualBlock {
     public let conv3: Conv2d
     public let bn3: BatchNorm
     public let downsample: Downsample?
-    private let relu1 = ReLU(), relu2 = ReLU(), reluOut = ReLU()
 
     public init(inChannels: Int, planes: Int, stride: Int, downsample: Bool, rng: inout SeededGenerator) {
         let out = planes * 4
@@ -120,20 +119,21 @@ public final class Bottleneck: ResidualBlock {
     }
 
     // x [N, C, H, W] -> [N, 4P, H/s, W/s]
+    // BatchNorm, residual add and ReLU run fused (BatchNorm.forward(_:mode:residual:relu:)).
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
-        var out = relu1.forward(bn1.forward(conv1.forward(x), mode: mode))
-        out = relu2.forward(bn2.forward(conv2.forward(out), mode: mode))
-        out = bn3.forward(conv3.forward(out), mode: mode)
+        var out = bn1.forward(conv1.forward(x), mode: mode, residual: nil, relu: true)
+        out = bn2.forward(conv2.forward(out), mode: mode, residual: nil, relu: true)
         let identity = downsample?.forward(x, mode: mode) ?? x
-        return reluOut.forward(add(out, identity))
+        return bn3.forward(conv3.forward(out), mode: mode, residual: identity, relu: true)
     }
 
     public func backward(_ dOut: Tensor) -> Tensor {
-        let d = reluOut.backward(dOut)
-        var g = relu2.backward(conv3.backward(bn3.backward(d)))
-        g = conv1.backward(bn1.backward(relu1.backward(conv2.backward(bn2.backward(g)))))
-        let dShortcut = downsample?.backward(d) ?? d
-        return add(g, dShortcut)
+        let (d3, dRes) = bn3.backwardFused(dOut)
+        let d = dRes!
+        var g = bn2.backward(conv3.backward(d3))
+        g = conv1.backward(bn1.backward(conv2.backward(g)))
+        addInPlace(&g, downsample?.backward(d) ?? d)
+        return g
     }
 
     public func clearCaches() {

@@ -1,15 +1,20 @@
 import Foundation
+import Specs
 import Tensors
 import WeightIO
 
 /// Frozen-backbone features (the SideNet input at the attach point and the head input) for every
-/// example of a data pool, computed once per (backbone weights, data, preprocessing, attach point)
-/// and kept on disk under `results/cache/` keyed by a content hash, so later epochs, seeds and
-/// variants never run the backbone again.
+/// example of a data pool, computed once per (backbone weights, data, preprocessing, attach point,
+/// storage dtype) and kept on disk under `results/cache/` keyed by a content hash, so later
+/// epochs, seeds and variants never run the backbone again.
+///
+/// The file is a safetensors file (tensors "attach" [N, Fa] and "head" [N, Fh], dtype F32 or
+/// F16) written and read in streamed chunks straight from and into the feature storage: no
+/// second copy of a multi-gigabyte feature set is ever held.
 final class FeatureCache {
     struct Features {
-        var attach: Tensor   // [N, Fa]
-        var head: Tensor     // [N, Fh]
+        var attach: FeatureMatrix   // [N, Fa]
+        var head: FeatureMatrix     // [N, Fh]
     }
 
     let directory: URL
@@ -21,48 +26,126 @@ final class FeatureCache {
 
     /// The features for `key`, computing them with `compute` (batches of pool indices, visited in
     /// `order`, a permutation of the pool) when absent. Rows come back in pool order.
-    func features(key: String, poolCount: Int, order: [Int], batchSize: Int, stats: inout RunnerStats,
-                  progress: ProgressSink, stop: StopSignal,
+    func features(key: String, poolCount: Int, order: [Int], batchSize: Int, dtype: FeatureCacheDType,
+                  stats: inout RunnerStats, progress: ProgressSink, stop: StopSignal,
                   compute: ([Int]) throws -> (attach: Tensor, head: Tensor)) throws -> Features {
         precondition(order.count == poolCount, "feature order covers \(order.count) of \(poolCount) examples")
         if let f = memory[key] { stats.featureCacheHits += 1; return f }
+        memory = [:]  // drop the previous set before building the next: feature sets can be gigabytes
         let file = url(for: key)
         if FileManager.default.fileExists(atPath: file.path),
-           let t = try? SafeTensors.load(file), let a = t["attach"], let h = t["head"],
-           a.shape.first == poolCount, h.shape.first == poolCount {
+           let f = try? FeatureCache.read(file, rows: poolCount, dtype: dtype) {
             stats.featureCacheHits += 1
-            let f = Features(attach: a, head: h)
             memory = [key: f]
             return f
         }
         stats.featureCacheMisses += 1
         progress.begin("features", total: poolCount, unit: "ex")
-        var attachRows: [Tensor] = [], headRows: [Tensor] = []
-        var done = 0
+        var f: Features?
         for start in stride(from: 0, to: poolCount, by: batchSize) {
             if stop.isRequested { throw RunnerError.interrupted }
-            let idx = Array(order[start..<min(poolCount, start + batchSize)])
-            let (a, h) = try compute(idx)
-            attachRows.append(a)
-            headRows.append(h)
+            let rows = order[start..<min(poolCount, start + batchSize)]
+            let (a, h) = try compute(Array(rows))
+            if f == nil {
+                f = Features(attach: FeatureMatrix(rows: poolCount, cols: a.count / max(1, rows.count), dtype: dtype),
+                             head: FeatureMatrix(rows: poolCount, cols: h.count / max(1, rows.count), dtype: dtype))
+            }
+            // batch row r is example order[start + r]: stored at its pool row
+            f!.attach.setRows(rows, from: a)
+            f!.head.setRows(rows, from: h)
             stats.backboneFeatureBatches += 1
-            done += idx.count
-            progress.advance(to: done)
+            progress.advance(to: start + rows.count)
         }
-        // row r of the concatenation is example order[r]; put example i back at row i (no copy
-        // when the order is the pool order: image caches are gigabytes)
-        var f = Features(attach: Tensor.concatRows(attachRows), head: Tensor.concatRows(headRows))
-        attachRows = []
-        headRows = []
-        if order != Array(0..<poolCount) {
-            var position = [Int](repeating: 0, count: poolCount)
-            for (r, i) in order.enumerated() { position[i] = r }
-            f = Features(attach: f.attach.gatherRows(position), head: f.head.gatherRows(position))
-        }
-        progress.end("\(poolCount) examples, attach \(f.attach.shape[1]) + head \(f.head.shape[1]) features cached")
+        guard let features = f else { throw RunnerError.invalid("feature cache: the data pool is empty") }
+        progress.end("\(poolCount) examples, attach \(features.attach.cols) + head \(features.head.cols) \(dtype.rawValue) features cached")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try SafeTensors.write(["attach": f.attach, "head": f.head], metadata: ["key": key], to: file)
-        memory = [key: f]  // keep one entry: feature sets can be gigabytes
-        return f
+        try FeatureCache.write(features, key: key, to: file)
+        memory = [key: features]  // keep one entry: feature sets can be gigabytes
+        return features
     }
+
+    // MARK: file
+
+    private static func dtypeName(_ d: FeatureCacheDType) -> String { d == .float32 ? "F32" : "F16" }
+
+    /// Writes a safetensors file: 8-byte little-endian header length, JSON header (padded with
+    /// spaces to a multiple of 8), then the tensors' bytes, streamed in chunks.
+    static func write(_ f: Features, key: String, to url: URL) throws {
+        let a = f.attach, h = f.head
+        let name = dtypeName(a.dtype)
+        var header = "{\"__metadata__\":{\"key\":\"\(key)\"},"
+            + "\"attach\":{\"dtype\":\"\(name)\",\"shape\":[\(a.rows),\(a.cols)],\"data_offsets\":[0,\(a.byteCount)]},"
+            + "\"head\":{\"dtype\":\"\(name)\",\"shape\":[\(h.rows),\(h.cols)],\"data_offsets\":[\(a.byteCount),\(a.byteCount + h.byteCount)]}}"
+        while header.utf8.count % 8 != 0 { header += " " }
+        let tmp = url.appendingPathExtension("partial")
+        FileManager.default.createFile(atPath: tmp.path, contents: nil)
+        let out = try FileHandle(forWritingTo: tmp)
+        do {
+            var length = UInt64(header.utf8.count).littleEndian
+            try out.write(contentsOf: Data(bytes: &length, count: 8))
+            try out.write(contentsOf: Data(header.utf8))
+            for m in [a, h] {
+                try m.withBytes { raw in
+                    let chunk = 64 << 20
+                    for start in stride(from: 0, to: raw.count, by: chunk) {
+                        let part = UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + chunk)])
+                        try out.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: part.baseAddress!),
+                                                       count: part.count, deallocator: .none))
+                    }
+                }
+            }
+            try out.close()
+        } catch {
+            try? out.close()
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
+        }
+        // a complete file appears at once: a killed writer never leaves a truncated cache behind
+        _ = try? FileManager.default.removeItem(at: url)
+        try FileManager.default.moveItem(at: tmp, to: url)
+    }
+
+    /// Reads a cache file written by `write`; nil when it does not hold `rows` rows of `dtype`
+    /// (then the features are recomputed and the file replaced).
+    static func read(_ url: URL, rows: Int, dtype: FeatureCacheDType) throws -> Features? {
+        let input = try FileHandle(forReadingFrom: url)
+        defer { try? input.close() }
+        guard let lenData = try input.read(upToCount: 8), lenData.count == 8 else { return nil }
+        let length = lenData.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard length > 0, length < 1 << 20, let headerData = try input.read(upToCount: Int(length)),
+              headerData.count == Int(length),
+              let header = try JSONSerialization.jsonObject(with: headerData) as? [String: Any] else { return nil }
+        func matrix(_ name: String) -> (FeatureMatrix, Int)? {
+            guard let t = header[name] as? [String: Any], t["dtype"] as? String == dtypeName(dtype),
+                  let shape = t["shape"] as? [Int], shape.count == 2, shape[0] == rows, shape[1] > 0,
+                  let offsets = t["data_offsets"] as? [Int], offsets.count == 2 else { return nil }
+            let m = FeatureMatrix(rows: rows, cols: shape[1], dtype: dtype)
+            guard offsets[1] - offsets[0] == m.byteCount else { return nil }
+            return (m, offsets[0])
+        }
+        guard let (a, aStart) = matrix("attach"), let (h, hStart) = matrix("head"),
+              aStart == 0, hStart == a.byteCount else { return nil }
+        for m in [a, h] {
+            let complete = try m.withMutableBytes { raw -> Bool in
+                let chunk = 64 << 20
+                var done = 0
+                while done < raw.count {
+                    guard let part = try input.read(upToCount: min(chunk, raw.count - done)), !part.isEmpty else { return false }
+                    part.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: raw[done..<(done + part.count)]))
+                    done += part.count
+                }
+                return true
+            }
+            if !complete { return nil }
+        }
+        return Features(attach: a, head: h)
+    }
+}
+
+/// How validation and test run on cached features: the heads see chunks of about `chunkBytes`
+/// of gathered Float32 rows at once (whole numbers of evaluation batches), instead of one
+/// evaluation batch at a time. 0 = one batch at a time (the behaviour before chunking; tests
+/// compare the two).
+public enum FeatureEvaluation {
+    nonisolated(unsafe) public static var chunkBytes = 128 << 20
 }

@@ -29,6 +29,8 @@ final class RunJob {
     private var withSide: Bool { variant == .sidenet }
     private var regime: Regime { spec.training.regime }
     private var features: FeatureCache.Features?
+    /// The validation split's rows of the selected epoch, set by `execute` (written with the test rows).
+    private(set) var validationRows: [PredictionRow] = []
 
     init(spec: ExperimentSpec, variant: Variant, seed: Int, data: PreparedData, store: ResultStore, runId: Int64,
          resumeFrom: Int?, options: RunOptions, cache: FeatureCache, stats: RunnerStats) {
@@ -103,6 +105,7 @@ final class RunJob {
         if let path = best.path {
             try loadState(from: URL(fileURLWithPath: path))
         }
+        validationRows = try predictionRows(data.validation)
         return try evaluateTest(bestEpoch: best.epoch)
     }
 
@@ -116,11 +119,13 @@ final class RunJob {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]  // a stable key: unsorted JSON varies between calls
         let config = (try? encoder.encode(spec.mainnet.resolvedConfig)).flatMap { String(data: $0, encoding: .utf8) } ?? "?"
-        let key = FileDigest.hash(["v1", spec.mainnet.arch.rawValue, config, weights, spec.sidenet.attach,
-                                   data.identity].joined(separator: "|"))
+        let dtype = spec.training.featureCacheDType
+        var parts = ["v1", spec.mainnet.arch.rawValue, config, weights, spec.sidenet.attach, data.identity]
+        if dtype != .float32 { parts.append(dtype.rawValue) }  // float32 keys are those of older caches
+        let key = FileDigest.hash(parts.joined(separator: "|"))
         let net = self.net!, data = self.data
         return try cache.features(key: key, poolCount: data.poolCount, order: data.featureOrder,
-                                  batchSize: spec.evaluation.batchSize,
+                                  batchSize: spec.evaluation.batchSize, dtype: dtype,
                                   stats: &stats, progress: options.progress, stop: options.stop) { [self] idx in
             try heartbeatIfDue()  // a long feature pass must not look like an abandoned claim
             return try net.features(idx, data: data)
@@ -133,8 +138,8 @@ final class RunJob {
     private func logits(_ indices: [Int], mode: Mode) throws -> (main: Tensor, side: Tensor?) {
         if let f = features {
             // regime sidenet: the MainNet stays as loaded, BatchNorm statistics included
-            let main = net.head.forward(f.head.gatherRows(indices), mode: regime == .sidenet ? .eval : mode)
-            let side = withSide ? net.side.forward(f.attach.gatherRows(indices), mode: mode) : nil
+            let main = net.head.forward(f.head.gather(indices), mode: regime == .sidenet ? .eval : mode)
+            let side = withSide ? net.side.forward(f.attach.gather(indices), mode: mode) : nil
             return (main, side)
         }
         return try net.forward(indices, data: data, mode: mode, withSide: withSide)
@@ -142,8 +147,9 @@ final class RunJob {
 
     private func backward(main: Tensor, side: Tensor?) {
         if features != nil {
-            if regime != .sidenet { _ = net.head.backward(main) }
-            if let side { _ = net.side.backward(side) }
+            // cached features are inputs: no gradient flows into them
+            if regime != .sidenet { net.head.backwardParameters(main) }
+            if let side { net.side.backwardParameters(side) }
         } else {
             net.backward(main: main, side: side)
         }
@@ -241,21 +247,42 @@ final class RunJob {
     private func validate() throws -> Validation {
         var lm = 0.0, ls = 0.0, cm = 0, cs = 0
         let idxs = data.validation
-        for start in stride(from: 0, to: idxs.count, by: spec.evaluation.batchSize) {
-            let idx = Array(idxs[start..<min(idxs.count, start + spec.evaluation.batchSize)])
+        try forEachEvalBatch(idxs) { _, idx, main, side in
             let labels = idx.map { data.labels[$0] }
-            let (main, side) = try logits(idx, mode: .eval)
             lm += headLoss(main, labels: labels).loss * Double(idx.count)
             cm += zip(predictions(main), labels).filter { $0.0.pred == $0.1 }.count
             if let side {
                 ls += headLoss(side, labels: labels).loss * Double(idx.count)
                 cs += zip(predictions(side), labels).filter { $0.0.pred == $0.1 }.count
             }
-            try heartbeatIfDue()
         }
         let n = Double(max(idxs.count, 1))
         return Validation(lossMain: lm / n, lossSide: withSide ? ls / n : nil, accMain: Double(cm) / n,
                           accSide: withSide ? Double(cs) / n : nil)
+    }
+
+    /// Eval-mode logits of `idxs` handed to `body` batch by batch (`evaluation.batch_size`
+    /// examples; `start` = position of the batch in `idxs`). On cached features the heads run
+    /// over chunks of many batches at once (large GEMMs); each row's logits do not depend on the
+    /// rows beside it, and `body` still sees the same batches, so losses and sums are unchanged.
+    private func forEachEvalBatch(_ idxs: [Int], _ body: (Int, [Int], Tensor, Tensor?) throws -> Void) throws {
+        let bs = spec.evaluation.batchSize
+        var chunk = bs
+        if let f = features {
+            // ~128 MB of gathered Float32 rows per chunk, a whole number of batches
+            let rowBytes = 4 * (f.head.cols + (withSide ? f.attach.cols : 0))
+            chunk = max(1, FeatureEvaluation.chunkBytes / max(1, rowBytes) / bs) * bs
+        }
+        for cStart in stride(from: 0, to: idxs.count, by: chunk) {
+            let cIdx = Array(idxs[cStart..<min(idxs.count, cStart + chunk)])
+            let (main, side) = try logits(cIdx, mode: .eval)
+            for bStart in stride(from: 0, to: cIdx.count, by: bs) {
+                let r = bStart..<min(cIdx.count, bStart + bs)
+                let whole = r.count == cIdx.count
+                try body(cStart + bStart, Array(cIdx[r]), whole ? main : main.rows(r), whole ? side : side?.rows(r))
+            }
+            try heartbeatIfDue()
+        }
     }
 
     // MARK: test
@@ -265,9 +292,7 @@ final class RunJob {
         var correctMain = 0, correctSide = 0
         let idxs = data.test
         options.progress.begin("\(spec.name) \(runTag) test", total: idxs.count, unit: "ex")
-        for start in stride(from: 0, to: idxs.count, by: spec.evaluation.batchSize) {
-            let idx = Array(idxs[start..<min(idxs.count, start + spec.evaluation.batchSize)])
-            let (main, side) = try logits(idx, mode: .eval)
+        try forEachEvalBatch(idxs) { start, idx, main, side in
             let pm = predictions(main), ps = side.map(predictions)
             let k = main.shape[1]
             for (r, poolIndex) in idx.enumerated() {
@@ -281,7 +306,6 @@ final class RunJob {
                                           mainLogits: Array(main.data[(r * k)..<(r * k + k)])))
             }
             options.progress.advance(to: start + idx.count)
-            try heartbeatIfDue()
         }
         let n = Double(max(idxs.count, 1))
         let accMain = Double(correctMain) / n
@@ -295,6 +319,23 @@ final class RunJob {
                                  bestEpoch: bestEpoch, testAccMain: accMain, testAccSide: accSide,
                                  dataSplit: data.splitDescription)
         return (summary, rows)
+    }
+
+    /// Per-example rows of both heads on `idxs` (row idx = position in `idxs`), eval mode.
+    private func predictionRows(_ idxs: [Int]) throws -> [PredictionRow] {
+        var rows: [PredictionRow] = []
+        try forEachEvalBatch(idxs) { start, idx, main, side in
+            let pm = predictions(main), ps = side.map(predictions)
+            let k = main.shape[1]
+            for (r, poolIndex) in idx.enumerated() {
+                rows.append(PredictionRow(runId: runId, idx: start + r, label: data.labels[poolIndex],
+                                          sidePred: ps?[r].pred, sideConf: ps?[r].conf,
+                                          mainPred: pm[r].pred, mainConf: pm[r].conf,
+                                          sideLogits: side.map { Array($0.data[(r * k)..<(r * k + k)]) },
+                                          mainLogits: Array(main.data[(r * k)..<(r * k + k)])))
+            }
+        }
+        return rows
     }
 
     // MARK: checkpoints

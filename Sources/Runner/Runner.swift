@@ -120,7 +120,8 @@ public final class Runner {
                                  resumeFrom: resumeFrom, options: options, cache: cache, stats: stats)
                 defer { stats = job.stats }
                 let (summary, predictions) = try job.execute()
-                try store.finishRun(runId: runId, predictions: predictions, summary: summary)
+                try store.finishRun(runId: runId, predictions: predictions, summary: summary,
+                                    validationPredictions: job.validationRows)
                 outcome.status = .finished
                 outcome.testAccMain = summary.testAccMain
                 outcome.testAccSide = summary.testAccSide

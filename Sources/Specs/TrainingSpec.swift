@@ -93,16 +93,24 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
     public var plateau: PlateauSpec
     /// Weight of the SideNet loss: L = L_M + alpha * L_S.
     public var alpha: Double
+    /// Feature-cache storage; nil (absent, or dtype float32) keeps exact Float32 features and
+    /// leaves the canonical JSON and the spec hash as they were before this field existed.
+    public var featureCache: FeatureCacheSpec?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case regime, optimizer, epochs, batchSize = "batch_size", plateau, alpha
+        case featureCache = "feature_cache"
     }
 
     public init(regime: Regime, optimizer: OptimizerSpec, epochs: Int, batchSize: Int,
-                plateau: PlateauSpec = PlateauSpec(), alpha: Double = 1.0) {
+                plateau: PlateauSpec = PlateauSpec(), alpha: Double = 1.0, featureCache: FeatureCacheSpec? = nil) {
         self.regime = regime; self.optimizer = optimizer; self.epochs = epochs
         self.batchSize = batchSize; self.plateau = plateau; self.alpha = alpha
+        self.featureCache = featureCache?.dtype == .float32 ? nil : featureCache
     }
+
+    /// The feature cache's storage type (float32 unless `feature_cache.dtype` says otherwise).
+    public var featureCacheDType: FeatureCacheDType { featureCache?.dtype ?? .float32 }
 
     init(_ n: YNode) throws {
         let m = try n.mapping(allowed: CodingKeys.allCases.map { $0.rawValue })
@@ -111,6 +119,7 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
                   epochs: try m.required("epochs") { try $0.int() },
                   batchSize: try m.required("batch_size") { try $0.int() },
                   plateau: try m.value("plateau", default: PlateauSpec()) { try PlateauSpec($0) },
-                  alpha: try m.value("alpha", default: 1.0) { try $0.double() })
+                  alpha: try m.value("alpha", default: 1.0) { try $0.double() },
+                  featureCache: try m.optional("feature_cache") { try FeatureCacheSpec($0) })
     }
 }

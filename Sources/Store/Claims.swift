@@ -127,14 +127,16 @@ extension ResultStore {
     }
 
     /// Writes the test predictions and the summary and marks the run 'finished', atomically.
-    public func finishRun(runId: Int64, predictions: [PredictionRow], summary: RunSummary) throws {
-        if let bad = predictions.first(where: { $0.runId != runId }) {
+    public func finishRun(runId: Int64, predictions: [PredictionRow], summary: RunSummary,
+                          validationPredictions: [PredictionRow] = []) throws {
+        if let bad = (predictions + validationPredictions).first(where: { $0.runId != runId }) {
             throw StoreError.invalidArgument("prediction row for run \(bad.runId) written to run \(runId)")
         }
         try write { db in
             var run = try requireOwner(db, runId)
             try db.execute(sql: "DELETE FROM predictions WHERE run_id = ?", arguments: [runId])
             for p in predictions { try p.insert(db) }
+            try ResultStore.writeValidationPredictions(db, runId: runId, rows: validationPredictions)
             let now = timestamp()
             run.status = .finished
             run.finishedAt = now

@@ -94,6 +94,7 @@ extension ResultStore {
                 t.add(column: "owner_started", .integer)
             }
         }
+        registerValidationMigration(&m)  // "v4-validation-predictions": keep it last
         return m
     }
 

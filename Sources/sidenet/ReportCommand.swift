@@ -58,6 +58,12 @@ struct ReportCommand: ParsableCommand {
         for w in summary.gnuplotWarnings { printError("report: gnuplot: \(clean(w))") }
         for n in summary.notes { printError("report: \(clean(n))") }
         for m in summary.missing { printError("report: missing \(clean(m))") }
+        // θ choice, exit rules, diagnostics and timings (choose.md): from the same store.
+        let choice = try ChoiceWriter.write(try ChooseReader.load(store, names: names).runs, plotsDir: plots,
+                                            tablesDir: tablesDir, render: !noRender)
+        for url in choice.files { print("  wrote \(url.path)") }
+        for w in choice.gnuplotWarnings { printError("report: gnuplot: \(clean(w))") }
+        for w in choice.warnings { printError("report: WARNING: \(clean(w))") }
     }
 }
 

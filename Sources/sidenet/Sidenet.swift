@@ -13,6 +13,8 @@ struct Sidenet: ParsableCommand {
             ShowCommand.self,
             EvalCommand.self,
             ReportCommand.self,
+            ChooseCommand.self,
+            MeasureCommand.self,
             CheckCommand.self,
             Bench.self,
             DataCommand.self,

@@ -15,6 +15,13 @@ final class ConvTests: XCTestCase {
         Case(n: 3, c: 5, h: 7, w: 6, o: 6, k: 3, s: 2, p: 1, bias: false),    // 3x3 stride 2
         Case(n: 5, c: 3, h: 3, w: 3, o: 2, k: 3, s: 1, p: 2, bias: true),     // padding larger than needed
         Case(n: 9, c: 4, h: 2, w: 2, o: 3, k: 3, s: 1, p: 1, bias: true),     // tiny maps: grouped images
+        Case(n: 7, c: 5, h: 1, w: 1, o: 4, k: 3, s: 1, p: 1, bias: false),    // 1x1 maps: only the centre tap reads input
+        Case(n: 6, c: 3, h: 2, w: 2, o: 5, k: 3, s: 2, p: 1, bias: true),     // 2x2 -> 1x1 stride 2: 4 of 9 taps
+        Case(n: 3, c: 2, h: 1, w: 3, o: 3, k: 3, s: 1, p: 1, bias: false),    // 1x3 maps: the top and bottom rows unused
+        Case(n: 5, c: 3, h: 3, w: 3, o: 2, k: 5, s: 3, p: 2, bias: true),     // 5x5 stride 3: scattered unused taps
+        Case(n: 5, c: 3, h: 2, w: 2, o: 4, k: 3, s: 1, p: 1, bias: false),    // 2x2 maps: 4 position classes of 4 taps
+        Case(n: 4, c: 2, h: 4, w: 4, o: 3, k: 3, s: 2, p: 1, bias: true),     // 4x4 -> 2x2 stride 2: classes of 4 and 6 taps
+        Case(n: 3, c: 3, h: 3, w: 4, o: 2, k: 3, s: 1, p: 1, bias: false),    // 3x4 maps: 9 position classes
     ]
 
     func check(_ cs: Case, threads: Int, minColumns: Int) {

@@ -1,0 +1,149 @@
+import Foundation
+import Specs
+import Tensors
+
+/// Cached feature rows [rows, cols], stored as Float32 or as IEEE half precision (Float16,
+/// round-to-nearest-even when written, exact when read back as Float32). Float16 halves the
+/// memory and the disk size of a feature cache; every consumer reads Float32 rows through
+/// `gather` / `rows`, so the heads always train and evaluate in Float32.
+final class FeatureMatrix: @unchecked Sendable {
+    let rows: Int
+    let cols: Int
+    let dtype: FeatureCacheDType
+    /// rows * cols values when float32 (else empty).
+    private(set) var f32: [Float]
+    /// rows * cols half-precision bit patterns when float16 (else empty).
+    private(set) var f16: [UInt16]
+
+    init(rows: Int, cols: Int, dtype: FeatureCacheDType) {
+        self.rows = rows
+        self.cols = cols
+        self.dtype = dtype
+        f32 = dtype == .float32 ? [Float](repeating: 0, count: rows * cols) : []
+        f16 = dtype == .float16 ? [UInt16](repeating: 0, count: rows * cols) : []
+    }
+
+    /// Bytes per stored value.
+    var elementSize: Int { dtype == .float32 ? 4 : 2 }
+    var byteCount: Int { rows * cols * elementSize }
+
+    /// Stores `count` rows of `src` ([count, cols], Float32) at rows `destRows[0..<count]`.
+    func setRows(_ destRows: ArraySlice<Int>, from src: Tensor) {
+        precondition(src.count == destRows.count * cols, "setRows: \(src.shape) for \(destRows.count) rows of \(cols)")
+        let dest = Array(destRows)
+        src.data.withUnsafeBufferPointer { ps in
+            let s = ps.baseAddress!
+            switch dtype {
+            case .float32:
+                f32.withUnsafeMutableBufferPointer { pd in
+                    for (r, row) in dest.enumerated() { (pd.baseAddress! + row * cols).update(from: s + r * cols, count: cols) }
+                }
+            case .float16:
+                f16.withUnsafeMutableBufferPointer { pd in
+                    let d = pd.baseAddress!, c = cols
+                    parallelFor(dest.count) { range in
+                        for r in range { HalfPrecision.encode(s + r * c, d + dest[r] * c, count: c) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rows at `indices` in that order, as Float32 [indices.count, cols].
+    func gather<C: Collection>(_ indices: C) -> Tensor where C.Element == Int {
+        let idx = Array(indices), n = idx.count * cols
+        // every element is written by the gather: no zero fill first (a batch is megabytes)
+        let data = [Float](unsafeUninitializedCapacity: n) { buf, count in
+            if n > 0 { gather(idx, into: buf.baseAddress!) }
+            count = n
+        }
+        return Tensor(shape: [idx.count, cols], data: data)
+    }
+
+    /// Writes rows `indices` (Float32) into `dst` [indices.count, cols], in parallel.
+    func gather(_ indices: [Int], into dst: UnsafeMutablePointer<Float>) {
+        for i in indices { precondition(i >= 0 && i < rows, "feature row \(i) out of range 0..<\(rows)") }
+        let c = cols
+        switch dtype {
+        case .float32:
+            f32.withUnsafeBufferPointer { ps in
+                let s = ps.baseAddress!
+                parallelFor(indices.count, minChunk: max(1, 32768 / max(1, c))) { range in
+                    for r in range { (dst + r * c).update(from: s + indices[r] * c, count: c) }
+                }
+            }
+        case .float16:
+            f16.withUnsafeBufferPointer { ps in
+                let s = ps.baseAddress!
+                parallelFor(indices.count, minChunk: max(1, 16384 / max(1, c))) { range in
+                    for r in range { HalfPrecision.decode(s + indices[r] * c, dst + r * c, count: c) }
+                }
+            }
+        }
+    }
+
+    /// Rows `range` as Float32.
+    func rows(_ range: Range<Int>) -> Tensor { gather(Array(range)) }
+
+    /// Raw storage for the cache file (little-endian F32 or F16 values, row-major).
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        dtype == .float32 ? try f32.withUnsafeBytes(body) : try f16.withUnsafeBytes(body)
+    }
+
+    func withMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        dtype == .float32 ? try f32.withUnsafeMutableBytes(body) : try f16.withUnsafeMutableBytes(body)
+    }
+}
+
+/// IEEE 754 binary16 conversions of the Float16 feature cache, in integer arithmetic (no
+/// dependence on hardware half-precision support).
+public enum HalfPrecision {
+
+    /// Float32 -> Float16 bit patterns, IEEE round-to-nearest-even (overflow to ±inf, NaN kept).
+    public static func encode(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
+        for i in 0..<count { dst[i] = bits(src[i]) }
+    }
+
+    /// One Float32 -> Float16 conversion, round-to-nearest-even, in integer arithmetic.
+    @inline(__always)
+    public static func bits(_ x: Float) -> UInt16 {
+        let b = x.bitPattern
+        let sign = UInt16((b >> 16) & 0x8000)
+        let exp = Int((b >> 23) & 0xff)
+        let man = b & 0x7f_ffff
+        if exp == 0xff { return sign | 0x7c00 | (man != 0 ? UInt16(0x200 | (man >> 13)) : 0) }  // inf, NaN (quiet)
+        let e = exp - 127 + 15
+        if e >= 0x1f { return sign | 0x7c00 }  // overflow
+        if e <= 0 {
+            // subnormal half (or zero): value = m * 2^-24 with m = round(|x| * 2^24)
+            if e < -10 { return sign }  // below half the smallest subnormal: rounds to zero
+            let full = man | 0x80_0000   // 24-bit significand
+            let shift = UInt32(14 - e)   // 14..24
+            var m = full >> shift
+            let rem = full & ((1 << shift) - 1), half = UInt32(1) << (shift - 1)
+            if rem > half || (rem == half && (m & 1) == 1) { m += 1 }
+            return sign | UInt16(m)  // m may carry into the smallest normal: still correct
+        }
+        var h = UInt32(e) << 10 | (man >> 13)
+        let rem = man & 0x1fff
+        if rem > 0x1000 || (rem == 0x1000 && (h & 1) == 1) { h += 1 }  // may carry into the exponent (to inf)
+        return sign | UInt16(h)
+    }
+
+    /// Float16 bit patterns -> Float32 (exact). Branch-free so the loop vectorises.
+    public static func decode(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { dst[i] = float(src[i]) }
+    }
+
+    @inline(__always)
+    public static func float(_ h: UInt16) -> Float {
+        let x = UInt32(h)
+        let sign = (x & 0x8000) << 16
+        let mag = (x & 0x7fff) << 13
+        // normals and subnormals: reinterpret with the exponent re-biased by 2^(127-15)
+        let scaled = (Float(bitPattern: mag) * 0x1p112).bitPattern
+        let special = 0x7f80_0000 | mag  // exponent 31: inf / NaN
+        let bits = (x & 0x7c00) == 0x7c00 ? special : scaled
+        return Float(bitPattern: sign | bits)
+    }
+}
