@@ -45,6 +45,9 @@ let package = Package(
         // Threshold sweeps, ECE, tables, gnuplot figures. Takes plain input structs for now;
         // the coordinator adapts Store/Specs records to them (no dependency edge yet).
         .target(name: "Report", dependencies: ["Store", "Specs"]),
+        // One fuzz entry point per parser (bytes -> value or typed error), shared by the libFuzzer
+        // binaries of Tests/Fuzz/run.sh and the CI smoke test.
+        .target(name: "FuzzTargets", dependencies: ["WeightIO", "Datasets", "Tokenizer", "Specs"]),
         .executableTarget(name: "sidenet", dependencies: [
             "Tensors", "Layers", "Optim", "WeightIO", "Models", "Datasets", "Tokenizer",
             "Specs", "Store", "Runner", "Report",
@@ -62,6 +65,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Specs", "Store", "Report"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Specs"]),
+        // Seeded mutations of Tests/Fuzz/corpus through every parser: typed errors only, no crash.
+        .testTarget(name: "FuzzSmokeTests", dependencies: ["FuzzTargets"]),
         // Runs the built `sidenet` executable end to end as a subprocess.
         .testTarget(name: "CLITests", dependencies: ["sidenet"]),
     ],

@@ -140,12 +140,11 @@ public struct CIFAR10: Sendable {
 
     /// Number of records in a data file, after checking its size.
     public static func recordCount(of file: URL, sizeCheck: SizeCheck) throws -> Int {
+        // stat follows symbolic links: a linked file is measured, not the link.
         let size: Int
-        do {
-            let attrs = try FileManager.default.attributesOfItem(atPath: file.path)
-            size = (attrs[.size] as? NSNumber)?.intValue ?? -1
-        } catch {
-            throw CIFARError.io(path: file.path, reason: "\(error.localizedDescription)")
+        switch FileKind.regularFileSize(atPath: file.path) {
+        case .success(let s): size = s
+        case .failure(let p): throw CIFARError.io(path: file.path, reason: p.reason)
         }
         switch sizeCheck {
         case .exact:
@@ -172,6 +171,20 @@ public struct CIFAR10: Sendable {
         guard bytes.count == n * recordSize else {
             throw CIFARError.badFileSize(path: file.path, size: bytes.count, expected: "\(n * recordSize) (changed while reading)")
         }
+        return try parseRecords(bytes, path: file.path, sizeCheck: sizeCheck)
+    }
+
+    /// The records of one data file's bytes; `path` names them in errors. Checks the size as
+    /// `recordCount(of:sizeCheck:)` does and every label.
+    public static func parseRecords(_ bytes: Data, path: String, sizeCheck: SizeCheck = .anyRecordCount) throws -> CIFARImages {
+        let size = bytes.count
+        switch sizeCheck {
+        case .exact:
+            guard size == fileSize else { throw CIFARError.badFileSize(path: path, size: size, expected: "exactly 30,730,000 (10,000 records)") }
+        case .anyRecordCount:
+            guard size > 0, size % recordSize == 0 else { throw CIFARError.badFileSize(path: path, size: size, expected: "a positive multiple of 3,073") }
+        }
+        let n = size / recordSize
         let ppi = CIFARImages.pixelsPerImage
         var labels = [UInt8](repeating: 0, count: n)
         var pixels = [UInt8](repeating: 0, count: n * ppi)
@@ -187,7 +200,7 @@ public struct CIFAR10: Sendable {
                 }
             }
         }
-        if let (r, l) = badRecord { throw CIFARError.labelOutOfRange(path: file.path, record: r, label: l) }
+        if let (r, l) = badRecord { throw CIFARError.labelOutOfRange(path: path, record: r, label: l) }
         return CIFARImages(pixels: pixels, labels: labels)
     }
 
@@ -197,14 +210,23 @@ public struct CIFAR10: Sendable {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw CIFARError.missingMetaFile(path: file.path)
         }
-        let text: String
-        do { text = try String(contentsOf: file, encoding: .utf8) } catch {
-            throw CIFARError.io(path: file.path, reason: "not UTF-8 text (\(error.localizedDescription))")
+        if let problem = FileKind.problem(atPath: file.path) { throw CIFARError.io(path: file.path, reason: problem) }
+        let data: Data
+        do { data = try Data(contentsOf: file) } catch {
+            throw CIFARError.io(path: file.path, reason: "\(error.localizedDescription)")
+        }
+        return try parseClassNames(data, path: file.path)
+    }
+
+    /// Class names from the bytes of a `batches.meta.txt`; `path` names them in errors.
+    public static func parseClassNames(_ data: Data, path: String) throws -> [String] {
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw CIFARError.io(path: path, reason: "not UTF-8 text")
         }
         let names = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
-        guard names.count == 10 else { throw CIFARError.badClassNames(path: file.path, found: names) }
+        guard names.count == 10 else { throw CIFARError.badClassNames(path: path, found: names) }
         return names
     }
 

@@ -8,6 +8,8 @@ public enum SSTError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     /// A line does not have the expected shape.
     case malformedLine(path: String, line: Int, expected: String)
+    /// A training file holds no examples.
+    case noExamples(path: String)
     /// The split scheme cannot be built from this data.
     case unsupportedScheme(scheme: String, reason: String)
     /// Unknown format or scheme name.
@@ -28,6 +30,8 @@ public enum SSTError: Error, CustomStringConvertible, Equatable {
             return "\(path): cannot read (\(reason))"
         case let .malformedLine(path, line, expected):
             return "\(path):\(line): malformed line, expected \(expected)"
+        case let .noExamples(path):
+            return "\(path): no examples (the training file is empty; expected one example per line)"
         case let .unsupportedScheme(scheme, reason):
             return "split scheme \(scheme): \(reason)"
         case let .unknownName(kind, name, allowed):

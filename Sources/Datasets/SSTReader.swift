@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Which file of a distribution an example came from.
 public enum SSTSourceSplit: String, Sendable, CaseIterable {
@@ -109,35 +110,49 @@ public enum SSTReader {
                 continue
             }
             parts[split] = try read(url, format: f, split: split)
+            // Training on nothing is never intended: an empty train file is a truncated download.
+            if split == .train, parts[split]?.isEmpty ?? true { throw SSTError.noExamples(path: url.path) }
         }
         return SSTCorpus(format: f, directory: directory, train: parts[.train]!, dev: parts[.dev]!, test: parts[.test]!)
     }
 
     /// Reads one file of a layout.
     public static func read(_ url: URL, format: SSTFormat, split: SSTSourceSplit) throws -> [SSTExample] {
-        let lines = try readLines(url)
+        try parse(try readFileData(url), path: url.path, format: format, split: split)
+    }
+
+    /// Parses the bytes of one file of a layout; `path` names them in errors.
+    public static func parse(_ data: Data, path: String, format: SSTFormat, split: SSTSourceSplit) throws -> [SSTExample] {
+        let lines = try lines(of: data, path: path)
         switch format {
-        case .stsaBinary: return try parseStsa(lines, path: url.path, split: split)
-        case .sentEval: return try parseSentEval(lines, path: url.path, split: split)
-        case .jsonLines: return try parseJSONLines(lines, path: url.path, split: split)
-        case .glue: return try parseGLUE(lines, path: url.path, split: split)
+        case .stsaBinary: return try parseStsa(lines, path: path, split: split)
+        case .sentEval: return try parseSentEval(lines, path: path, split: split)
+        case .jsonLines: return try parseJSONLines(lines, path: path, split: split)
+        case .glue: return try parseGLUE(lines, path: path, split: split)
         }
     }
 
     /// UTF-8 lines split on `\n` bytes (a trailing `\r` is dropped, a final empty line ignored).
     /// Swift's `Character` split would treat `\r\n` as one grapheme, so bytes are split instead.
     static func readLines(_ url: URL) throws -> [String] {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        try lines(of: try readFileData(url), path: url.path)
+    }
+
+    static func readFileData(_ url: URL) throws -> Data {
+        if let problem = FileKind.problem(atPath: url.path) { throw SSTError.unreadable(path: url.path, reason: problem) }
+        do { return try Data(contentsOf: url) } catch {
             throw SSTError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
         }
+    }
+
+    static func lines(of data: Data, path: String) throws -> [String] {
         var lines: [String] = []
         var lineNumber = 0
         for var slice in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
             if slice.last == 0x0D { slice = slice.dropLast() }
             guard let s = String(validating: slice, as: UTF8.self) else {
-                throw SSTError.malformedLine(path: url.path, line: lineNumber, expected: "valid UTF-8")
+                throw SSTError.malformedLine(path: path, line: lineNumber, expected: "valid UTF-8")
             }
             lines.append(s)
         }

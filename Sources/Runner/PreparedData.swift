@@ -64,10 +64,17 @@ final class PreparedData {
 
     static func load(_ spec: ExperimentSpec, baseDir: URL) throws -> PreparedData {
         let dir = resolve(spec.data.path, baseDir)
+        let prepared: PreparedData
         switch spec.data.dataset {
-        case .cifar10: return try loadCIFAR(spec, dir: dir)
-        case .sst2: return try loadSST(spec, dir: dir, baseDir: baseDir)
+        case .cifar10: prepared = try loadCIFAR(spec, dir: dir)
+        case .sst2: prepared = try loadSST(spec, dir: dir, baseDir: baseDir)
         }
+        // BatchNorm needs at least 2 examples per training batch; refuse before training starts.
+        guard prepared.train.count >= 2 else {
+            throw RunnerError.invalid("\(spec.name): the training split of \(spec.data.path) has \(prepared.train.count) example(s) "
+                + "(data.limit.train / data.validation); at least 2 are needed (BatchNorm)")
+        }
+        return prepared
     }
 
     private static func loadCIFAR(_ spec: ExperimentSpec, dir: URL) throws -> PreparedData {

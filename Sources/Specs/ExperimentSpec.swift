@@ -40,11 +40,7 @@ public struct ExperimentSpec: Codable, Equatable, Sendable {
 
     /// Reads, decodes strictly and validates a spec file.
     public static func load(_ url: URL) throws -> ExperimentSpec {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw SpecError(.unreadable, file: url.path, keyPath: "", "cannot read file: \(error.localizedDescription)")
-        }
-        return try parse(yaml: text, file: url.path)
+        return try parse(yaml: try readSpecText(url), file: url.path)
     }
 
     /// Decodes strictly and validates YAML text; `file` names the source in errors.
@@ -58,7 +54,7 @@ public struct ExperimentSpec: Codable, Equatable, Sendable {
         } catch let e as SpecError {
             throw e
         } catch {
-            throw SpecError(.syntax, file: file, keyPath: "", "invalid YAML: \(error)")
+            throw SpecError(.syntax, file: file, keyPath: "", "invalid YAML: \(yamlErrorSummary(error))")
         }
         let spec = try ExperimentSpec(YNode(node: root, path: "", file: file))
         do {

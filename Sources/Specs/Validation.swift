@@ -36,11 +36,17 @@ extension ExperimentSpec {
         // data
         guard !data.path.isEmpty else { throw fail(.outOfRange, "data.path", "must not be empty") }
         try range(data.splitSeed, 0...Int(Int32.max), "data.split_seed")
-        if let t = data.limit.train { try range(t, 1...Int.max, "data.limit.train") }
+        // BatchNorm (MainNet head, SideNet) needs at least 2 examples per training batch.
+        if let t = data.limit.train, t < 2 {
+            throw fail(.outOfRange, "data.limit.train", "\(t) is out of range; at least 2 training examples are needed (BatchNorm)")
+        }
         if let t = data.limit.test { try range(t, 1...Int.max, "data.limit.test") }
         switch data.dataset {
         case .cifar10:
-            try range(data.validation ?? 0, 1...49_999, "data.validation")
+            try range(data.validation ?? 0, 1...49_998, "data.validation")
+            if let t = data.limit.train, let v = data.validation, t - v < 2 {
+                throw fail(.outOfRange, "data.limit.train", "\(t) leaves \(max(0, t - v)) training image(s) after data.validation holds out \(v); at least 2 are needed (BatchNorm)")
+            }
             try range(data.inputSize ?? 0, 8...512, "data.input_size")
             guard mainnet.arch.family == .resnet else {
                 throw fail(.invalid, "mainnet.arch", "\(mainnet.arch.rawValue) cannot classify images; dataset cifar10 needs resnet18, resnet34, resnet50, resnet101, resnet152 or resnet")

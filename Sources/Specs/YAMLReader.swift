@@ -1,5 +1,8 @@
 import Foundation
 import Yams
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Strict, path-tracking access to a composed Yams node tree. Every read checks the YAML type
 /// (resolved tag) and every mapping is checked against its allowed keys, so an unknown key, a
@@ -183,3 +186,78 @@ func lineOf(keyPath: String, in root: Node) -> Int? {
 
 /// The resolved tag of a node (Yams keeps `Tag.name` internal; `rawValue` is the same string).
 func tagName(_ n: Node) -> Tag.Name { Tag.Name(rawValue: n.tag.rawValue) }
+
+// MARK: reading spec files
+
+/// Specs larger than this are refused before parsing: real specs are a few kilobytes, and a huge
+/// document would only cost memory and echo back in messages.
+let maxSpecBytes = 1_000_000
+
+/// The text of a spec file: a regular file (links followed) of at most `maxSpecBytes`, with no NUL
+/// bytes, in valid UTF-8. Each refusal is one line naming the file and the problem.
+func readSpecText(_ url: URL) throws -> String {
+    let path = url.path
+    func fail(_ why: String) -> SpecError { SpecError(.unreadable, file: path, keyPath: "", why) }
+    var st = stat()
+    guard stat(path, &st) == 0 else {
+        throw fail(errno == ENOENT ? "file not found" : "cannot read file: \(String(cString: strerror(errno)))")
+    }
+    switch st.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: throw fail("is a directory, expected a YAML spec file")
+    case S_IFIFO: throw fail("is a FIFO (named pipe), expected a YAML spec file")
+    default: throw fail("is not a regular file, expected a YAML spec file")
+    }
+    guard st.st_size <= maxSpecBytes else {
+        throw fail("file is \(st.st_size) bytes; specs are limited to \(maxSpecBytes) bytes")
+    }
+    let data: Data
+    do { data = try Data(contentsOf: url) } catch {
+        throw fail(access(path, R_OK) == 0 ? "cannot read file" : "cannot read file: permission denied")
+    }
+    guard data.count <= maxSpecBytes else { throw fail("file is larger than \(maxSpecBytes) bytes") }
+    if let nul = data.firstIndex(of: 0) {
+        throw fail("byte \(nul - data.startIndex) is NUL: a binary file, expected YAML text")
+    }
+    if let bad = firstInvalidUTF8(data) {
+        let line = 1 + data.prefix(bad).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        throw SpecError(.unreadable, file: path, line: line, keyPath: "",
+                        "not UTF-8 text: invalid byte 0x\(String(data[data.startIndex + bad], radix: 16)) at offset \(bad); save the spec as UTF-8")
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Offset of the first byte that does not start a valid UTF-8 sequence, or nil.
+func firstInvalidUTF8(_ data: Data) -> Int? {
+    var parser = Unicode.UTF8.ForwardParser()
+    var it = data.makeIterator()
+    var offset = 0
+    while true {
+        switch parser.parseScalar(from: &it) {
+        case .valid(let s): offset += s.count
+        case .emptyInput: return nil
+        case .error(let length): _ = length; return offset
+        }
+    }
+}
+
+/// One line, at most ~300 characters, for a YAML syntax error: never the document itself
+/// (Yams's own descriptions append the offending lines or the whole mapping).
+func yamlErrorSummary(_ error: Error) -> String {
+    func clip(_ s: String, _ n: Int = 120) -> String {
+        let one = s.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return one.count <= n ? one : String(one.prefix(n)) + "…"
+    }
+    guard let e = error as? YamlError else { return clip(String(describing: error), 300) }
+    switch e {
+    case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+        return "line \(mark.line), column \(mark.column): \(clip(problem))"
+    case let .reader(problem, offset, _, _):
+        return "\(clip(problem))\(offset.map { " at byte \($0)" } ?? "")"
+    case let .duplicatedKeysInMapping(duplicates, context):
+        let keys = duplicates.sorted().prefix(5).map { "'\(clip($0, 60))'" }.joined(separator: ", ")
+        return "line \(context.mark.line): duplicate key \(keys) in one mapping"
+    default:
+        return clip(e.description, 300)
+    }
+}

@@ -40,11 +40,17 @@ public struct Vocabulary: Sendable {
     public static func load(contentsOf url: URL) throws -> Vocabulary {
         let path = url.path
         let data: Data
+        if let problem = vocabularyFileProblem(path) { throw TokenizerError.unreadable(path: path, reason: problem) }
         do {
             data = try Data(contentsOf: url)
         } catch {
             throw TokenizerError.unreadable(path: path, reason: (error as NSError).localizedDescription)
         }
+        return try parse(data, source: path)
+    }
+
+    /// A vocabulary from the bytes of a `vocab.txt`; `source` names them in errors.
+    public static func parse(_ data: Data, source path: String) throws -> Vocabulary {
         guard let text = String(validating: data, as: UTF8.self) else {
             throw TokenizerError.invalidUTF8(path: path)
         }

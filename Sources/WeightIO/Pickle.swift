@@ -51,8 +51,15 @@ struct TensorRef: Equatable {
     var stride: [Int]
 }
 
-final class PickleList { var items: [PickleValue] = [] }
-final class PickleDict { var items: [(PickleValue, PickleValue)] = [] }
+/// Lists and dicts are mutable while the machine fills them. `depth` is their nesting depth so far;
+/// once one is nested in another value it is `sealed` (a pickler never fills a container after
+/// nesting it), so the depth recorded by its parent stays an upper bound.
+final class PickleList { var items: [PickleValue] = []; var depth = 1; var sealed = false }
+final class PickleDict { var items: [(PickleValue, PickleValue)] = []; var depth = 1; var sealed = false }
+
+/// Deepest nesting of tuples, lists and dicts a file may build. State dicts need fewer than ten
+/// levels; the limit keeps the recursive release of values far from the end of any thread's stack.
+let pickleMaxDepth = 100
 
 /// Values built by the machine. Lists and dicts are references, as in Python (the memo shares them).
 indirect enum PickleValue {
@@ -105,8 +112,23 @@ let allowedGlobals: Set<String> = {
     return s
 }()
 
+/// The restricted pickle reader on its own (fuzzing, diagnostics).
+public enum PickleReader {
+    /// Runs one pickle stream (up to its STOP) and discards the value; storage references are
+    /// refused. Throws `PickleError` for anything the reader does not accept.
+    public static func check(_ data: Data, file: String) throws {
+        _ = try PickleMachine.run(data, file: file)
+    }
+}
+
 /// Runs one pickle (up to and including STOP) starting at `start` in `data`.
 struct PickleMachine {
+    /// A value and its nesting depth (0 for scalars, 1 + the deepest child for containers).
+    struct Slot {
+        var value: PickleValue
+        var depth: Int
+    }
+
     let data: Data
     let file: String
     /// Turns a persistent id into a value (torch storages).
@@ -114,8 +136,10 @@ struct PickleMachine {
 
     private var pos = 0
     private var stack: [PickleValue] = []
+    /// Nesting depth of each stack entry (same count as `stack`); lists and dicts read theirs live.
+    private var depths: [Int] = []
     private var marks: [Int] = []
-    private var memo: [Int: PickleValue] = [:]
+    private var memo: [Int: Slot] = [:]
 
     init(data: Data, file: String, persistentLoad: @escaping (PickleValue, Int) throws -> PickleValue) {
         self.data = data
@@ -167,23 +191,65 @@ struct PickleMachine {
 
     // MARK: stack helpers
 
-    private mutating func pop(_ op: String, _ at: Int) throws -> PickleValue {
-        guard let v = stack.popLast(), stack.count >= (marks.last ?? 0) else {
-            throw PickleError.stackUnderflow(file: file, opcode: op, offset: at)
-        }
-        return v
+    private mutating func push(_ v: PickleValue, depth: Int = 0) {
+        stack.append(v)
+        depths.append(depth)
     }
 
-    private mutating func popToMark(_ op: String, _ at: Int) throws -> [PickleValue] {
+    private mutating func pop(_ op: String, _ at: Int) throws -> PickleValue {
+        try popSlot(op, at).value
+    }
+
+    private mutating func popSlot(_ op: String, _ at: Int) throws -> Slot {
+        guard stack.count > (marks.last ?? 0), let v = stack.popLast(), let d = depths.popLast() else {
+            throw PickleError.stackUnderflow(file: file, opcode: op, offset: at)
+        }
+        return Slot(value: v, depth: d)
+    }
+
+    private mutating func popToMark(_ op: String, _ at: Int) throws -> [Slot] {
         guard let m = marks.popLast(), m <= stack.count else { throw PickleError.stackUnderflow(file: file, opcode: op, offset: at) }
-        let items = Array(stack[m...])
+        let items = zip(stack[m...], depths[m...]).map { Slot(value: $0, depth: $1) }
         stack.removeSubrange(m...)
+        depths.removeSubrange(m...)
         return items
     }
 
+    /// Seals `children` (they are being nested) and returns the depth of a container at `current`
+    /// depth that holds them; deeper than `pickleMaxDepth` is an error. A container nested in
+    /// itself is refused: with sealing, that is the only way a cycle (a leak) could form.
+    private func nest(_ children: [Slot], into current: Int, container: AnyObject? = nil, _ at: Int) throws -> Int {
+        var d = current
+        for c in children {
+            let cd: Int
+            switch c.value {
+            case .list(let l): l.sealed = true; cd = l.depth
+            case .dict(let x): x.sealed = true; cd = x.depth
+            default: cd = c.depth
+            }
+            if let container, case .list(let l) = c.value, l === container {
+                throw PickleError.invalid(file: file, offset: at, reason: "a list contains itself (recursive structure)")
+            }
+            if let container, case .dict(let x) = c.value, x === container {
+                throw PickleError.invalid(file: file, offset: at, reason: "a dict contains itself (recursive structure)")
+            }
+            d = max(d, cd + 1)
+        }
+        guard d <= pickleMaxDepth else {
+            throw PickleError.invalid(file: file, offset: at, reason: "values nested deeper than \(pickleMaxDepth) levels")
+        }
+        return d
+    }
+
     private func top(_ op: String, _ at: Int) throws -> PickleValue {
-        guard let v = stack.last, stack.count > (marks.last ?? 0) else { throw PickleError.stackUnderflow(file: file, opcode: op, offset: at) }
-        return v
+        try topSlot(op, at).value
+    }
+
+    private func topSlot(_ op: String, _ at: Int) throws -> Slot {
+        guard let v = stack.last, let d = depths.last, stack.count > (marks.last ?? 0) else {
+            throw PickleError.stackUnderflow(file: file, opcode: op, offset: at)
+        }
+        return Slot(value: v, depth: d)
     }
 
     private func checkGlobal(_ module: String, _ name: String, _ at: Int) throws -> PickleValue {
@@ -192,11 +258,14 @@ struct PickleMachine {
         return .global(full)
     }
 
-    private func setItems(_ target: PickleValue, _ kv: [PickleValue], _ op: String, _ at: Int) throws {
+    private func setItems(_ target: PickleValue, _ slots: [Slot], _ op: String, _ at: Int) throws {
         guard case let .dict(d) = target else {
             throw PickleError.invalid(file: file, offset: at, reason: "\(op) on a \(target.kind), expected a dict")
         }
-        guard kv.count % 2 == 0 else { throw PickleError.invalid(file: file, offset: at, reason: "\(op) with an odd number of items") }
+        guard slots.count % 2 == 0 else { throw PickleError.invalid(file: file, offset: at, reason: "\(op) with an odd number of items") }
+        guard !d.sealed else { throw PickleError.invalid(file: file, offset: at, reason: "\(op) on a dict already nested in another value") }
+        d.depth = try nest(slots, into: d.depth, container: d, at)
+        let kv = slots.map(\.value)
         for i in stride(from: 0, to: kv.count, by: 2) {
             if case let .string(k) = kv[i], let j = d.items.firstIndex(where: { if case .string(k) = $0.0 { return true }; return false }) {
                 d.items[j].1 = kv[i + 1] // Python dict semantics: a repeated key replaces the value
@@ -221,38 +290,42 @@ struct PickleMachine {
                 return try pop("STOP", at)
             case UInt8(ascii: "c"): // GLOBAL
                 let module = try line(at), name = try line(at)
-                stack.append(try checkGlobal(module, name, at))
+                push(try checkGlobal(module, name, at))
             case 0x93: // STACK_GLOBAL
                 let n = try pop("STACK_GLOBAL", at), m = try pop("STACK_GLOBAL", at)
                 guard case let .string(name) = n, case let .string(module) = m else {
                     throw PickleError.invalid(file: file, offset: at, reason: "STACK_GLOBAL needs two strings")
                 }
-                stack.append(try checkGlobal(module, name, at))
-            case UInt8(ascii: "q"): memo[Int(try byte(at))] = try top("BINPUT", at)
-            case UInt8(ascii: "r"): memo[Int(try uint(4, at))] = try top("LONG_BINPUT", at)
-            case 0x94: memo[memo.count] = try top("MEMOIZE", at)
+                push(try checkGlobal(module, name, at))
+            case UInt8(ascii: "q"): memo[Int(try byte(at))] = try topSlot("BINPUT", at)
+            case UInt8(ascii: "r"): memo[Int(try uint(4, at))] = try topSlot("LONG_BINPUT", at)
+            case 0x94: memo[memo.count] = try topSlot("MEMOIZE", at)
             case UInt8(ascii: "h"), UInt8(ascii: "j"):
                 let i = op == UInt8(ascii: "h") ? Int(try byte(at)) : Int(try uint(4, at))
                 guard let v = memo[i] else { throw PickleError.missingMemo(file: file, index: i, offset: at) }
-                stack.append(v)
+                push(v.value, depth: v.depth)
             case UInt8(ascii: "("): marks.append(stack.count)
-            case UInt8(ascii: ")"): stack.append(.tuple([]))
-            case UInt8(ascii: "t"): stack.append(.tuple(try popToMark("TUPLE", at)))
+            case UInt8(ascii: ")"): push(.tuple([]), depth: 1)
+            case UInt8(ascii: "t"):
+                let items = try popToMark("TUPLE", at)
+                push(.tuple(items.map(\.value)), depth: try nest(items, into: 1, at))
             case 0x85, 0x86, 0x87: // TUPLE1/2/3
                 let n = Int(op) - 0x84
-                var items: [PickleValue] = []
-                for _ in 0..<n { items.insert(try pop("TUPLE\(n)", at), at: 0) }
-                stack.append(.tuple(items))
-            case UInt8(ascii: "]"): stack.append(.list(PickleList()))
+                var items: [Slot] = []
+                for _ in 0..<n { items.insert(try popSlot("TUPLE\(n)", at), at: 0) }
+                push(.tuple(items.map(\.value)), depth: try nest(items, into: 1, at))
+            case UInt8(ascii: "]"): push(.list(PickleList()))
             case UInt8(ascii: "a"), UInt8(ascii: "e"): // APPEND / APPENDS
-                let items = op == UInt8(ascii: "a") ? [try pop("APPEND", at)] : try popToMark("APPENDS", at)
+                let items = op == UInt8(ascii: "a") ? [try popSlot("APPEND", at)] : try popToMark("APPENDS", at)
                 guard case let .list(l) = try top("APPEND", at) else {
                     throw PickleError.invalid(file: file, offset: at, reason: "APPEND to a non-list")
                 }
-                l.items.append(contentsOf: items)
-            case UInt8(ascii: "}"): stack.append(.dict(PickleDict()))
+                guard !l.sealed else { throw PickleError.invalid(file: file, offset: at, reason: "APPEND to a list already nested in another value") }
+                l.depth = try nest(items, into: l.depth, container: l, at)
+                l.items.append(contentsOf: items.map(\.value))
+            case UInt8(ascii: "}"): push(.dict(PickleDict()))
             case UInt8(ascii: "s"): // SETITEM
-                let v = try pop("SETITEM", at), k = try pop("SETITEM", at)
+                let v = try popSlot("SETITEM", at), k = try popSlot("SETITEM", at)
                 try setItems(try top("SETITEM", at), [k, v], "SETITEM", at)
             case UInt8(ascii: "u"): // SETITEMS
                 let kv = try popToMark("SETITEMS", at)
@@ -261,47 +334,47 @@ struct PickleMachine {
                 let kv = try popToMark("DICT", at)
                 let d = PickleValue.dict(PickleDict())
                 try setItems(d, kv, "DICT", at)
-                stack.append(d)
+                push(d)
             case UInt8(ascii: "X"), 0x8C: // BINUNICODE / SHORT_BINUNICODE
                 let n = op == 0x8C ? Int(try byte(at)) : Int(try uint(4, at))
                 let b = try take(n, at)
                 guard let s = String(bytes: b, encoding: .utf8) else {
                     throw PickleError.invalid(file: file, offset: at, reason: "string is not valid UTF-8")
                 }
-                stack.append(.string(s))
+                push(.string(s))
             case UInt8(ascii: "U"), UInt8(ascii: "T"): // SHORT_BINSTRING / BINSTRING (Python 2 str, latin-1)
                 let n = op == UInt8(ascii: "U") ? Int(try byte(at)) : Int(Int32(bitPattern: UInt32(try uint(4, at))))
                 let raw = try take(n, at)
-                stack.append(.string(String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))))
-            case UInt8(ascii: "K"): stack.append(.int(Int64(try byte(at))))
-            case UInt8(ascii: "M"): stack.append(.int(Int64(try uint(2, at))))
-            case UInt8(ascii: "J"): stack.append(.int(Int64(Int32(bitPattern: UInt32(try uint(4, at))))))
+                push(.string(String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))))
+            case UInt8(ascii: "K"): push(.int(Int64(try byte(at))))
+            case UInt8(ascii: "M"): push(.int(Int64(try uint(2, at))))
+            case UInt8(ascii: "J"): push(.int(Int64(Int32(bitPattern: UInt32(try uint(4, at))))))
             case 0x8A, 0x8B: // LONG1 / LONG4
                 let n = op == 0x8A ? Int(try byte(at)) : Int(Int32(bitPattern: UInt32(try uint(4, at))))
                 let b = try take(n, at)
-                if n == 0 { stack.append(.int(0)) } else if n <= 8 {
+                if n == 0 { push(.int(0)) } else if n <= 8 {
                     var v: UInt64 = 0
                     for (i, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(i)) }
                     if n < 8 && b[n - 1] & 0x80 != 0 { v |= ~0 << (8 * UInt64(n)) } // sign-extend
-                    stack.append(.int(Int64(bitPattern: v)))
+                    push(.int(Int64(bitPattern: v)))
                 } else {
-                    stack.append(.bigInt(b))
+                    push(.bigInt(b))
                 }
             case UInt8(ascii: "G"): // BINFLOAT, big-endian
                 let b = try take(8, at)
-                stack.append(.float(Double(bitPattern: b.reduce(0) { $0 << 8 | UInt64($1) })))
-            case UInt8(ascii: "N"): stack.append(.none)
-            case 0x88: stack.append(.bool(true))
-            case 0x89: stack.append(.bool(false))
+                push(.float(Double(bitPattern: b.reduce(0) { $0 << 8 | UInt64($1) })))
+            case UInt8(ascii: "N"): push(.none)
+            case 0x88: push(.bool(true))
+            case 0x89: push(.bool(false))
             case UInt8(ascii: "Q"): // BINPERSID
                 let pid = try pop("BINPERSID", at)
-                stack.append(try persistentLoad(pid, at))
+                push(try persistentLoad(pid, at))
             case UInt8(ascii: "R"): // REDUCE
                 let args = try pop("REDUCE", at), fn = try pop("REDUCE", at)
-                stack.append(try reduce(fn, args, at))
+                push(try reduce(fn, args, at))
             case 0x81: // NEWOBJ
                 let args = try pop("NEWOBJ", at), cls = try pop("NEWOBJ", at)
-                stack.append(try reduce(cls, args, at))
+                push(try reduce(cls, args, at))
             case UInt8(ascii: "b"): // BUILD: state of an OrderedDict (_metadata) or a tensor; ignored
                 _ = try pop("BUILD", at)
                 let target = try top("BUILD", at)

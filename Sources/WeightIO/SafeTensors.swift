@@ -83,6 +83,7 @@ public struct SafeTensorsFile {
     /// Reads and validates a file (memory-mapped when possible).
     public init(contentsOf url: URL) throws {
         let data: Data
+        if let problem = FileKind.problem(atPath: url.path) { throw SafeTensorsError.unreadable(file: url.path, reason: problem) }
         do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
             throw SafeTensorsError.unreadable(file: url.path, reason: "\(error.localizedDescription)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 // torch.save files (formats.md §4): the zip container (data.pkl + data/<key> records) and the
 // legacy stream (five pickles, then int64 numel + raw bytes per storage). Tensors must be
@@ -23,6 +24,7 @@ public enum TorchFileError: Error, CustomStringConvertible, Equatable {
     case invalidLegacyHeader(file: String, reason: String)
     case legacyStorageData(file: String, storage: String, reason: String)
     case trailingBytes(file: String, extra: Int)
+    case storageDTypeConflict(file: String, tensor: String, storage: String, tensorDType: DType, storageDType: DType)
 
     public var description: String {
         switch self {
@@ -43,6 +45,8 @@ public enum TorchFileError: Error, CustomStringConvertible, Equatable {
         case let .invalidLegacyHeader(f, r): return "\(f): legacy torch file: \(r)"
         case let .legacyStorageData(f, s, r): return "\(f): legacy storage \(s): \(r)"
         case let .trailingBytes(f, x): return "\(f): \(x) unexpected bytes after the last storage"
+        case let .storageDTypeConflict(f, t, s, td, sd):
+            return "\(f): tensor \"\(t)\" reads storage \(s) as \(td.rawValue), but the storage was declared \(sd.rawValue)"
         }
     }
 }
@@ -67,6 +71,7 @@ public enum TorchFile {
     }
 
     static func readFile(_ url: URL) throws -> Data {
+        if let problem = FileKind.problem(atPath: url.path) { throw TorchFileError.unreadable(file: url.path, reason: problem) }
         do { return try Data(contentsOf: url, options: .mappedIfSafe) } catch {
             throw TorchFileError.unreadable(file: url.path, reason: error.localizedDescription)
         }
@@ -144,7 +149,7 @@ public enum TorchFile {
 
         // Raw storages follow in key-list order: int64 LE numel, then numel * element size bytes.
         let base = data.startIndex
-        var storages: [String: (bytes: Data, numel: Int)] = [:]
+        var storages: [String: (bytes: Data, numel: Int, dtype: DType)] = [:]
         for k in keys.items {
             guard case let .string(key) = k else { throw TorchFileError.invalidLegacyHeader(file: file, reason: "storage key is a \(k.kind)") }
             guard let ref = seen[key] else { throw TorchFileError.legacyStorageData(file: file, storage: key, reason: "listed but never referenced (unknown element size)") }
@@ -157,7 +162,7 @@ public enum TorchFile {
             guard numel >= 0, !o, bytes <= data.count - pos else {
                 throw TorchFileError.legacyStorageData(file: file, storage: key, reason: "\(numel) elements extend beyond the end of the file")
             }
-            storages[key] = (data[(base + pos)..<(base + pos + bytes)], Int(numel))
+            storages[key] = (data[(base + pos)..<(base + pos + bytes)], Int(numel), ref.dtype)
             pos += bytes
         }
         if pos != data.count { throw TorchFileError.trailingBytes(file: file, extra: data.count - pos) }
@@ -166,6 +171,11 @@ public enum TorchFile {
         var out: [String: StoredTensor] = [:]
         for (name, t) in refs {
             guard let s = storages[t.storage.key] else { throw TorchFileError.missingStorage(file: file, storage: t.storage.key) }
+            // The raw bytes were sized with the dtype first seen for this key: one storage, one dtype.
+            guard s.dtype == t.storage.dtype else {
+                throw TorchFileError.storageDTypeConflict(file: file, tensor: name, storage: t.storage.key,
+                                                          tensorDType: t.storage.dtype, storageDType: s.dtype)
+            }
             var t = t
             var storage = s.bytes, count = s.numel
             if let view = t.storage.view {
@@ -288,10 +298,9 @@ public enum WeightFile {
         if b.count >= 4, b[0] == 0x50, b[1] == 0x4B, (b[2], b[3]) == (3, 4) || (b[2], b[3]) == (5, 6) { return .torchZip }
         if b.count >= 14, Array(b[0..<14]) == Array(TorchFile.legacyMagic[0..<14]) { return .torchLegacy }
         if data.count >= 262, [UInt8](data[(data.startIndex + 257)..<(data.startIndex + 262)]) == Array("ustar".utf8) { return .torchTar }
-        if b.count >= 9, b[8] == UInt8(ascii: "{") {
-            let n = b[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-            if n <= UInt64(data.count - 8) { return .safetensors }
-        }
+        // A JSON object right after the 8-byte length: safetensors, even when the length is wrong
+        // (the safetensors reader then names the problem).
+        if b.count >= 9, b[8] == UInt8(ascii: "{") { return .safetensors }
         return .unknown
     }
 

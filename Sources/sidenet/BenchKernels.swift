@@ -17,7 +17,7 @@ struct BenchKernels: ParsableCommand {
         commandName: "kernels",
         abstract: "sgemm and Conv2d forward / backward-data / backward-weight GFLOP/s on ResNet shapes.")
 
-    @Option(help: "Threads for OpenBLAS and sidenet loops.") var threads: Int = 2
+    @Option(parsing: .unconditional, help: "Threads for OpenBLAS and sidenet loops.") var threads: Int = 2
     @Option(name: .customLong("repeat"), help: "Timed repeats per kernel (best is reported) after one warm-up.") var repeats: Int = 5
     @Option(help: "Override ConvTuning.minColumns (GEMM width below which images are grouped).") var minColumns: Int?
 

@@ -25,7 +25,7 @@ struct BenchModels: ParsableCommand {
     @Option(help: "Comma-separated architectures.") var archs: String = "resnet18,resnet50,resnet152"
     @Option(help: "Images per batch.") var batch: Int = 128
     @Option(name: .long, help: "Input height and width.") var inputSize: Int = 32
-    @Option(help: "Threads for OpenBLAS and sidenet loops.") var threads: Int = 2
+    @Option(parsing: .unconditional, help: "Threads for OpenBLAS and sidenet loops.") var threads: Int = 2
     @Option(name: .customLong("repeat"), help: "Timed repeats (best is reported) after one warm-up.") var repeats: Int = 3
     @Flag(help: "Skip the training-step measurement.") var noTrain = false
     @Option(help: "Exit rates for the early-exit measurement (comma-separated; empty to skip).") var exitRates: String = "0.25,0.5,0.75"

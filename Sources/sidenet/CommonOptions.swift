@@ -54,3 +54,40 @@ func currentGitCommit() -> String? {
 }
 
 func percent(_ x: Double?) -> String { x.map { String(format: "%.2f", 100 * $0) } ?? "-" }
+
+/// A one-line CLI error: ArgumentParser prints "Error: <description>" and exits 1 (no usage text).
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Refuses an output file that cannot be written, before any work is done: its folder must exist
+/// and be writable, and the path itself must not be a directory.
+func checkOutputFile(_ path: String, option: String) throws {
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+        throw CLIError("\(option) \(path): is a directory, expected a file path")
+    }
+    let dir = (path as NSString).deletingLastPathComponent
+    try checkWritableDirectory(dir.isEmpty ? "." : dir, option: option, for: path, mayCreate: false)
+}
+
+/// Refuses an output folder that cannot be created or written: an existing path must be a
+/// writable directory, otherwise its nearest existing ancestor must be one (it is created later).
+func checkOutputDirectory(_ path: String, option: String) throws {
+    try checkWritableDirectory(path, option: option, for: path, mayCreate: true)
+}
+
+private func checkWritableDirectory(_ dir: String, option: String, for path: String, mayCreate: Bool) throws {
+    let fm = FileManager.default
+    var current = dir
+    var isDir: ObjCBool = false
+    while !fm.fileExists(atPath: current, isDirectory: &isDir) {
+        guard mayCreate else { throw CLIError("\(option) \(path): directory \(current) does not exist") }
+        let parent = (current as NSString).deletingLastPathComponent
+        if parent.isEmpty || parent == current { current = "."; continue }
+        current = parent
+    }
+    guard isDir.boolValue else { throw CLIError("\(option) \(path): \(current) is not a directory") }
+    guard fm.isWritableFile(atPath: current) else { throw CLIError("\(option) \(path): directory \(current) is not writable") }
+}

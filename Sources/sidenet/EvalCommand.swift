@@ -25,6 +25,7 @@ struct EvalCommand: ParsableCommand {
     var out: String
 
     func run() throws {
+        try checkOutputFile(out, option: "--out")  // before the evaluation, not after it
         let s = try loadSpecs([spec])[0]
         guard FileManager.default.fileExists(atPath: checkpoint) else { throw ValidationError("checkpoint not found: \(checkpoint)") }
         let rows = try Runner.evaluate(spec: s, checkpoint: URL(fileURLWithPath: checkpoint), split: split,
@@ -41,7 +42,9 @@ struct EvalCommand: ParsableCommand {
             f += r.mainLogits.map { "\($0)" }
             text += f.joined(separator: ",") + "\n"
         }
-        try text.write(toFile: out, atomically: true, encoding: .utf8)
+        do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+            throw CLIError("--out \(out): cannot write: \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+        }
         print("wrote \(rows.count) rows to \(out)")
     }
 }

@@ -23,26 +23,32 @@ struct ModelCommand: ParsableCommand {
     @Argument(help: "Architecture, e.g. resnet18, resnet50, resnet152, bert-base, bert-large, distilbert, or a config.json.")
     var arch: String
 
-    @Option(name: .long, help: "Input height and width for images (default 32, CIFAR-10; 224 for ImageNet).")
+    @Option(name: .long, parsing: .unconditional, help: "Input height and width for images (default 32, CIFAR-10; 224 for ImageNet).")
     var inputSize: Int = 32
 
-    @Option(name: .long, help: "Sequence length in tokens for text models (FLOPs grow with it).")
+    @Option(name: .long, parsing: .unconditional, help: "Sequence length in tokens for text models (FLOPs grow with it).")
     var seqLen: Int = 64
 
     @Option(name: .long, help: "SideNet attach point: layerN / layerN.i (ResNet; default layer1), encoder.layer.N (BERT; default the paper's) or transformer.layer.N (DistilBERT).")
     var attach: String?
 
-    @Option(name: .long, help: "Outputs of the head and the SideNet (1 = one sigmoid logit). Default 10 for ResNets, 1 for text models.")
+    @Option(name: .long, parsing: .unconditional, help: "Outputs of the head and the SideNet (1 = one sigmoid logit). Default 10 for ResNets, 1 for text models.")
     var classes: Int?
 
-    @Option(name: .long, help: "Hidden units of the head and the SideNet.")
+    @Option(name: .long, parsing: .unconditional, help: "Hidden units of the head and the SideNet.")
     var hidden: Int = 32
 
+    /// Ranges keep every parameter and FLOP count of the table far inside Int (no overflow trap):
+    /// ResNet152 at 16384x16384 is ~1.2e14 FLOPs, BERT-large at 65536 tokens ~1.5e16.
+    static let limits: [(name: String, range: ClosedRange<Int>)] = [
+        ("--input-size", 1...16_384), ("--seq-len", 1...65_536), ("--hidden", 1...1_000_000), ("--classes", 1...1_000_000),
+    ]
+
     func validate() throws {
-        guard inputSize >= 1 else { throw ValidationError("--input-size must be >= 1") }
-        guard (classes ?? 1) >= 1 else { throw ValidationError("--classes must be >= 1") }
-        guard seqLen >= 1 else { throw ValidationError("--seq-len must be >= 1") }
-        guard hidden >= 1 else { throw ValidationError("--hidden must be >= 1") }
+        let values = [inputSize, seqLen, hidden, classes ?? 1]
+        for ((name, range), v) in zip(Self.limits, values) where !range.contains(v) {
+            throw ValidationError("\(name) \(v) is out of range; expected \(range.lowerBound)...\(range.upperBound)")
+        }
     }
 
     mutating func run() throws {

@@ -24,6 +24,8 @@ struct ReportCommand: ParsableCommand {
     var experiments: [String] = []
 
     func run() throws {
+        try checkOutputDirectory(out, option: "--out")
+        try checkOutputDirectory(tables, option: "--tables")
         let store = try database.openReadOnly()
         var names: [String]? = nil
         if !experiments.isEmpty {

@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: "Threads for OpenBLAS and sidenet's loops (default: SLURM_CPUS_PER_TASK when set, else all cores).")
+    @Option(parsing: .unconditional, help: "Threads for OpenBLAS and sidenet's loops (default: SLURM_CPUS_PER_TASK when set, else all cores).")
     var threads: Int = defaultThreads()
 
     @Option(help: "Folder for checkpoints and the feature cache.")
@@ -50,7 +50,7 @@ struct RunCommand: ParsableCommand {
     var dryRun = false
 
     func validate() throws {
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let v = variant, Variant(rawValue: v) == nil { throw ValidationError("--variant must be sidenet or baseline, not '\(v)'") }
         if let s = seeds, parsedSeeds(s) == nil { throw ValidationError("--seeds must be comma-separated integers, not '\(s)'") }
         if let s = shard { do { _ = try Shard(parsing: s) } catch { throw ValidationError("\(error)") } }

@@ -98,3 +98,14 @@ final class VocabularyTests: XCTestCase {
         XCTAssertEqual(basic.tokenize("中文x"), ["中", "文", "x"])
     }
 }
+
+final class VocabularyFileKindTests: XCTestCase {
+    func testDirectoryInPlaceOfVocabIsNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sidenet-vocabdir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        XCTAssertThrowsError(try Vocabulary.load(contentsOf: dir)) { e in
+            XCTAssertEqual(e as? TokenizerError, .unreadable(path: dir.path, reason: "is a directory, expected a file"))
+        }
+    }
+}
