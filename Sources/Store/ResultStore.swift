@@ -62,15 +62,29 @@ public final class ResultStore: @unchecked Sendable {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
                 throw StoreError.noDatabase(path: path)
             }
-            pool = try ResultStore.wrap(path) { try DatabasePool(path: path, configuration: config) }
+            pool = try ResultStore.wrap(path) { try ResultStore.openPool(path, config) }
             return
         }
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
             throw StoreError.database(path: path, message: "cannot create its directory \(dir.path): \(error.localizedDescription)")
         }
-        pool = try ResultStore.wrap(path) { try DatabasePool(path: path, configuration: config) }
+        pool = try ResultStore.wrap(path) { try ResultStore.openPool(path, config) }
         try ResultStore.wrap(path) { try ResultStore.migrate(pool, path: path) }
+    }
+
+    /// Opens the pool, retrying while another process holds the lock that switching a new file
+    /// to WAL needs: SQLite answers SQLITE_BUSY there at once, without calling the busy handler.
+    private static func openPool(_ path: String, _ config: Configuration) throws -> DatabasePool {
+        var attempt = 0
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: config)
+            } catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY && attempt < 100 {
+                attempt += 1
+                usleep(useconds_t(10_000 * min(attempt, 10)))
+            }
+        }
     }
 
     /// Refuses unknown migrations, then applies the missing ones. GRDB checks which migrations
