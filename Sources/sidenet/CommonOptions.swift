@@ -68,8 +68,7 @@ func checkOutputFile(_ path: String, option: String) throws {
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
         throw CLIError("\(option) \(path): is a directory, expected a file path")
     }
-    let dir = (path as NSString).deletingLastPathComponent
-    try checkWritableDirectory(dir.isEmpty ? "." : dir, option: option, for: path, mayCreate: false)
+    try checkWritableDirectory(parentDirectory(of: path), option: option, for: path, mayCreate: false)
 }
 
 /// Refuses an output folder that cannot be created or written: an existing path must be a
@@ -84,10 +83,18 @@ private func checkWritableDirectory(_ dir: String, option: String, for path: Str
     var isDir: ObjCBool = false
     while !fm.fileExists(atPath: current, isDirectory: &isDir) {
         guard mayCreate else { throw CLIError("\(option) \(path): directory \(current) does not exist") }
-        let parent = (current as NSString).deletingLastPathComponent
-        if parent.isEmpty || parent == current { current = "."; continue }
-        current = parent
+        current = parentDirectory(of: current)
     }
     guard isDir.boolValue else { throw CLIError("\(option) \(path): \(current) is not a directory") }
     guard fm.isWritableFile(atPath: current) else { throw CLIError("\(option) \(path): directory \(current) is not writable") }
+}
+
+/// The folder holding `path`: "." for a bare name, "/" at the root. (Plain string logic:
+/// Foundation's `deletingLastPathComponent` traps on some relative paths on Linux.)
+func parentDirectory(of path: String) -> String {
+    var p = Substring(path)
+    while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+    guard let slash = p.lastIndex(of: "/") else { return "." }
+    if slash == p.startIndex { return "/" }
+    return String(p[..<slash])
 }

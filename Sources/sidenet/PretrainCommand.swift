@@ -40,8 +40,6 @@ struct PretrainCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try loadSpecs(specs)
-        let dir = (db as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let store = try ResultStore(path: db)
         var options = RunOptions()
         options.threads = threads
