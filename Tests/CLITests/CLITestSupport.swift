@@ -110,3 +110,49 @@ func assertSucceeds(_ r: CLIResult, file: StaticString = #filePath, line: UInt =
     XCTAssertEqual(r.status, 0, "exit \(r.status); stderr: \(r.stderr)", file: file, line: line)
     return r.stdout
 }
+
+/// The tiny ResNet spec the CLI tests train (regime full, width 4, head and SideNet of 8) on
+/// generated CIFAR-format data (synthetic stand-in data, not CIFAR-10); fields vary per test.
+struct TinyResNetSpec {
+    var name: String
+    var description: String? = nil
+    var seeds: [Int] = [0]
+    var variants: [String] = ["sidenet", "baseline"]
+    var dataPath = "data"
+    var validation = 40
+    var limit: (train: Int, test: Int)? = nil
+    var lr = "1.0e-3"
+    var epochs = 1
+    var batchSize = 16
+    var alpha = "1.0"
+    var evaluationBatch: Int? = 64
+    /// Lines under `paper:`, already indented by two spaces.
+    var paper: String? = nil
+
+    var yaml: String {
+        var lines = ["name: \(name)"]
+        if let d = description { lines.append("description: \(d)") }
+        lines += [
+            "seeds: [\(seeds.map(String.init).joined(separator: ", "))]",
+            "variants: [\(variants.joined(separator: ", "))]",
+            "data: {dataset: cifar10, path: \(dataPath), synthetic: true, validation: \(validation), input_size: 32, normalize: imagenet"
+                + (limit.map { ", limit: {train: \($0.train), test: \($0.test)}" } ?? "") + "}",
+            "mainnet:",
+            "  arch: resnet",
+            "  config: {blocks: [1, 1, 1, 1], width: 4, block: basic}",
+            "  weights: null",
+            "  head: {hidden: 8}",
+            "sidenet: {attach: layer1, hidden: 8}",
+            "training:",
+            "  regime: full",
+            "  optimizer: {name: adam, lr: \(lr), weight_decay: 0}",
+            "  epochs: \(epochs)",
+            "  batch_size: \(batchSize)",
+            "  plateau: {factor: 0.5, patience: 5}",
+            "  alpha: \(alpha)",
+        ]
+        if let b = evaluationBatch { lines.append("evaluation: {batch_size: \(b)}") }
+        if let p = paper { lines += ["paper:", p] }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

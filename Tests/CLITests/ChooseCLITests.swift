@@ -5,32 +5,8 @@ import XCTest
 /// CIFAR-format data set: success paths (text, JSON, stored timings, report section) and
 /// one-line failures.
 final class ChooseCLITests: XCTestCase {
-    static let spec = """
-        name: tiny-choose
-        seeds: [0]
-        variants: [sidenet]
-        data:
-          dataset: cifar10
-          path: cifar
-          synthetic: true
-          validation: 60
-          input_size: 32
-          normalize: imagenet
-        mainnet:
-          arch: resnet
-          config: {blocks: [1, 1, 1, 1], width: 4, block: basic}
-          weights: null
-          head: {hidden: 8}
-        sidenet: {attach: layer1, hidden: 8}
-        training:
-          regime: full
-          optimizer: {name: adam, lr: 3.0e-3, weight_decay: 0}
-          epochs: 2
-          batch_size: 16
-          plateau: {factor: 0.5, patience: 5}
-          alpha: 1.0
-        evaluation: {batch_size: 32}
-        """
+    static let spec = TinyResNetSpec(name: "tiny-choose", variants: ["sidenet"], dataPath: "cifar", validation: 60,
+                                     lr: "3.0e-3", epochs: 2, evaluationBatch: 32).yaml
 
     /// A scratch folder with generated data, the spec, and one finished run in r/s.sqlite.
     func trained() throws -> CLIScratch {

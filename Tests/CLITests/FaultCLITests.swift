@@ -20,26 +20,8 @@ final class FaultCLITests: XCTestCase {
     /// A tiny ResNet spec on the generated data (full regime, batch 16).
     private func writeSpec(_ name: String, seeds: [Int] = [0], variants: [String] = ["sidenet", "baseline"],
                            epochs: Int, alpha: String = "1.0") throws -> String {
-        try scratch.write("\(name).yaml", """
-        name: \(name)
-        seeds: [\(seeds.map(String.init).joined(separator: ", "))]
-        variants: [\(variants.joined(separator: ", "))]
-        data: {dataset: cifar10, path: data, synthetic: true, validation: 40, input_size: 32, normalize: imagenet}
-        mainnet:
-          arch: resnet
-          config: {blocks: [1, 1, 1, 1], width: 4, block: basic}
-          weights: null
-          head: {hidden: 8}
-        sidenet: {attach: layer1, hidden: 8}
-        training:
-          regime: full
-          optimizer: {name: adam, lr: 1.0e-3, weight_decay: 0}
-          epochs: \(epochs)
-          batch_size: 16
-          plateau: {factor: 0.5, patience: 5}
-          alpha: \(alpha)
-        evaluation: {batch_size: 64}
-        """)
+        try scratch.write("\(name).yaml", TinyResNetSpec(name: name, seeds: seeds, variants: variants,
+                                                          epochs: epochs, alpha: alpha).yaml)
         return "\(name).yaml"
     }
 

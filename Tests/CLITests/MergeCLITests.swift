@@ -11,26 +11,7 @@ final class MergeCLITests: XCTestCase {
         scratch = CLIScratch("merge")
         assertSucceeds(try sidenet(["data", "synth", "cifar10", "--out", "data", "--train", "200", "--test", "40",
                                     "--seed", "5"], cwd: scratch.dir))
-        try scratch.write("tiny.yaml", """
-        name: tiny
-        seeds: [0, 1]
-        variants: [sidenet, baseline]
-        data: {dataset: cifar10, path: data, synthetic: true, validation: 40, input_size: 32, normalize: imagenet}
-        mainnet:
-          arch: resnet
-          config: {blocks: [1, 1, 1, 1], width: 4, block: basic}
-          weights: null
-          head: {hidden: 8}
-        sidenet: {attach: layer1, hidden: 8}
-        training:
-          regime: full
-          optimizer: {name: adam, lr: 1.0e-3, weight_decay: 0}
-          epochs: 1
-          batch_size: 16
-          plateau: {factor: 0.5, patience: 5}
-          alpha: 1.0
-        evaluation: {batch_size: 64}
-        """)
+        try scratch.write("tiny.yaml", TinyResNetSpec(name: "tiny", seeds: [0, 1]).yaml)
     }
 
     override func tearDown() { scratch.cleanup() }

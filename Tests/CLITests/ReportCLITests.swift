@@ -5,37 +5,13 @@ import XCTest
 /// to run a shell command through gnuplot (issue 9 item 1).
 final class ReportCLITests: XCTestCase {
     func spec(name: String, label: String) -> String {
-        """
-        name: \(name)
-        description: report CLI test on generated data
-        seeds: [0]
-        variants: [sidenet, baseline]
-        data:
-          dataset: cifar10
-          path: data/cifar
-          synthetic: true
-          validation: 100
-          input_size: 32
-          normalize: imagenet
-          limit: {train: 300, test: 200}
-        mainnet:
-          arch: resnet
-          config: {blocks: [1, 1, 1, 1], width: 4, block: basic}
-          weights: null
-          head: {hidden: 8}
-        sidenet: {attach: layer1, hidden: 8}
-        training:
-          regime: full
-          optimizer: {name: adam, lr: 1.0e-3, weight_decay: 0}
-          epochs: 1
-          batch_size: 50
-          plateau: {factor: 0.5, patience: 5}
-          alpha: 1.0
-        paper:
-          figure: 2
-          label: '\(label.replacingOccurrences(of: "'", with: "''"))'
-          reliability: true
-        """
+        TinyResNetSpec(name: name, description: "report CLI test on generated data", dataPath: "data/cifar",
+                       validation: 100, limit: (train: 300, test: 200), batchSize: 50, evaluationBatch: nil,
+                       paper: """
+                         figure: 2
+                         label: '\(label.replacingOccurrences(of: "'", with: "''"))'
+                         reliability: true
+                       """).yaml
     }
 
     func testReportWithHostileLabelRunsNothingAndShowsTheLabel() throws {
