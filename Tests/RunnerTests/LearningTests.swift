@@ -129,44 +129,39 @@ final class LearningTests: XCTestCase {
     }
 
     func testResNetLearnsFullThenHeadsAndLrZeroFails() throws {
-        let store = try ResultStore(path: scratch.databasePath)
-        let full = try run(try resnetSpec("learn-resnet-full", regime: "full", lr: "3.0e-3", epochs: 6), store)
-        let vFull = try Self.learningCheck(store, full, chance: 0.1, margin: 0.3, heads: ["main", "side"])
-        XCTAssertTrue(vFull.learned, "full: \(vFull.failures) — \(show(store, full))")
-
-        let backbone = try bestCheckpoint(store, full)
-        let heads = try run(try resnetSpec("learn-resnet-heads", regime: "heads", lr: "3.0e-3", epochs: 4, weights: backbone), store)
-        let vHeads = try Self.learningCheck(store, heads, chance: 0.1, margin: 0.3, heads: ["side"])
-        XCTAssertTrue(vHeads.learned, "heads: \(vHeads.failures) — \(show(store, heads))")
-        XCTAssertGreaterThanOrEqual(heads.testAccMain ?? 0, 0.4, "heads: the loaded MainNet head stays accurate")
-
-        // learning rate ~0: the same checks must fail (whole model and fresh SideNet on a frozen backbone)
-        let frozen = try run(try resnetSpec("learn-resnet-full-lr0", regime: "full", lr: "1.0e-10", epochs: 6), store)
-        let v0 = try Self.learningCheck(store, frozen, chance: 0.1, margin: 0.3, heads: ["main", "side"])
-        XCTAssertFalse(v0.learned, "lr 1e-10 must not pass the learning check — \(show(store, frozen))")
-        let heads0 = try run(try resnetSpec("learn-resnet-heads-lr0", regime: "heads", lr: "1.0e-10", epochs: 4, weights: backbone), store)
-        let vh0 = try Self.learningCheck(store, heads0, chance: 0.1, margin: 0.3, heads: ["side"])
-        XCTAssertFalse(vh0.learned, "heads, lr 1e-10 must not pass — \(show(store, heads0))")
-        XCTAssertTrue(vh0.failures.contains { $0.contains("training loss") }, "\(vh0.failures)")
+        try checkLearnsFullThenHeadsAndLrZeroFails(family: "resnet", chance: 0.1, margin: 0.3, loadedHeadFloor: 0.4) {
+            try self.resnetSpec($0, regime: $1, lr: $2, epochs: $3, weights: $4)
+        }
     }
 
     func testBertLearnsFullThenHeadsAndLrZeroFails() throws {
+        try checkLearnsFullThenHeadsAndLrZeroFails(family: "bert", chance: 0.5, margin: 0.25, loadedHeadFloor: 0.75) {
+            try self.bertSpec($0, regime: $1, lr: $2, epochs: $3, weights: $4)
+        }
+    }
+
+    /// A full run learns, a heads run on its best checkpoint learns, and the same two runs at
+    /// lr ~0 fail the same check (whole model, and a fresh SideNet on the frozen backbone).
+    private func checkLearnsFullThenHeadsAndLrZeroFails(
+        family: String, chance: Double, margin: Double, loadedHeadFloor: Double,
+        spec: (String, String, String, Int, String?) throws -> ExperimentSpec
+    ) throws {
         let store = try ResultStore(path: scratch.databasePath)
-        let full = try run(try bertSpec("learn-bert-full", regime: "full", lr: "3.0e-3", epochs: 6), store)
-        let vFull = try Self.learningCheck(store, full, chance: 0.5, margin: 0.25, heads: ["main", "side"])
+        let full = try run(try spec("learn-\(family)-full", "full", "3.0e-3", 6, nil), store)
+        let vFull = try Self.learningCheck(store, full, chance: chance, margin: margin, heads: ["main", "side"])
         XCTAssertTrue(vFull.learned, "full: \(vFull.failures) — \(show(store, full))")
 
         let backbone = try bestCheckpoint(store, full)
-        let heads = try run(try bertSpec("learn-bert-heads", regime: "heads", lr: "3.0e-3", epochs: 4, weights: backbone), store)
-        let vHeads = try Self.learningCheck(store, heads, chance: 0.5, margin: 0.25, heads: ["side"])
+        let heads = try run(try spec("learn-\(family)-heads", "heads", "3.0e-3", 4, backbone), store)
+        let vHeads = try Self.learningCheck(store, heads, chance: chance, margin: margin, heads: ["side"])
         XCTAssertTrue(vHeads.learned, "heads: \(vHeads.failures) — \(show(store, heads))")
-        XCTAssertGreaterThanOrEqual(heads.testAccMain ?? 0, 0.75, "heads: the loaded MainNet head stays accurate")
+        XCTAssertGreaterThanOrEqual(heads.testAccMain ?? 0, loadedHeadFloor, "heads: the loaded MainNet head stays accurate")
 
-        let frozen = try run(try bertSpec("learn-bert-full-lr0", regime: "full", lr: "1.0e-10", epochs: 6), store)
-        let v0 = try Self.learningCheck(store, frozen, chance: 0.5, margin: 0.25, heads: ["main", "side"])
+        let frozen = try run(try spec("learn-\(family)-full-lr0", "full", "1.0e-10", 6, nil), store)
+        let v0 = try Self.learningCheck(store, frozen, chance: chance, margin: margin, heads: ["main", "side"])
         XCTAssertFalse(v0.learned, "lr 1e-10 must not pass the learning check — \(show(store, frozen))")
-        let heads0 = try run(try bertSpec("learn-bert-heads-lr0", regime: "heads", lr: "1.0e-10", epochs: 4, weights: backbone), store)
-        let vh0 = try Self.learningCheck(store, heads0, chance: 0.5, margin: 0.25, heads: ["side"])
+        let heads0 = try run(try spec("learn-\(family)-heads-lr0", "heads", "1.0e-10", 4, backbone), store)
+        let vh0 = try Self.learningCheck(store, heads0, chance: chance, margin: margin, heads: ["side"])
         XCTAssertFalse(vh0.learned, "heads, lr 1e-10 must not pass — \(show(store, heads0))")
         XCTAssertTrue(vh0.failures.contains { $0.contains("training loss") }, "\(vh0.failures)")
     }
