@@ -1,9 +1,11 @@
 // swift-tools-version:6.0
 // sidenet: reproduce "Add a SideNet to your MainNet" (Morisot) on a CPU.
 // Layering (imports go downward only):
-//   CBLAS <- Tensors <- Layers <- Models <- Runner <- sidenet (CLI); Report reads Store only.
+//   CBLAS <- Tensors <- Layers <- Models <- Specs <- Runner <- sidenet (CLI); Report reads Store only.
 //   CBLAS <- Tensors; Tensors <- Optim; WeightIO (bytes -> tensors) <- Models;
-//   Tokenizer, Datasets <- Runner; Specs <- Runner; Store <- Runner, Report; sidenet (CLI) on top.
+//   Tokenizer, Datasets <- Runner; Store <- Runner, Report; sidenet (CLI) on top.
+//   Models holds the MainNet-family registry (Models/Registry): Specs asks it which archs,
+//   configs and attach points exist, the Runner and the CLI ask it to build and to count.
 import PackageDescription
 
 let package = Package(
@@ -29,14 +31,15 @@ let package = Package(
         .target(name: "Optim", dependencies: ["Tensors"]),
         // safetensors, PyTorch zip/legacy pickle files.
         .target(name: "WeightIO", dependencies: ["Tensors"]),
-        // ResNet, BERT, DistilBERT, heads, SideNets, early exit, compute accounting.
+        // MainNet families (one folder each: ResNet, BERT, DistilBERT, ...) and their registry,
+        // heads, the generic SideNet model, early exit, compute accounting, strict loading.
         .target(name: "Models", dependencies: ["Tensors", "Layers", "WeightIO"]),
         // WordPiece tokenizer identical to HF BertTokenizer (uncased).
         .target(name: "Tokenizer"),
         // CIFAR-10 and SST readers, splits, resize, generated stand-in data.
         .target(name: "Datasets", dependencies: ["Tensors", "Tokenizer"]),
         // Declarative YAML experiment specs.
-        .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Specs", dependencies: ["Models", .product(name: "Yams", package: "Yams")]),
         // SQLite store (GRDB): experiments, runs, epochs, predictions, checkpoints.
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // Trains and evaluates specs, writes the store.
@@ -61,7 +64,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Layers", "Tensors", "WeightIO"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "Tokenizer", "WeightIO"]),
-        .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
+        .testTarget(name: "SpecsTests", dependencies: ["Specs", "Models"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Specs", "Store", "Report"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Specs"]),

@@ -41,12 +41,19 @@ extension ResNet {
     }
 }
 
-extension SideNetResNet {
-    /// Loads torchvision ImageNet (or any torchvision-keyed) weights into the backbone; `fc.*`
-    /// is ignored (reported in the returned `warning`). Head and SideNets are untouched.
+extension SideNetModel {
+    /// Loads a published weight file's tensors (torchvision / HF names, see the family's
+    /// `WeightNaming`) into the backbone strictly; task-head keys (`fc.*`, `classifier.*`, ...) are
+    /// skipped and listed in the report's `warning`. Head and SideNets are untouched.
     @discardableResult
-    public func loadTorchvisionBackbone(_ stored: [String: StoredTensor], source: String) throws -> StateDictLoadReport {
-        try backbone.loadTorchvision(stored, source: source)
+    public func loadPretrained(_ stored: [String: StoredTensor], source: String) throws -> StateDictLoadReport {
+        try weightNaming.load(stored, into: backbone, source: source)
+    }
+
+    /// Reads a published weight file (`.pth` or `.safetensors`) into the backbone (see above).
+    @discardableResult
+    public func loadPretrained(from url: URL) throws -> StateDictLoadReport {
+        try loadPretrained(try WeightFile.load(url), source: url.lastPathComponent)
     }
 
     /// Saves the whole model (backbone, head, SideNets, BatchNorm statistics).
@@ -67,14 +74,5 @@ extension ResNet {
     @discardableResult
     public func loadTorchvision(from url: URL) throws -> StateDictLoadReport {
         try loadTorchvision(try WeightFile.load(url), source: url.lastPathComponent)
-    }
-}
-
-extension SideNetResNet {
-    /// Reads a torchvision weight file (`.pth` or `.safetensors`) into the backbone; `fc.*` is
-    /// ignored and listed in the report's `warning`.
-    @discardableResult
-    public func loadTorchvisionBackbone(from url: URL) throws -> StateDictLoadReport {
-        try backbone.loadTorchvision(try WeightFile.load(url), source: url.lastPathComponent)
     }
 }

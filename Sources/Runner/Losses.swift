@@ -1,4 +1,5 @@
 import Layers
+import Models
 import Tensors
 
 /// The loss of one head: softmax cross-entropy for K > 1 outputs, sigmoid BCE for one output.
@@ -11,22 +12,13 @@ func headLoss(_ logits: Tensor, labels: [Int]) -> (loss: Double, dLogits: Tensor
     return (Double(r.loss), r.dLogits)
 }
 
-/// Predicted class and confidence per row, in Double: max softmax probability (first maximal
-/// index wins ties), or for one logit z: p = sigmoid(z), class 1 iff p >= 0.5, confidence max(p, 1-p).
+/// Predicted class and confidence per row, in Double (`ClassPrediction.exact`, the rule early
+/// exit uses).
 func predictions(_ logits: Tensor) -> [(pred: Int, conf: Double)] {
-    let n = logits.shape[0], k = logits.shape[1]
-    return (0..<n).map { i in
-        let row = logits.data[(i * k)..<(i * k + k)].map(Double.init)
-        if k == 1 {
-            let z = row[0]
-            let p = z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z))
-            return (p >= 0.5 ? 1 : 0, max(p, 1 - p))
-        }
-        var best = 0
-        for j in 1..<k where row[j] > row[best] { best = j }
-        let m = row[best]
-        let sum = row.reduce(0) { $0 + exp($1 - m) }
-        return (best, 1 / sum)
+    let k = logits.shape[1]
+    return (0..<logits.shape[0]).map { i in
+        let e = ClassPrediction.exact(logits: logits.data[(i * k)..<(i * k + k)])
+        return (e.predicted, e.confidence)
     }
 }
 

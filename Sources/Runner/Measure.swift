@@ -34,22 +34,10 @@ extension Runner {
         let labels = batches.map { $0.map { data.labels[$0] } }
         let runner: (Int, Float) throws -> [EarlyExitResult]
         let mainOnly: (Int) throws -> Void
-        if let r = net as? ResNetNet {
-            let inputs = batches.map { data.images($0) }
-            runner = { b, theta in try r.model.earlyExit(inputs[b], theta: theta) }
-            mainOnly = { b in _ = r.model.forwardRest(r.model.forwardPrefix(inputs[b], mode: .eval), mode: .eval); r.model.clearCaches() }
-        } else if let t = net as? TextNet {
-            let inputs = try batches.map { idx -> TokenBatch in
-                let tb = try data.tokens(idx)
-                return try TokenBatch(ids: tb.ids, mask: tb.mask)
-            }
-            let side = t.side
-            let stages = t.classifier.earlyExitStages(attachLayer: t.attach, sideNet: { side.forward($0, mode: .eval) })
-            runner = { b, theta in try Models.earlyExit(stages, input: inputs[b], theta: theta) }
-            mainOnly = { b in _ = try stages.rest(try stages.prefix(inputs[b])) }
-        } else {
-            throw RunnerError.invalid("\(spec.name): early-exit timing supports ResNet and transformer MainNets only")
-        }
+        let model = net.model
+        let inputs = try batches.map { try data.mainNetInput($0) }
+        runner = { b, theta in try model.earlyExit(inputs[b], theta: theta) }
+        mainOnly = { b in _ = try model.forwardMain(inputs[b], mode: .eval); model.clearCaches() }
         func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
         let n = Double(max(data.test.count, 1))
         // One untimed pass of each path first (allocations, caches, thread start-up).

@@ -24,10 +24,8 @@ protocol Net: AnyObject {
     func backward(main: Tensor, side: Tensor?)
     /// Re-seeds training randomness inside the network (dropout) from (seed, epoch).
     func beginEpoch(_ epoch: Int, seed: Int)
-}
-
-extension Net {
-    func beginEpoch(_ epoch: Int, seed: Int) {}
+    /// The model itself (early-exit timing, evaluation).
+    var model: SideNetModel { get }
 }
 
 /// A Module made of named children (checkpoint key = child prefix + "." + child key).
@@ -42,101 +40,71 @@ final class CompositeModule: Module {
 /// Returns the net and warnings about deliberately ignored weight-file keys.
 /// `headLoaded`: the weights were a harness checkpoint that also held the MainNet head (`head.*`).
 func buildNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: URL) throws -> (Net, [String], headLoaded: Bool) {
-    let config = spec.mainnet.resolvedConfig
-    switch config {
-    case .resnet(let r)?:
-        let rc = ResNetConfig(block: r.block == .basic ? .basic : .bottleneck, blocks: r.blocks, width: r.width,
-                              numClasses: data.outputs)
-        let side = try ResNetAttachPoint(parsing: spec.sidenet.attach)
-        var rng = SeededGenerator(seed: UInt64(seed))
-        let size = spec.data.inputSize ?? 32
-        let model = try SideNetResNet(config: rc, inputHeight: size, inputWidth: size, attach: [side],
-                                      hidden: spec.sidenet.hidden, headHidden: spec.mainnet.head.hidden, rng: &rng)
-        var warnings: [String] = []
-        var headLoaded = false
-        if let w = spec.mainnet.weights {
-            let url = try WeightsCatalog.require(w, arch: spec.mainnet.arch, baseDir: baseDir)
-            let stored = try WeightFile.load(url)
-            if stored["head.fc1.weight"] != nil {
-                // a harness checkpoint: backbone and the MainNet head, strictly by name
-                try loadStateDict(into: CompositeModule([("", model.backbone), ("head", model.head)]), stored: stored,
-                                  source: url.lastPathComponent,
-                                  options: StateDictLoadOptions(ignoredPrefixes: ["sidenet.", "sidenets.", "optim."]))
-                headLoaded = true
-            } else {
-                let report = try model.loadTorchvisionBackbone(stored, source: url.lastPathComponent)
-                if let warning = report.warning { warnings.append(warning) }
-            }
-        }
-        return (ResNetNet(model), warnings, headLoaded)
-    case .bert, .distilbert, .path, nil:
-        return try buildTextNet(spec, data: data, seed: seed, baseDir: baseDir)
+    let family = spec.mainnet.arch.family
+    let config: FamilyConfig
+    switch spec.mainnet.resolvedConfig {
+    case .inline(let c)?: config = c
+    case .path(let p)?: config = try family.readConfigFile(try readConfigFile(resolve(p, baseDir)), file: resolve(p, baseDir).path)
+    case nil: throw RunnerError.invalid("\(spec.name): arch \(spec.mainnet.arch.rawValue) needs mainnet.config")
     }
-}
-
-private func buildTextNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: URL) throws -> (Net, [String], headLoaded: Bool) {
-    guard case .text(let pool) = data.source else { throw RunnerError.invalid("\(spec.name): text model on image data") }
-    let vocabSize = try vocabularySize(spec, baseDir: baseDir, fallback: Int(pool.ids.flatMap { $0 }.max() ?? 0) + 1)
-    let encoder: TransformerEncoder
-    switch (spec.mainnet.arch.family, spec.mainnet.resolvedConfig) {
-    case (.bert, .bert(let b)?):
-        encoder = BertModel(config: try BertConfig(json: Data(b.hfConfigJSON(vocabSize: vocabSize).utf8)), seed: UInt64(seed))
-    case (.distilbert, .distilbert(let d)?):
-        encoder = DistilBertModel(config: try DistilBertConfig(json: Data(d.hfConfigJSON(vocabSize: vocabSize).utf8)), seed: UInt64(seed))
-    case (.bert, .path(let p)?):
-        encoder = BertModel(config: try BertConfig(contentsOf: resolve(p, baseDir)), seed: UInt64(seed))
-    case (.distilbert, .path(let p)?):
-        encoder = DistilBertModel(config: try DistilBertConfig(contentsOf: resolve(p, baseDir)), seed: UInt64(seed))
-    default:
-        throw RunnerError.invalid("\(spec.name): mainnet.config does not describe a \(spec.mainnet.arch.rawValue) model")
-    }
-    let attach = try encoder.attachLayer(named: spec.sidenet.attach)
+    let context = MainNetContext(inputSize: spec.data.inputSize ?? 32, sequenceLength: max(1, data.meanTestLength),
+                                 vocabSize: try vocabularySize(spec, data: data, baseDir: baseDir), outputs: data.outputs)
+    let model = try family.makeModel(config, context: context, attach: [spec.sidenet.attach], hidden: spec.sidenet.hidden,
+                                     headHidden: spec.mainnet.head.hidden, seed: UInt64(seed))
     var warnings: [String] = []
     var headLoaded = false
-    let classifier = TransformerClassifier(encoder: encoder, headHidden: spec.mainnet.head.hidden,
-                                           outputs: data.outputs, seed: UInt64(seed))
     if let w = spec.mainnet.weights {
         let url = try WeightsCatalog.require(w, arch: spec.mainnet.arch, baseDir: baseDir)
         let stored = try WeightFile.load(url)
         if stored["head.fc1.weight"] != nil {
-            // a harness checkpoint: encoder and the MainNet head, strictly by name
-            try loadStateDict(into: classifier, stored: stored, source: url.lastPathComponent,
+            // a harness checkpoint: backbone and the MainNet head, strictly by name
+            try loadStateDict(into: CompositeModule([("", model.backbone), ("head", model.head)]), stored: stored,
+                              source: url.lastPathComponent,
                               options: StateDictLoadOptions(ignoredPrefixes: ["sidenet.", "sidenets.", "optim."]))
             headLoaded = true
         } else {
-            let ignored = try encoder.loadWeights(stored, source: url.lastPathComponent)
-            if !ignored.isEmpty {
-                warnings.append("\(url.lastPathComponent): ignored \(ignored.count) task-head keys (\(ignored.prefix(4).joined(separator: ", "))\(ignored.count > 4 ? ", …" : ""))")
-            }
+            let report = try model.loadPretrained(stored, source: url.lastPathComponent)
+            warnings += model.weightNaming.warnings(report, source: url.lastPathComponent)
         }
     }
-    var rng = SeededGenerator(seed: UInt64(seed)).derived("sidenet")
-    let side = MLPHead(inFeatures: encoder.hiddenSize, hidden: spec.sidenet.hidden, outputs: data.outputs, rng: &rng)
-    let length = max(1, data.meanTestLength)
-    let breakdown: ComputeBreakdown
-    if let bert = encoder as? BertModel {
-        breakdown = bert.config.computeBreakdown(attachLayer: attach, length: length, sideHidden: spec.sidenet.hidden,
-                                                 headHidden: spec.mainnet.head.hidden, outputs: data.outputs)
-    } else {
-        breakdown = (encoder as! DistilBertModel).config.computeBreakdown(attachLayer: attach, length: length,
-                                                                         sideHidden: spec.sidenet.hidden,
-                                                                         headHidden: spec.mainnet.head.hidden,
-                                                                         outputs: data.outputs)
-    }
-    return (TextNet(classifier: classifier, side: side, attach: attach, breakdown: breakdown), warnings, headLoaded)
+    return (SideNetNet(model), warnings, headLoaded)
 }
 
-private func vocabularySize(_ spec: ExperimentSpec, baseDir: URL, fallback: Int) throws -> Int {
-    guard let v = spec.mainnet.vocab else { return fallback }
+private func readConfigFile(_ url: URL) throws -> Data {
+    do { return try Data(contentsOf: url) } catch {
+        throw RunnerError.missingFile(path: url.path, what: "config.json", hint: "put the model's config.json there")
+    }
+}
+
+/// Lines of the spec's vocab.txt (text models; nil without one): the vocabulary size when the
+/// config leaves `vocab_size` open.
+private func vocabularySize(_ spec: ExperimentSpec, data: PreparedData, baseDir: URL) throws -> Int? {
+    guard let v = spec.mainnet.vocab else {
+        guard case .text(let pool) = data.source else { return nil }
+        return Int(pool.ids.flatMap { $0 }.max() ?? 0) + 1
+    }
     let text = try String(contentsOf: resolve(v, baseDir), encoding: .utf8)
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
     if text.hasSuffix("\n") { lines -= 1 }
     return lines
 }
 
-final class ResNetNet: Net {
-    let model: SideNetResNet
-    init(_ model: SideNetResNet) { self.model = model }
+extension PreparedData {
+    /// The MainNet input of the examples `indices` (images or token ids with their mask).
+    func mainNetInput(_ indices: [Int]) throws -> MainNetActivation {
+        switch source {
+        case .images: return MainNetActivation(images: images(indices))
+        case .text:
+            let t = try tokens(indices)
+            return MainNetActivation(tokens: try TokenBatch(ids: t.ids, mask: t.mask))
+        }
+    }
+}
+
+/// The runner's view of a `SideNetModel` with one SideNet.
+final class SideNetNet: Net {
+    let model: SideNetModel
+    init(_ model: SideNetModel) { self.model = model }
 
     var module: Module { model }
     var head: MLPHead { model.head }
@@ -145,88 +113,31 @@ final class ResNetNet: Net {
     var breakdown: ComputeBreakdown { model.computeBreakdown() }
 
     func features(_ indices: [Int], data: PreparedData) throws -> (attach: Tensor, head: Tensor) {
-        let (attach, feats) = model.cacheFeatures(data.images(indices), mode: .eval)
-        model.clearCaches()
-        let a = attach[0]
-        return (a.reshaped([a.shape[0], a.count / a.shape[0]]), feats)
+        defer { model.clearCaches() }
+        let (attach, feats) = try model.cacheFeatures(try data.mainNetInput(indices), mode: .eval)
+        return (attach[0], feats)
     }
 
     func forward(_ indices: [Int], data: PreparedData, mode: Mode, withSide: Bool) throws -> (main: Tensor, side: Tensor?) {
-        let x = data.images(indices)
+        let x = try data.mainNetInput(indices)
+        defer { if mode == .eval { model.clearCaches() } }
         if withSide {
-            let (main, side) = model.forwardAll(x, mode: mode)
-            if mode == .eval { model.clearCaches() }
+            let (main, side) = try model.forwardAll(x, mode: mode)
             return (main, side[0])
         }
-        let main = model.forwardRest(model.forwardPrefix(x, mode: mode), mode: mode)
-        if mode == .eval { model.clearCaches() }
-        return (main, nil)
+        return (try model.forwardMain(x, mode: mode), nil)
     }
 
     func backward(main: Tensor, side: Tensor?) {
         if let side {
             model.backwardAll(main: main, side: [side])
         } else {
-            _ = model.backwardPrefix(model.backwardRest(main))
+            model.backwardMain(main)
         }
         model.clearCaches()
     }
-}
-
-final class TextNet: Net {
-    let classifier: TransformerClassifier
-    let side: MLPHead
-    let attach: Int
-    let breakdown: ComputeBreakdown
-    let module: Module
-    private var pendingLength = 0
-
-    init(classifier: TransformerClassifier, side: MLPHead, attach: Int, breakdown: ComputeBreakdown) {
-        self.classifier = classifier
-        self.side = side
-        self.attach = attach
-        self.breakdown = breakdown
-        module = CompositeModule([("", classifier.encoder), ("head", classifier.head), ("sidenet", side)])
-    }
-
-    var head: MLPHead { classifier.head }
-    var backboneParameters: [(String, Parameter)] { classifier.encoder.namedParameters() }
-
-    private func batch(_ indices: [Int], _ data: PreparedData) throws -> TokenBatch {
-        let t = try data.tokens(indices)
-        return try TokenBatch(ids: t.ids, mask: t.mask)
-    }
-
-    func features(_ indices: [Int], data: PreparedData) throws -> (attach: Tensor, head: Tensor) {
-        let enc = classifier.encoder
-        let b = try batch(indices, data)
-        let h = try enc.forwardPrefix(b, throughLayer: attach, mode: .eval, cache: false)
-        let f = try enc.forwardRest(h, mask: b.mask, fromLayer: attach + 1, mode: .eval, cache: false)
-        return (TransformerEncoder.cls(h), f)
-    }
-
-    func forward(_ indices: [Int], data: PreparedData, mode: Mode, withSide: Bool) throws -> (main: Tensor, side: Tensor?) {
-        let enc = classifier.encoder
-        let b = try batch(indices, data)
-        let train = mode == .train
-        let h = try enc.forwardPrefix(b, throughLayer: attach, mode: mode, cache: train)
-        pendingLength = b.length
-        let s = withSide ? side.forward(TransformerEncoder.cls(h), mode: mode) : nil
-        let f = try enc.forwardRest(h, mask: b.mask, fromLayer: attach + 1, mode: mode, cache: train)
-        return (classifier.head.forward(f, mode: mode), s)
-    }
 
     func beginEpoch(_ epoch: Int, seed: Int) {
-        classifier.encoder.rng = SeededGenerator(seed: UInt64(seed)).derived("dropout-epoch\(epoch)")
-    }
-
-    func backward(main: Tensor, side dSide: Tensor?) {
-        let enc = classifier.encoder
-        var dh = enc.backwardRest(classifier.head.backward(main))
-        if let dSide {
-            let dcls = TransformerEncoder.clsGradient(side.backward(dSide), length: pendingLength)
-            for i in 0..<dh.count { dh.data[i] += dcls.data[i] }
-        }
-        enc.backwardPrefix(dh)
+        model.backbone.reseedDropout(SeededGenerator(seed: UInt64(seed)).derived("dropout-epoch\(epoch)"))
     }
 }

@@ -34,7 +34,7 @@ public enum PlanProbe {
             note = "data absent: documented sizes"
             if spec.data.dataset == .sst2 { note += ", \(seqLen ?? spec.data.maxLength ?? 128) tokens per sentence (upper bound)" }
         }
-        if spec.mainnet.arch.family != .resnet {
+        if spec.mainnet.arch.family.readsConfigFiles {
             // a config.json that is not on disk yet: the preset of the same architecture
             if case .path(let p)? = spec.mainnet.config, !FileManager.default.fileExists(atPath: resolve(p, baseDir).path) {
                 probe.mainnet.config = spec.mainnet.arch.presetConfig
@@ -87,8 +87,9 @@ public enum PlanProbe {
             case .glue: (tr, va, te) = (66_477, 872, 872)
             }
             let length = max(3, seqLen ?? spec.data.maxLength ?? 128)
-            let vocab = spec.mainnet.arch == .bertLarge || spec.mainnet.arch == .bertBase || spec.mainnet.arch == .distilbert
-                ? 30_522 : 1000
+            // a preset's own vocabulary size, else a small stand-in one
+            var vocab = 1000
+            if case .inline(let c)? = spec.mainnet.arch.presetConfig, case .int(let v)? = c["vocab_size"] { vocab = v }
             let stored = 256
             let ids: [[Int32]] = (0..<stored).map { _ in
                 [101] + (0..<(length - 2)).map { _ in Int32(1000 + Int(rng.next() % UInt64(vocab - 1000))) } + [102]

@@ -86,19 +86,14 @@ public enum Pretrainer {
     /// Body tensors of a full-regime checkpoint under the public names of the architecture.
     static func export(_ checkpoint: URL, spec: ExperimentSpec, key: String, to out: URL) throws {
         let file = try SafeTensorsFile(contentsOf: checkpoint)
-        let prefix: String
-        switch spec.mainnet.arch.family {
-        case .resnet: prefix = ""
-        case .bert: prefix = "bert."
-        case .distilbert: prefix = "distilbert."
-        }
+        let naming = spec.mainnet.arch.family.weightNaming
         var tensors: [String: StoredTensor] = [:]
         for (k, t) in file.tensors where !k.hasPrefix("head.") && !k.hasPrefix("sidenet.") && !k.hasPrefix("sidenets.")
             && !k.hasPrefix("optim.") {
-            tensors[prefix + k] = t
+            tensors[naming.hubPrefix + k] = t
         }
         let meta = ["pretrain_key": key, "pretrain_spec": spec.name, "spec_hash": spec.specHash,
-                    "format": spec.mainnet.arch.family == .resnet ? "torchvision state_dict names" : "huggingface names",
+                    "format": naming.format,
                     "note": "SYNTHETIC: pretrained by sidenet on generated stand-in data, not ImageNet or BERT's corpus"]
         try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
         let tmp = out.deletingLastPathComponent().appendingPathComponent(".\(out.lastPathComponent).tmp")

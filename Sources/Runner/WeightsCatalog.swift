@@ -15,10 +15,10 @@ enum WeightsCatalog {
         "resnet152-f82ba261.pth": "https://download.pytorch.org/models/resnet152-f82ba261.pth",
     ]
 
-    static let huggingFace: [ArchName: String] = [
-        .bertBase: "https://huggingface.co/google-bert/bert-base-uncased (files config.json, vocab.txt, model.safetensors)",
-        .bertLarge: "https://huggingface.co/google-bert/bert-large-uncased (files config.json, vocab.txt, model.safetensors)",
-        .distilbert: "https://huggingface.co/distilbert/distilbert-base-uncased (files config.json, vocab.txt, model.safetensors)",
+    static let huggingFace: [String: String] = [
+        "bert-base": "https://huggingface.co/google-bert/bert-base-uncased (files config.json, vocab.txt, model.safetensors)",
+        "bert-large": "https://huggingface.co/google-bert/bert-large-uncased (files config.json, vocab.txt, model.safetensors)",
+        "distilbert": "https://huggingface.co/distilbert/distilbert-base-uncased (files config.json, vocab.txt, model.safetensors)",
     ]
 
     /// Where to get `path` for `arch`, for messages.
@@ -33,7 +33,7 @@ enum WeightsCatalog {
             let spec = (name.dropFirst("pretrain-".count).dropLast(".safetensors".count))
             return "generate it with `sidenet pretrain experiments/pretrain/\(spec).yaml` (./reproduce.sh does)"
         }
-        if let hf = huggingFace[arch] { return "download it from \(hf) and put it there" }
+        if let hf = huggingFace[arch.rawValue] { return "download it from \(hf) and put it there" }
         return "put the weight file there, or set `weights: null` for random initialisation"
     }
 

@@ -1,215 +1,130 @@
-/// MainNet architectures. Presets imply their configuration; `resnet` and `bert` need `config`.
-public enum ArchName: String, Codable, CaseIterable, Sendable {
-    case resnet18, resnet34, resnet50, resnet101, resnet152, resnet
-    case bertBase = "bert-base", bertLarge = "bert-large", bert, distilbert
+import Models
 
-    public enum Family: String, Sendable { case resnet, bert, distilbert }
+// The `mainnet:` and `sidenet:` sections. Which architectures exist, what their configs hold and
+// where a SideNet can attach is not written here: the Models registry (`MainNetRegistry`) answers.
 
-    public var family: Family {
-        switch self {
-        case .resnet18, .resnet34, .resnet50, .resnet101, .resnet152, .resnet: return .resnet
-        case .bertBase, .bertLarge, .bert: return .bert
-        case .distilbert: return .distilbert
+/// A MainNet architecture name: a preset (resnet18, bert-base, ...) or a family name (resnet,
+/// bert, distilbert, ...) with an explicit config. Only names the registry knows can be built.
+public struct ArchName: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public let family: any MainNetFamily
+
+    public init?(rawValue: String) {
+        guard let f = MainNetRegistry.family(forArch: rawValue) else { return nil }
+        self.rawValue = rawValue
+        family = f
+    }
+
+    public init(from decoder: Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        guard let a = ArchName(rawValue: s) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "unknown architecture '\(s)' (known: \(MainNetRegistry.archNames.joined(separator: ", ")))"))
         }
+        self = a
     }
 
-    /// The configuration a preset name implies (nil for `resnet` / `bert`).
-    public var presetConfig: ModelConfig? {
-        switch self {
-        case .resnet18: return .resnet(ResNetConfigSpec(blocks: [2, 2, 2, 2], width: 64, block: .basic))
-        case .resnet34: return .resnet(ResNetConfigSpec(blocks: [3, 4, 6, 3], width: 64, block: .basic))
-        case .resnet50: return .resnet(ResNetConfigSpec(blocks: [3, 4, 6, 3], width: 64, block: .bottleneck))
-        case .resnet101: return .resnet(ResNetConfigSpec(blocks: [3, 4, 23, 3], width: 64, block: .bottleneck))
-        case .resnet152: return .resnet(ResNetConfigSpec(blocks: [3, 8, 36, 3], width: 64, block: .bottleneck))
-        case .bertBase: return .bert(BertConfigSpec(hiddenSize: 768, numHiddenLayers: 12, numAttentionHeads: 12,
-                                                    intermediateSize: 3072, vocabSize: 30522))
-        case .bertLarge: return .bert(BertConfigSpec(hiddenSize: 1024, numHiddenLayers: 24, numAttentionHeads: 16,
-                                                     intermediateSize: 4096, vocabSize: 30522))
-        case .distilbert: return .distilbert(DistilBertConfigSpec(dim: 768, nLayers: 6, nHeads: 12, hiddenDim: 3072,
-                                                                  vocabSize: 30522))
-        case .resnet, .bert: return nil
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+
+    public static func == (a: ArchName, b: ArchName) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into h: inout Hasher) { h.combine(rawValue) }
+    public var description: String { rawValue }
+
+    /// The configuration a preset name implies (nil for a family name such as `resnet`).
+    public var presetConfig: ModelConfig? { family.presetConfig(rawValue).map { .inline($0) } }
+
+    static func read(_ n: YNode) throws -> ArchName {
+        let s = try n.string()
+        guard let a = ArchName(rawValue: s) else {
+            throw n.error(.outOfRange, "'\(s)' is not allowed; allowed: \(MainNetRegistry.archNames.joined(separator: ", "))")
         }
+        return a
     }
 }
 
-public enum ResNetBlockName: String, Codable, CaseIterable, Sendable { case basic, bottleneck }
-
-/// Inline ResNet shape (torchvision layout): `blocks` per stage (4 stages), stem width
-/// (`width`; planes of stage s = width * 2^s), block type.
-public struct ResNetConfigSpec: Codable, Equatable, Sendable {
-    public var blocks: [Int]
-    public var width: Int
-    public var block: ResNetBlockName
-    public init(blocks: [Int], width: Int = 64, block: ResNetBlockName) {
-        self.blocks = blocks; self.width = width; self.block = block
-    }
-    static let keys = ["blocks", "width", "block"]
-}
-
-/// Inline BERT shape under HF `BertConfig` field names. `vocab_size` nil = number of lines of
-/// the `vocab` file.
-public struct BertConfigSpec: Codable, Equatable, Sendable {
-    public var hiddenSize: Int
-    public var numHiddenLayers: Int
-    public var numAttentionHeads: Int
-    public var intermediateSize: Int
-    public var maxPositionEmbeddings: Int
-    public var vocabSize: Int?
-    public var typeVocabSize: Int
-    public var hiddenDropoutProb: Double
-    public var attentionProbsDropoutProb: Double
-    public var layerNormEps: Double
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case hiddenSize = "hidden_size", numHiddenLayers = "num_hidden_layers"
-        case numAttentionHeads = "num_attention_heads", intermediateSize = "intermediate_size"
-        case maxPositionEmbeddings = "max_position_embeddings", vocabSize = "vocab_size"
-        case typeVocabSize = "type_vocab_size", hiddenDropoutProb = "hidden_dropout_prob"
-        case attentionProbsDropoutProb = "attention_probs_dropout_prob", layerNormEps = "layer_norm_eps"
-    }
-
-    public init(hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int, intermediateSize: Int,
-                maxPositionEmbeddings: Int = 512, vocabSize: Int? = nil, typeVocabSize: Int = 2,
-                hiddenDropoutProb: Double = 0.1, attentionProbsDropoutProb: Double = 0.1,
-                layerNormEps: Double = 1e-12) {
-        self.hiddenSize = hiddenSize; self.numHiddenLayers = numHiddenLayers
-        self.numAttentionHeads = numAttentionHeads; self.intermediateSize = intermediateSize
-        self.maxPositionEmbeddings = maxPositionEmbeddings; self.vocabSize = vocabSize
-        self.typeVocabSize = typeVocabSize; self.hiddenDropoutProb = hiddenDropoutProb
-        self.attentionProbsDropoutProb = attentionProbsDropoutProb; self.layerNormEps = layerNormEps
-    }
-
-    /// An HF-style `config.json` text (model_type "bert", hidden_act "gelu").
-    public func hfConfigJSON(vocabSize resolved: Int) -> String {
-        """
-        {"model_type": "bert", "hidden_act": "gelu", "hidden_size": \(hiddenSize), \
-        "num_hidden_layers": \(numHiddenLayers), "num_attention_heads": \(numAttentionHeads), \
-        "intermediate_size": \(intermediateSize), "max_position_embeddings": \(maxPositionEmbeddings), \
-        "vocab_size": \(vocabSize ?? resolved), "type_vocab_size": \(typeVocabSize), \
-        "hidden_dropout_prob": \(hiddenDropoutProb), "attention_probs_dropout_prob": \(attentionProbsDropoutProb), \
-        "layer_norm_eps": \(layerNormEps)}
-        """
-    }
-}
-
-/// Inline DistilBERT shape under HF `DistilBertConfig` field names.
-public struct DistilBertConfigSpec: Codable, Equatable, Sendable {
-    public var dim: Int
-    public var nLayers: Int
-    public var nHeads: Int
-    public var hiddenDim: Int
-    public var maxPositionEmbeddings: Int
-    public var vocabSize: Int?
-    public var dropout: Double
-    public var attentionDropout: Double
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case dim, nLayers = "n_layers", nHeads = "n_heads", hiddenDim = "hidden_dim"
-        case maxPositionEmbeddings = "max_position_embeddings", vocabSize = "vocab_size"
-        case dropout, attentionDropout = "attention_dropout"
-    }
-
-    public init(dim: Int, nLayers: Int, nHeads: Int, hiddenDim: Int, maxPositionEmbeddings: Int = 512,
-                vocabSize: Int? = nil, dropout: Double = 0.1, attentionDropout: Double = 0.1) {
-        self.dim = dim; self.nLayers = nLayers; self.nHeads = nHeads; self.hiddenDim = hiddenDim
-        self.maxPositionEmbeddings = maxPositionEmbeddings; self.vocabSize = vocabSize
-        self.dropout = dropout; self.attentionDropout = attentionDropout
-    }
-
-    /// An HF-style `config.json` text (model_type "distilbert", activation "gelu").
-    public func hfConfigJSON(vocabSize resolved: Int) -> String {
-        """
-        {"model_type": "distilbert", "activation": "gelu", "dim": \(dim), "n_layers": \(nLayers), \
-        "n_heads": \(nHeads), "hidden_dim": \(hiddenDim), "max_position_embeddings": \(maxPositionEmbeddings), \
-        "vocab_size": \(vocabSize ?? resolved), "dropout": \(dropout), "attention_dropout": \(attentionDropout), \
-        "sinusoidal_pos_embds": false}
-        """
-    }
-}
-
-/// `mainnet.config`: a path to an HF `config.json` (text models) or an inline shape.
-/// JSON form: a string for a path, else an object with the family's fields.
+/// `mainnet.config`: a path to a config.json (families that read one) or inline fields, which
+/// the family validated and completed with its defaults.
 public enum ModelConfig: Codable, Equatable, Sendable {
     case path(String)
-    case resnet(ResNetConfigSpec)
-    case bert(BertConfigSpec)
-    case distilbert(DistilBertConfigSpec)
+    case inline(FamilyConfig)
 
     public init(from decoder: Decoder) throws {
         let single = try decoder.singleValueContainer()
         if let s = try? single.decode(String.self) { self = .path(s); return }
-        let keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map { $0.stringValue }
-        if keys.contains("blocks") { self = .resnet(try single.decode(ResNetConfigSpec.self)) }
-        else if keys.contains("dim") { self = .distilbert(try single.decode(DistilBertConfigSpec.self)) }
-        else { self = .bert(try single.decode(BertConfigSpec.self)) }
+        self = .inline(try single.decode(FamilyConfig.self))
     }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
         case .path(let p): try c.encode(p)
-        case .resnet(let r): try c.encode(r)
-        case .bert(let b): try c.encode(b)
-        case .distilbert(let d): try c.encode(d)
+        case .inline(let f): try c.encode(f)
         }
     }
 
-    /// Number of transformer layers when known from the spec alone (inline or preset).
-    public var transformerLayers: Int? {
-        switch self {
-        case .bert(let b): return b.numHiddenLayers
-        case .distilbert(let d): return d.nLayers
-        case .path, .resnet: return nil
-        }
-    }
-
-    static func read(_ n: YNode, family: ArchName.Family) throws -> ModelConfig {
+    static func read(_ n: YNode, family: any MainNetFamily) throws -> ModelConfig {
         if case .scalar = n.node {
-            guard family != .resnet else {
-                throw n.error(.wrongType, "expected an inline ResNet config {blocks, width, block}, found \(n.found)")
+            guard family.readsConfigFiles else {
+                throw n.error(.wrongType, "expected an inline \(family.name) config \(family.configHint), found \(n.found)")
             }
             return .path(try n.string())
         }
-        switch family {
-        case .resnet:
-            let m = try n.mapping(allowed: ResNetConfigSpec.keys)
-            return .resnet(ResNetConfigSpec(
-                blocks: try m.required("blocks") { try $0.array { try $0.int() } },
-                width: try m.value("width", default: 64) { try $0.int() },
-                block: try m.required("block") { try $0.choice(ResNetBlockName.self) }))
-        case .bert:
-            let m = try n.mapping(allowed: BertConfigSpec.CodingKeys.allCases.map { $0.rawValue })
-            return .bert(BertConfigSpec(
-                hiddenSize: try m.required("hidden_size") { try $0.int() },
-                numHiddenLayers: try m.required("num_hidden_layers") { try $0.int() },
-                numAttentionHeads: try m.required("num_attention_heads") { try $0.int() },
-                intermediateSize: try m.required("intermediate_size") { try $0.int() },
-                maxPositionEmbeddings: try m.value("max_position_embeddings", default: 512) { try $0.int() },
-                vocabSize: try m.optional("vocab_size") { try $0.int() },
-                typeVocabSize: try m.value("type_vocab_size", default: 2) { try $0.int() },
-                hiddenDropoutProb: try m.value("hidden_dropout_prob", default: 0.1) { try $0.double() },
-                attentionProbsDropoutProb: try m.value("attention_probs_dropout_prob", default: 0.1) { try $0.double() },
-                layerNormEps: try m.value("layer_norm_eps", default: 1e-12) { try $0.double() }))
-        case .distilbert:
-            let m = try n.mapping(allowed: DistilBertConfigSpec.CodingKeys.allCases.map { $0.rawValue })
-            return .distilbert(DistilBertConfigSpec(
-                dim: try m.required("dim") { try $0.int() },
-                nLayers: try m.required("n_layers") { try $0.int() },
-                nHeads: try m.required("n_heads") { try $0.int() },
-                hiddenDim: try m.required("hidden_dim") { try $0.int() },
-                maxPositionEmbeddings: try m.value("max_position_embeddings", default: 512) { try $0.int() },
-                vocabSize: try m.optional("vocab_size") { try $0.int() },
-                dropout: try m.value("dropout", default: 0.1) { try $0.double() },
-                attentionDropout: try m.value("attention_dropout", default: 0.1) { try $0.double() }))
+        guard case .mapping(let m) = n.node else {
+            throw n.error(.wrongType, "expected \(family.configHint), found \(n.found)")
+        }
+        var fields: [String: ConfigValue] = [:]
+        for (k, v) in m {
+            guard case .scalar(let ks) = k, tagName(k) == .str else {
+                throw n.error(.wrongType, "mapping keys must be strings")
+            }
+            fields[ks.string] = try configValue(n.child(ks.string, v))
+        }
+        do {
+            return .inline(try family.canonicalConfig(FamilyConfig(fields)))
+        } catch let e as FamilyConfigError {
+            var err = e.specError(under: n.path)
+            err.file = n.file
+            err.line = lineOf(keyPath: e.field, in: n.node) ?? n.line
+            throw err
+        }
+    }
+
+    /// A YAML scalar or list as a config value (mappings are not config values).
+    static func configValue(_ n: YNode) throws -> ConfigValue {
+        switch n.node {
+        case .sequence(let seq):
+            return .list(try seq.enumerated().map { i, e in try configValue(YNode(node: e, path: "\(n.path)[\(i)]", file: n.file)) })
+        case .scalar(let s):
+            switch tagName(n.node) {
+            case .int: if let i = n.node.int { return .int(i) }
+            case .float: if let d = n.node.float { return .double(d) }
+            case .bool: if let b = n.node.bool { return .bool(b) }
+            case .str: return .string(s.string)
+            default: break
+            }
+            throw n.error(.wrongType, "expected a number, string, boolean or list, found \(n.found)")
+        default:
+            throw n.error(.wrongType, "expected a number, string, boolean or list, found \(n.found)")
         }
     }
 }
 
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { return nil }
+extension FamilyConfigError {
+    /// The spec error at `mainnet.config.<field>`.
+    func specError(under path: String) -> SpecError {
+        let kind: SpecError.Kind
+        switch self.kind {
+        case .missing: kind = .missingKey
+        case .wrongType: kind = .wrongType
+        case .outOfRange: kind = .outOfRange
+        case .invalid: kind = .invalid
+        case .unknownField: kind = .unknownKey
+        }
+        return SpecError(kind, keyPath: "\(path).\(field)", message)
+    }
 }
 
 /// A classification head / SideNet body: Linear -> hidden -> BatchNorm1d -> ReLU -> Linear.
@@ -246,8 +161,8 @@ public struct MainNetSpec: Codable, Equatable, Sendable {
 
     init(_ n: YNode) throws {
         let m = try n.mapping(allowed: ["arch", "config", "vocab", "weights", "head"])
-        let arch = try m.required("arch") { try $0.choice(ArchName.self) }
-        if arch.family == .resnet { try m.forbid(["vocab"], because: "for a ResNet (text models only)") }
+        let arch = try m.required("arch") { try ArchName.read($0) }
+        if arch.family.inputKind != .text { try m.forbid(["vocab"], because: "for a \(arch.family.name) MainNet (text models only)") }
         self.init(arch: arch,
                   config: try m.optional("config") { try ModelConfig.read($0, family: arch.family) },
                   vocab: try m.optional("vocab") { try $0.string() },
@@ -258,9 +173,8 @@ public struct MainNetSpec: Codable, Equatable, Sendable {
 
 /// `sidenet:` section.
 public struct SideNetSpec: Codable, Equatable, Sendable {
-    /// Module whose output feeds the SideNet, PyTorch names, 0-based: ResNet `layer1`..`layer4`
-    /// (after a whole stage) or `layerS.B` (after block B); BERT `encoder.layer.N`; DistilBERT
-    /// `transformer.layer.N`.
+    /// Module whose output feeds the SideNet, in the family's grammar (PyTorch module names,
+    /// 0-based; see each family's `attachUnit`).
     public var attach: String
     /// Hidden units of the SideNet MLP.
     public var hidden: Int

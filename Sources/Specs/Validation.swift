@@ -1,3 +1,5 @@
+import Models
+
 /// Semantic checks. Each failure is a `SpecError` with the key path of the offending field;
 /// `ExperimentSpec.load` adds the file name and line.
 extension ExperimentSpec {
@@ -48,74 +50,43 @@ extension ExperimentSpec {
                 throw fail(.outOfRange, "data.limit.train", "\(t) leaves \(max(0, t - v)) training image(s) after data.validation holds out \(v); at least 2 are needed (BatchNorm)")
             }
             try range(data.inputSize ?? 0, 8...512, "data.input_size")
-            guard mainnet.arch.family == .resnet else {
-                throw fail(.invalid, "mainnet.arch", "\(mainnet.arch.rawValue) cannot classify images; dataset cifar10 needs resnet18, resnet34, resnet50, resnet101, resnet152 or resnet")
-            }
         case .sst2:
             try range(data.maxLength ?? 0, 8...4096, "data.max_length")
-            guard mainnet.arch.family != .resnet else {
-                throw fail(.invalid, "mainnet.arch", "\(mainnet.arch.rawValue) cannot classify text; dataset sst2 needs bert-base, bert-large, bert or distilbert")
-            }
+        }
+        let family = mainnet.arch.family
+        let reads: InputKind = data.dataset == .cifar10 ? .images : .text
+        guard family.inputKind == reads else {
+            throw fail(.invalid, "mainnet.arch", "\(mainnet.arch.rawValue) cannot classify \(family.inputKind == .images ? "text" : "images"); dataset \(data.dataset.rawValue) needs \(MainNetRegistry.archNames(reading: reads).joined(separator: ", "))")
         }
 
         // mainnet
         guard let config = mainnet.resolvedConfig else {
-            throw fail(.missingKey, "mainnet.config", "arch \(mainnet.arch.rawValue) needs an explicit config (\(mainnet.arch.family == .resnet ? "{blocks, width, block}" : "a config.json path or inline fields"))")
+            throw fail(.missingKey, "mainnet.config", "arch \(mainnet.arch.rawValue) needs an explicit config (\(family.configHint))")
         }
-        if mainnet.arch.family != .resnet {
+        if family.inputKind == .text {
             guard let v = mainnet.vocab, !v.isEmpty else {
                 throw fail(.missingKey, "mainnet.vocab", "text models need a vocab.txt path")
             }
         }
         if let w = mainnet.weights, w.isEmpty { throw fail(.outOfRange, "mainnet.weights", "must be a path or null (random init)") }
         try range(mainnet.head.hidden, 1...4096, "mainnet.head.hidden")
+        var inline: FamilyConfig? = nil
         switch config {
         case .path(let p):
             guard !p.isEmpty else { throw fail(.outOfRange, "mainnet.config", "must be a config.json path or inline fields") }
-        case .resnet(let r):
-            guard r.blocks.count == 4 else {
-                throw fail(.outOfRange, "mainnet.config.blocks", "needs 4 stage block counts, found \(r.blocks.count)")
+        case .inline(let fields):
+            do { inline = try family.canonicalConfig(fields) } catch let e as FamilyConfigError {
+                throw e.specError(under: "mainnet.config")
             }
-            for (i, b) in r.blocks.enumerated() { try range(b, 1...64, "mainnet.config.blocks[\(i)]") }
-            try range(r.width, 1...1024, "mainnet.config.width")
-        case .bert(let b):
-            try range(b.hiddenSize, 1...8192, "mainnet.config.hidden_size")
-            try range(b.numHiddenLayers, 1...96, "mainnet.config.num_hidden_layers")
-            try range(b.numAttentionHeads, 1...b.hiddenSize, "mainnet.config.num_attention_heads")
-            guard b.hiddenSize % b.numAttentionHeads == 0 else {
-                throw fail(.invalid, "mainnet.config.num_attention_heads", "\(b.numAttentionHeads) does not divide hidden_size \(b.hiddenSize)")
-            }
-            try range(b.intermediateSize, 1...65536, "mainnet.config.intermediate_size")
-            try range(b.maxPositionEmbeddings, 2...65536, "mainnet.config.max_position_embeddings")
-            if let v = b.vocabSize { try range(v, 5...10_000_000, "mainnet.config.vocab_size") }
-            try range(b.typeVocabSize, 1...16, "mainnet.config.type_vocab_size")
-            try probability(b.hiddenDropoutProb, "mainnet.config.hidden_dropout_prob")
-            try probability(b.attentionProbsDropoutProb, "mainnet.config.attention_probs_dropout_prob")
-            try positive(b.layerNormEps, "mainnet.config.layer_norm_eps", max: 0.1)
-            if let ml = data.maxLength, ml > b.maxPositionEmbeddings {
-                throw fail(.invalid, "data.max_length", "\(ml) exceeds mainnet max_position_embeddings \(b.maxPositionEmbeddings)")
-            }
-        case .distilbert(let d):
-            try range(d.dim, 1...8192, "mainnet.config.dim")
-            try range(d.nLayers, 1...96, "mainnet.config.n_layers")
-            try range(d.nHeads, 1...d.dim, "mainnet.config.n_heads")
-            guard d.dim % d.nHeads == 0 else {
-                throw fail(.invalid, "mainnet.config.n_heads", "\(d.nHeads) does not divide dim \(d.dim)")
-            }
-            try range(d.hiddenDim, 1...65536, "mainnet.config.hidden_dim")
-            try range(d.maxPositionEmbeddings, 2...65536, "mainnet.config.max_position_embeddings")
-            if let v = d.vocabSize { try range(v, 5...10_000_000, "mainnet.config.vocab_size") }
-            try probability(d.dropout, "mainnet.config.dropout")
-            try probability(d.attentionDropout, "mainnet.config.attention_dropout")
-            if let ml = data.maxLength, ml > d.maxPositionEmbeddings {
-                throw fail(.invalid, "data.max_length", "\(ml) exceeds mainnet max_position_embeddings \(d.maxPositionEmbeddings)")
+            if let ml = data.maxLength, let most = family.maxInputLength(inline!), ml > most {
+                throw fail(.invalid, "data.max_length", "\(ml) exceeds mainnet max_position_embeddings \(most)")
             }
         }
 
         // sidenet
         try range(sidenet.hidden, 1...4096, "sidenet.hidden")
-        if let msg = AttachPoint.check(sidenet.attach, family: mainnet.arch.family, config: config) {
-            throw fail(.invalid, "sidenet.attach", msg)
+        do { _ = try family.attachUnit(sidenet.attach, config: inline) } catch let e as ModelError {
+            throw fail(.invalid, "sidenet.attach", "\(e)")
         }
 
         // training
@@ -159,43 +130,6 @@ extension ExperimentSpec {
                                ("paper.table1.mainnet_ece", paper.table1?.mainnetECE)] {
                 if let ms { try nonNegative(ms.std, path + ".std") }
             }
-        }
-    }
-}
-
-/// Attach-point grammar per architecture family (0-based PyTorch module names).
-public enum AttachPoint {
-    /// nil if `attach` is valid for the family (and, when known, the config); else why not.
-    public static func check(_ attach: String, family: ArchName.Family, config: ModelConfig?) -> String? {
-        let parts = attach.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        switch family {
-        case .resnet:
-            let allowed = "allowed for a ResNet: layer1, layer2, layer3, layer4 (after a stage) or layerS.B (after block B of stage S, 0-based)"
-            guard (1...2).contains(parts.count), parts[0].hasPrefix("layer"),
-                  let stage = Int(parts[0].dropFirst(5)), (1...4).contains(stage), parts[0] == "layer\(stage)" else {
-                return "'\(attach)' is not a ResNet attach point; \(allowed)"
-            }
-            if parts.count == 2 {
-                guard let b = Int(parts[1]), b >= 0, parts[1] == "\(b)" else {
-                    return "'\(attach)' is not a ResNet attach point; \(allowed)"
-                }
-                if case .resnet(let r)? = config, r.blocks.count == 4, b >= r.blocks[stage - 1] {
-                    return "'\(attach)': stage \(stage) has \(r.blocks[stage - 1]) blocks (0...\(r.blocks[stage - 1] - 1))"
-                }
-            }
-            return nil
-        case .bert, .distilbert:
-            let prefix = family == .bert ? "encoder.layer" : "transformer.layer"
-            let layers = config?.transformerLayers
-            let allowed = "allowed: \(prefix).N with N in 0...\(layers.map { "\($0 - 1)" } ?? "layers-1") (0-based block index)"
-            guard parts.count == 3, parts[0] + "." + parts[1] == prefix, let n = Int(parts[2]), n >= 0,
-                  parts[2] == "\(n)" else {
-                return "'\(attach)' is not a \(family.rawValue) attach point; \(allowed)"
-            }
-            if let layers, n >= layers {
-                return "'\(attach)': the model has \(layers) layers; \(allowed)"
-            }
-            return nil
         }
     }
 }

@@ -62,23 +62,20 @@ struct BenchModels: ParsableCommand {
         let rates = exitRates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats)")
         for arch in archs.split(separator: ",").map(String.init) {
-            guard let config = ResNetConfig.preset(arch, numClasses: 10) else {
-                throw ModelError.unknownArchitecture(arch, known: ResNetConfig.presetNames)
-            }
+            let m = try benchModel(arch, context: MainNetContext(inputSize: inputSize, outputs: 10), seed: 1)
             var rng = SeededGenerator(seed: 1)
-            let m = try SideNetResNet(config: config, inputHeight: inputSize, inputWidth: inputSize, rng: &rng)
-            let x = Tensor.normal([batch, 3, inputSize, inputSize], rng: &rng)
+            let x = MainNetActivation(images: Tensor.normal([batch, 3, inputSize, inputSize], rng: &rng))
             let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
             let costs = m.computeBreakdown()
-            let tInfer = best { _ = m.forwardRest(m.forwardPrefix(x, mode: .eval), mode: .eval) }
+            let tInfer = try best { _ = try m.forwardMain(x, mode: .eval); m.clearCaches() }
             let gflopsInfer = Double(costs.mainNet.flops) * Double(batch) / tInfer / 1e9
             print("\(arch) inference: \(String(format: "%.1f", Double(batch) / tInfer)) img/s "
                   + "(\(String(format: "%.1f", gflopsInfer)) GFLOP/s)")
             if !noTrain {
                 let adam = Adam(parameters: m.namedParameters(), lr: 1e-4)
-                let tTrain = best {
+                let tTrain = try best {
                     m.zeroGrad()
-                    let out = m.forwardAll(x, mode: .train)
+                    let out = try m.forwardAll(x, mode: .train)
                     let dMain = softmaxCrossEntropy(logits: out.main, labels: labels).dLogits
                     let dSide = softmaxCrossEntropy(logits: out.side[0], labels: labels).dLogits
                     m.backwardAll(main: dMain, side: [dSide])
@@ -90,13 +87,14 @@ struct BenchModels: ParsableCommand {
             // Where inference time goes: the prefix (stem + blocks before the SideNet) against its FLOPs share.
             var tPre = Double.infinity, tAll = Double.infinity
             for round in 0...repeats {
-                let a = seconds { _ = m.forwardPrefix(x, mode: .eval) }
-                let f = seconds { _ = m.forwardRest(m.forwardPrefix(x, mode: .eval), mode: .eval) }
+                let a = try seconds { _ = try m.forwardPrefix(x, mode: .eval); m.clearCaches() }
+                let f = try seconds { _ = try m.forwardMain(x, mode: .eval); m.clearCaches() }
                 if round > 0 { tPre = min(tPre, a); tAll = min(tAll, f) }
             }
             print("\(arch) prefix share of MainNet inference: time \(String(format: "%.2f", tPre / tAll)), "
                   + "FLOPs \(String(format: "%.2f", Double(costs.prefix.flops) / Double(costs.mainNet.flops)))")
-            let conf = ClassPrediction.rows(m.sideLogits(m.forwardPrefix(x, mode: .eval), mode: .eval)).map(\.confidence).sorted()
+            let conf = ClassPrediction.rows(m.sideLogits(try m.forwardPrefix(x, mode: .eval), mode: .eval)).map(\.confidence).sorted()
+            m.clearCaches()
             for r in rates {
                 // the (1 - r) quantile: examples with confidence >= theta are the top r fraction
                 let k = min(batch - 1, max(0, Int((Double(batch) * (1 - r)).rounded())))
@@ -106,7 +104,7 @@ struct BenchModels: ParsableCommand {
                 // that load from other processes hits both alike.
                 var tFull = Double.infinity, tExit = Double.infinity
                 for round in 0...repeats {
-                    let f = seconds { _ = m.forwardRest(m.forwardPrefix(x, mode: .eval), mode: .eval) }
+                    let f = try seconds { _ = try m.forwardMain(x, mode: .eval); m.clearCaches() }
                     let e = try seconds { exited = try m.earlyExit(x, theta: theta).filter { $0.exit == .side }.count }
                     if round > 0 { tFull = min(tFull, f); tExit = min(tExit, e) }
                 }
@@ -122,42 +120,34 @@ struct BenchModels: ParsableCommand {
         for arch in textArchs.split(separator: ",").map(String.init) { try benchText(arch) }
     }
 
-    func benchText(_ arch: String) throws {
-        let encoder: TransformerEncoder
-        switch arch {
-        case "bert-base": encoder = BertModel(config: try BertConfig.named("bert-base-uncased"), seed: 1)
-        case "bert-large": encoder = BertModel(config: try BertConfig.named("bert-large-uncased"), seed: 1)
-        case "distilbert": encoder = DistilBertModel(config: try DistilBertConfig.named("distilbert-base-uncased"), seed: 1)
-        default: throw ValidationError("unknown text architecture \(arch) (bert-base, bert-large, distilbert)")
+    /// A seeded random model of a preset, built through the family registry (as the runner builds it).
+    func benchModel(_ arch: String, context: MainNetContext, seed: UInt64) throws -> SideNetModel {
+        let family = try MainNetRegistry.requireFamily(forArch: arch)
+        guard let config = family.presetConfig(arch) else {
+            throw ValidationError("\(arch) is not a preset (\(family.presetNames.joined(separator: ", ")))")
         }
-        let model = TransformerClassifier(encoder: encoder, outputs: 1, seed: 1)
+        return try family.makeModel(config, context: context, attach: [try family.defaultAttachPoint(config)], seed: seed)
+    }
+
+    func benchText(_ arch: String) throws {
+        let model = try benchModel(arch, context: MainNetContext(outputs: 1), seed: 1)
         var rng = SeededGenerator(seed: 2)
-        let side = MLPHead(inFeatures: encoder.hiddenSize, outputs: 1, rng: &rng)
-        func tokens(_ b: Int) throws -> TokenBatch {
-            try TokenBatch(padding: (0..<b).map { _ in [101] + (0..<(seqLen - 2)).map { _ in 1000 + rng.nextInt(below: 20000) } + [102] })
+        func tokens(_ b: Int) throws -> MainNetActivation {
+            MainNetActivation(tokens: try TokenBatch(padding: (0..<b).map { _ in [101] + (0..<(seqLen - 2)).map { _ in 1000 + rng.nextInt(below: 20000) } + [102] }))
         }
         let inferBatch = try tokens(textBatch)
-        let tInfer = try best { _ = try model.forward(inferBatch, mode: .eval) }
+        let tInfer = try best { _ = try model.forwardMain(inferBatch, mode: .eval) }
         print("\(arch) inference, \(textBatch) x \(seqLen) tokens: \(String(format: "%.2f", Double(textBatch) / tInfer)) seq/s")
         if noTrain { return }
         let train = try tokens(trainBatch)
-        let labels = (0..<trainBatch).map { _ in rng.nextInt(below: 2) }
-        let attach = encoder is BertModel ? 3 : 0
-        let params = model.namedParameters() + scoped("sidenet", side.namedParameters())
-        let adam = Adam(parameters: params, lr: 1e-5)
+        let targets = (0..<trainBatch).map { _ in Float(rng.nextInt(below: 2)) }
+        let adam = Adam(parameters: model.namedParameters(), lr: 1e-5)
         let tTrain = try best {
-            for (_, p) in params { p.zeroGrad() }
-            let h = try encoder.forwardPrefix(train, throughLayer: attach, mode: .train)
-            let s = side.forward(TransformerEncoder.cls(h), mode: .train)
-            let f = try encoder.forwardRest(h, mask: train.mask, fromLayer: attach + 1, mode: .train)
-            let m = model.head.forward(f, mode: .train)
-            let targets = labels.map(Float.init)
-            let dm = sigmoidBinaryCrossEntropyWithLogits(logits: m, targets: targets).dLogits
-            let ds = sigmoidBinaryCrossEntropyWithLogits(logits: s, targets: targets).dLogits
-            var dh = encoder.backwardRest(model.head.backward(dm))
-            let dc = TransformerEncoder.clsGradient(side.backward(ds), length: train.length)
-            for i in 0..<dh.count { dh.data[i] += dc.data[i] }
-            encoder.backwardPrefix(dh)
+            model.zeroGrad()
+            let out = try model.forwardAll(train, mode: .train)
+            let dm = sigmoidBinaryCrossEntropyWithLogits(logits: out.main, targets: targets).dLogits
+            let ds = sigmoidBinaryCrossEntropyWithLogits(logits: out.side[0], targets: targets).dLogits
+            model.backwardAll(main: dm, side: [ds])
             adam.step()
         }
         print("\(arch) training step (fwd+bwd+Adam, with SideNet), \(trainBatch) x \(seqLen) tokens: "

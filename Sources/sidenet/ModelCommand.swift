@@ -3,24 +3,23 @@ import Foundation
 import Models
 
 /// `sidenet model ARCH`: the compute table of a MainNet with a SideNet (no weights needed).
-/// ResNets (`--input-size`) and the BERT family (`--seq-len`), by name or by an HF config.json.
+/// Every fact (presets, configs, attach points, costs) comes from the family registry.
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Print parameters and forward FLOPs of a MainNet split at a SideNet attach point.",
         discussion: """
             Rows: MainNet prefix (input -> attach point), SideNet, MainNet remainder (backbone after \
-            the attach point), MainNet head (the paper's MLP head replacing torchvision's fc), then \
+            the attach point), MainNet head (the paper's MLP head replacing the family's classifier), then \
             totals. Parameters are learnable scalars (BatchNorm running statistics excluded). \
             FLOPs = 2 x multiply-adds of convolution and linear layers per example; BatchNorm, ReLU, \
-            pooling and residual additions are not counted. ResNet archs: \
-            \(ResNetConfig.presetNames.joined(separator: ", ")). Text archs: bert-base, bert-large, \
-            distilbert (the uncased HF models), or a path to an HF config.json; their SideNet reads the \
-            [CLS] state after `encoder.layer.N` / `transformer.layer.N`, FLOPs are for --seq-len tokens \
-            and SST-2's single sigmoid output (--classes 1) is the default for them.
+            pooling and residual additions are not counted. Archs: \
+            \(MainNetRegistry.families.flatMap(\.presetNames).joined(separator: ", ")), or a path to an HF \
+            config.json. Image models use --input-size; text models read the [CLS] state, their FLOPs are \
+            for --seq-len tokens and SST-2's single sigmoid output (--classes 1) is their default.
             """)
 
-    @Argument(help: "Architecture, e.g. resnet18, resnet50, resnet152, bert-base, bert-large, distilbert, or a config.json.")
+    @Argument(help: "Architecture preset (e.g. resnet18, resnet50, bert-base, distilbert), or a config.json.")
     var arch: String
 
     @Option(name: .long, parsing: .unconditional, help: "Input height and width for images (default 32, CIFAR-10; 224 for ImageNet).")
@@ -29,10 +28,10 @@ struct ModelCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Sequence length in tokens for text models (FLOPs grow with it).")
     var seqLen: Int = 64
 
-    @Option(name: .long, help: "SideNet attach point: layerN / layerN.i (ResNet; default layer1), encoder.layer.N (BERT; default the paper's) or transformer.layer.N (DistilBERT).")
+    @Option(name: .long, help: "SideNet attach point in the family's grammar (e.g. layer1, layer2.0, encoder.layer.3); default the paper's.")
     var attach: String?
 
-    @Option(name: .long, parsing: .unconditional, help: "Outputs of the head and the SideNet (1 = one sigmoid logit). Default 10 for ResNets, 1 for text models.")
+    @Option(name: .long, parsing: .unconditional, help: "Outputs of the head and the SideNet (1 = one sigmoid logit). Default 10 for image models, 1 for text models.")
     var classes: Int?
 
     @Option(name: .long, parsing: .unconditional, help: "Hidden units of the head and the SideNet.")
@@ -52,66 +51,37 @@ struct ModelCommand: ParsableCommand {
     }
 
     mutating func run() throws {
-        if let config = ResNetConfig.preset(arch, numClasses: classes ?? 10) {
-            print(try resNetTable(config))
-            return
+        let (family, config) = try resolveArch()
+        let outputs = classes ?? (family.inputKind == .text ? 1 : 10)
+        let context = MainNetContext(inputSize: inputSize, sequenceLength: seqLen, outputs: outputs)
+        let point = try attach ?? family.defaultAttachPoint(config)
+        guard let unit = try family.attachUnit(point, config: config) else {
+            throw ValidationError("--attach \(point): no config to check it against")
         }
-        if let text = try textTable() {
-            print(text)
-            return
-        }
-        throw ModelError.unknownArchitecture(arch, known: ResNetConfig.presetNames + ["bert-base", "bert-large", "distilbert"])
+        let plan = try family.plan(config, context: context)
+        let b = plan.breakdown(attachUnit: unit, sideHidden: hidden, headHidden: hidden, outputs: outputs)
+        let title = try family.describe(arch, config: config, context: context, attach: point)
+            + ", \(outputs) output(s), hidden \(hidden)"
+        print(computeTable(title: title, attach: point, breakdown: b)
+              + "\n\(plan.reference.label): \(grouped(plan.reference.cost.parameters)) params, \(gflops(plan.reference.cost.flops)) GFLOPs")
     }
 
-    /// BERT-family table, or nil when `arch` names no text model.
-    func textTable() throws -> String? {
-        let outputs = classes ?? 1
-        let bert: BertConfig?, distil: DistilBertConfig?
-        switch arch {
-        case "bert-base", "bert-base-uncased": (bert, distil) = (try BertConfig.named("bert-base-uncased"), nil)
-        case "bert-large", "bert-large-uncased": (bert, distil) = (try BertConfig.named("bert-large-uncased"), nil)
-        case "distilbert", "distilbert-base-uncased": (bert, distil) = (nil, try DistilBertConfig.named("distilbert-base-uncased"))
-        default:
-            guard arch.hasSuffix(".json"), FileManager.default.fileExists(atPath: arch) else { return nil }
+    /// The family and config of a preset name or of an HF config.json path.
+    func resolveArch() throws -> (any MainNetFamily, FamilyConfig) {
+        if let family = MainNetRegistry.family(forArch: arch) {
+            guard let config = family.presetConfig(arch) else {
+                throw ValidationError("\(arch) needs a config; name a preset (\(family.presetNames.joined(separator: ", "))) or a config.json")
+            }
+            return (family, config)
+        }
+        if arch.hasSuffix(".json"), FileManager.default.fileExists(atPath: arch) {
             let data = try Data(contentsOf: URL(fileURLWithPath: arch))
-            let isDistil = String(decoding: data, as: UTF8.self).contains("\"distilbert\"")
-            if isDistil { (bert, distil) = (nil, try DistilBertConfig(json: data, file: arch)) }
-            else { (bert, distil) = (try BertConfig(json: data, file: arch), nil) }
+            if let family = MainNetRegistry.families.first(where: { $0.readsConfigFiles && $0.describesConfigFile(data) }) {
+                return (family, try family.readConfigFile(data, file: arch))
+            }
+            throw ValidationError("\(arch): its model_type names no known family")
         }
-        let prefix = bert != nil ? "encoder.layer" : "transformer.layer"
-        let layers = bert?.numHiddenLayers ?? distil!.nLayers
-        // The paper: after block 4 of 12 (BERT-base), 8 of 24 (BERT-large), 1 of 6 (DistilBERT).
-        let defaultLayer = bert == nil ? 0 : (layers >= 24 ? 7 : 3)
-        let name = attach ?? "\(prefix).\(defaultLayer)"
-        let tail = name.hasPrefix(prefix + ".") ? String(name.dropFirst(prefix.count + 1)) : name
-        guard let n = Int(tail), n >= 0, n < layers else {
-            throw ValidationError("--attach \(name): expected \(prefix).N with N in 0..<\(layers)")
-        }
-        let b = bert?.computeBreakdown(attachLayer: n, length: seqLen, sideHidden: hidden, headHidden: hidden, outputs: outputs)
-            ?? distil!.computeBreakdown(attachLayer: n, length: seqLen, sideHidden: hidden, headHidden: hidden, outputs: outputs)
-        let head = bert != nil ? "pooler output" : "[CLS] hidden state"
-        let title = "\(arch) (\(layers) layers), \(seqLen) tokens, SideNet on the [CLS] state after \(prefix).\(n), "
-            + "MainNet head on the \(head), \(outputs) output(s), hidden \(hidden)"
-        let base = bert?.baseModelCost(length: seqLen) ?? distil!.baseModelCost(length: seqLen)
-        return computeTable(title: title, attach: "\(prefix).\(n)", breakdown: b)
-            + "\nHF base model (\(bert != nil ? "BertModel with pooler" : "DistilBertModel")): \(grouped(base.parameters)) params, \(gflops(base.flops)) GFLOPs"
-    }
-
-    func resNetTable(_ config: ResNetConfig) throws -> String {
-        let point = try ResNetAttachPoint(parsing: attach ?? "layer1")
-        try point.validate(in: config)
-        let plan = ResNetPlan(config: config, height: inputSize, width: inputSize)
-        let b = plan.breakdown(attach: point, hidden: hidden)
-        let shape = plan.activationShape(point)
-        let tv = ResNetPlan(config: ResNetConfig(block: config.block, blocks: config.blocks, width: config.width, numClasses: 1000),
-                            height: inputSize, width: inputSize).total
-        let title = """
-            \(arch) (\(config.block.rawValue), blocks \(config.blocks), width \(config.width)), input \(inputSize)x\(inputSize), \
-            SideNet at \(point) (activation \(shape) -> \(shape.reduce(1, *)) features), \(classes ?? 10) output(s), hidden \(hidden)
-            """
-        var out = computeTable(title: title, attach: "\(point)", breakdown: b)
-        out += "\ntorchvision \(arch) with its 1000-class fc: \(grouped(tv.parameters)) params, \(gflops(tv.flops)) GFLOPs"
-        return out
+        throw ModelError.unknownArchitecture(arch, known: MainNetRegistry.archNames)
     }
 }
 

@@ -25,6 +25,8 @@ public final class BertModel: TransformerEncoder {
         super.namedParameters() + scoped("pooler.dense", pooler.namedParameters())
     }
 
+    override var weightNaming: WeightNaming { BertFamily().weightNaming }
+
     /// Describes the feature choice (recorded with runs).
     public var featureDescription: String { "BERT pooler output tanh(pooler.dense(h[CLS]))" }
 

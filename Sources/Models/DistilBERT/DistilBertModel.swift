@@ -15,6 +15,8 @@ public final class DistilBertModel: TransformerEncoder {
         super.init(shape: config.encoderShape, layerPrefix: "transformer.layer", names: .distilBert, seed: seed)
     }
 
+    override var weightNaming: WeightNaming { DistilBertFamily().weightNaming }
+
     /// Describes the feature choice (recorded with runs).
     public var featureDescription: String { "DistilBERT last hidden state at [CLS] (no pooler)" }
 }

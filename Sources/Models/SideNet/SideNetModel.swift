@@ -1,60 +1,51 @@
 import Layers
 import Tensors
 
-/// A MainNet ResNet (torchvision backbone without `fc`, plus the paper's MLP `head`) with one or
-/// more SideNets (`MLPHead`s) reading the flattened activation after given blocks.
+/// A MainNet of any family (a `MainNetBackbone` plus the paper's MLP `head`, which replaces the
+/// family's classifier) with one or more SideNets (`MLPHead`s), each reading the activation
+/// after one unit of the backbone (built by `MainNetFamily.makeModel`).
 ///
-/// Checkpoint keys (see README.md, "Checkpoints"): backbone keys exactly torchvision's (`conv1.weight`,
-/// `layer1.0.bn1.running_mean`, ...), `head.{fc1,bn,fc2}.*`, and `sidenet.{fc1,bn,fc2}.*` for a
-/// single SideNet or `sidenets.<i>.{fc1,bn,fc2}.*` for several.
+/// Checkpoint keys (see README.md, "Checkpoints"): the backbone's own (torchvision / HF names
+/// without hub prefix), `head.{fc1,bn,fc2}.*`, and `sidenet.{fc1,bn,fc2}.*` for a single
+/// SideNet or `sidenets.<i>.{fc1,bn,fc2}.*` for several.
 ///
-/// Training (regime `full`, L = L_M + alpha L_S): `forwardPrefix` -> `sideLogits` and
-/// `forwardRest` on the same activation -> `backwardRest` + `backwardSide` (sum the two
-/// activation gradients) -> `backwardPrefix`. Or `forwardAll` / `backwardAll`, which do the same
-/// for every SideNet. Regimes `heads` / `sidenet`: cache `cacheFeatures(x)` once (eval mode) and
-/// train `head` (`headLogits`/`backwardHead`) and the SideNet (`sideLogits`/`backwardSide`) on the
-/// cached tensors. The `sideNet:` argument selects a SideNet (index into `attachPoints`), default 0.
-public final class SideNetResNet: Module {
-    public let config: ResNetConfig
-    /// Input height and width the SideNet input sizes were derived from.
-    public let inputHeight: Int, inputWidth: Int
-    public let backbone: ResNet
+/// Training (regime `full`, L = L_M + alpha L_S): `forwardAll` / `backwardAll` run the backbone
+/// once and sum the branch gradients where a SideNet reads it. Regimes `heads` / `sidenet`:
+/// `cacheFeatures(x)` once (eval mode), then train `head` and the SideNets on the cached tensors.
+/// The `sideNet:` argument selects a SideNet (index into `attachUnits`), default 0.
+public final class SideNetModel: Module {
+    public let backbone: MainNetBackbone
     public let head: MLPHead
-    public let attachPoints: [ResNetAttachPoint]
+    /// Attach point names, in SideNet order.
+    public let attachPoints: [String]
+    /// Backbone unit each SideNet reads the output of.
+    public let attachUnits: [Int]
     public let sideNets: [MLPHead]
-    /// Analytic layout for the input size (shapes, parameters, MACs).
-    public let plan: ResNetPlan
-    private let attachUnits: [Int]
+    /// Analytic costs and sizes of the backbone for the input size.
+    public let plan: BackbonePlan
+    /// How published weight files name the backbone's tensors (see `loadPretrained`).
+    public var weightNaming = WeightNaming(format: "state_dict names")
 
     /// - Parameters:
-    ///   - config: backbone; `config.numClasses` = outputs of the head and the SideNets
-    ///     (1 = one sigmoid logit).
-    ///   - attach: SideNet attach points (the paper: one, `.layer1`).
-    ///   - hidden: hidden units of the SideNets (paper: 32).
-    ///   - headHidden: hidden units of the MainNet head (`mainnet.head.hidden`; nil: `hidden`).
-    public init(config: ResNetConfig, inputHeight: Int, inputWidth: Int,
-                attach: [ResNetAttachPoint] = [.layer1], hidden: Int = 32, headHidden: Int? = nil,
-                rng: inout SeededGenerator) throws {
+    ///   - attach: (name, unit) of each SideNet (the paper: one).
+    ///   - hidden: hidden units of the SideNets; `headHidden` those of the head (nil: `hidden`).
+    ///   - outputs: outputs of the head and the SideNets (1 = one sigmoid logit).
+    public init(backbone: MainNetBackbone, plan: BackbonePlan, attach: [(name: String, unit: Int)], hidden: Int = 32,
+                headHidden: Int? = nil, outputs: Int, rng: inout SeededGenerator) throws {
         guard !attach.isEmpty else { throw ModelError.badAttachPoint("", reason: "at least one attach point is needed") }
-        for a in attach { try a.validate(in: config) }
-        guard inputHeight >= 1, inputWidth >= 1 else { throw ModelError.badInput("input size \(inputHeight)x\(inputWidth)") }
-        self.config = config
-        self.inputHeight = inputHeight
-        self.inputWidth = inputWidth
-        self.plan = ResNetPlan(config: config, height: inputHeight, width: inputWidth)
-        var backboneRNG = rng.derived("backbone")
-        backbone = ResNet(config: config, includeFC: false, rng: &backboneRNG)
-        var headRNG = rng.derived("head")
-        head = MLPHead(inFeatures: config.featureChannels, hidden: headHidden ?? hidden, outputs: config.numClasses, rng: &headRNG)
-        attachPoints = attach
-        var sides: [MLPHead] = []
-        for (i, a) in attach.enumerated() {
-            var r = rng.derived("sidenet\(i)")
-            let feats = plan.activationShape(a).reduce(1, *)
-            sides.append(MLPHead(inFeatures: feats, hidden: hidden, outputs: config.numClasses, rng: &r))
+        guard Set(attach.map(\.unit)).count == attach.count else {
+            throw ModelError.badAttachPoint(attach.map(\.name).joined(separator: ", "), reason: "two SideNets read the same unit")
         }
-        sideNets = sides
-        attachUnits = attach.map { $0.blocksBefore(in: config) }
+        self.backbone = backbone
+        self.plan = plan
+        var headRNG = rng.derived("head")
+        head = MLPHead(inFeatures: plan.headFeatures, hidden: headHidden ?? hidden, outputs: outputs, rng: &headRNG)
+        attachPoints = attach.map(\.name)
+        attachUnits = attach.map(\.unit)
+        sideNets = attach.enumerated().map { i, a in
+            var r = rng.derived("sidenet\(i)")
+            return MLPHead(inFeatures: plan.sideFeatures[a.unit], hidden: hidden, outputs: outputs, rng: &r)
+        }
         _ = rng.next()
     }
 
@@ -79,14 +70,13 @@ public final class SideNetResNet: Module {
         set { backbone.computesInputGradient = newValue }
     }
 
-    /// Activation shape per example [C, H, W] at SideNet i's attach point.
-    public func activationShape(sideNet i: Int = 0) -> [Int] { plan.activationShape(attachPoints[i]) }
+    private var units: Int { backbone.unitCount }
 
     // MARK: prefix / side / rest
 
-    /// x [N, 3, H, W] -> activation [N, C, h, w] at SideNet i's attach point.
-    public func forwardPrefix(_ x: Tensor, mode: Mode, sideNet i: Int = 0) -> Tensor {
-        backbone.forwardUnits(x, 0..<(attachUnits[i] + 1), mode: mode)
+    /// Input -> activation at SideNet i's attach point.
+    public func forwardPrefix(_ x: MainNetActivation, mode: Mode, sideNet i: Int = 0) throws -> MainNetActivation {
+        try backbone.forwardUnits(x, 0..<(attachUnits[i] + 1), mode: mode)
     }
 
     /// dActivation -> dx (shape [0] unless `computesInputGradient`).
@@ -94,61 +84,70 @@ public final class SideNetResNet: Module {
         backbone.backwardUnits(dActivation, 0..<(attachUnits[i] + 1))
     }
 
-    /// activation [N, C, h, w] -> SideNet logits [N, K].
-    public func sideLogits(_ activation: Tensor, mode: Mode, sideNet i: Int = 0) -> Tensor {
-        sideNets[i].forward(activation, mode: mode)
+    /// Activation -> SideNet logits [N, K].
+    public func sideLogits(_ a: MainNetActivation, mode: Mode, sideNet i: Int = 0) -> Tensor {
+        sideNets[i].forward(backbone.sideInput(a), mode: mode)
     }
 
-    /// dSideLogits [N, K] -> dActivation [N, C, h, w].
-    public func backwardSide(_ dLogits: Tensor, sideNet i: Int = 0) -> Tensor { sideNets[i].backward(dLogits) }
+    /// dSideLogits [N, K] -> dActivation (shape of the activation tensor `shape`).
+    public func backwardSide(_ dLogits: Tensor, shape: [Int], sideNet i: Int = 0) -> Tensor {
+        backbone.sideInputBackward(sideNets[i].backward(dLogits), shape: shape)
+    }
 
-    /// activation at SideNet i's attach point -> MainNet logits [N, K] (remaining blocks, pool, head).
-    public func forwardRest(_ activation: Tensor, mode: Mode, sideNet i: Int = 0) -> Tensor {
-        head.forward(backbone.pool(backbone.forwardUnits(activation, (attachUnits[i] + 1)..<backbone.unitCount, mode: mode)), mode: mode)
+    /// Activation at SideNet i's attach point -> MainNet logits [N, K] (remaining units, head).
+    public func forwardRest(_ a: MainNetActivation, mode: Mode, sideNet i: Int = 0) throws -> Tensor {
+        let last = try backbone.forwardUnits(a, (attachUnits[i] + 1)..<units, mode: mode)
+        return head.forward(backbone.headInput(last, mode: mode), mode: mode)
     }
 
     /// dMainLogits [N, K] -> dActivation at SideNet i's attach point.
     public func backwardRest(_ dLogits: Tensor, sideNet i: Int = 0) -> Tensor {
-        backbone.backwardUnits(backbone.backwardPool(head.backward(dLogits)), (attachUnits[i] + 1)..<backbone.unitCount)
+        backbone.backwardUnits(backbone.headInputBackward(head.backward(dLogits)), (attachUnits[i] + 1)..<units)
+    }
+
+    /// The MainNet alone: input -> logits [N, K].
+    public func forwardMain(_ x: MainNetActivation, mode: Mode) throws -> Tensor {
+        let last = try backbone.forwardUnits(x, 0..<units, mode: mode)
+        return head.forward(backbone.headInput(last, mode: mode), mode: mode)
+    }
+
+    /// Backward of `forwardMain`.
+    @discardableResult
+    public func backwardMain(_ dLogits: Tensor) -> Tensor {
+        backbone.backwardUnits(backbone.headInputBackward(head.backward(dLogits)), 0..<units)
     }
 
     // MARK: heads on cached features
 
-    /// Pooled features [N, featureChannels] (the head's input), backbone in `mode` (default eval).
-    public func headInputFeatures(_ x: Tensor, mode: Mode = .eval) -> Tensor { backbone.features(x, mode: mode) }
-
-    /// Activation [N, C, h, w] at SideNet i's attach point (default eval).
-    public func attachFeatures(_ x: Tensor, mode: Mode = .eval, sideNet i: Int = 0) -> Tensor { forwardPrefix(x, mode: mode, sideNet: i) }
-
-    /// One backbone pass giving what the `heads` regime caches: the activation at every attach
-    /// point (in `attachPoints` order) and the pooled head input.
-    public func cacheFeatures(_ x: Tensor, mode: Mode = .eval) -> (attach: [Tensor], features: Tensor) {
+    /// One backbone pass giving what the `heads` regime caches: every SideNet's input (in
+    /// `attachUnits` order) and the head input.
+    public func cacheFeatures(_ x: MainNetActivation, mode: Mode = .eval) throws -> (attach: [Tensor], features: Tensor) {
         var attach = [Tensor?](repeating: nil, count: sideNets.count)
         var a = x
-        for u in 0..<backbone.unitCount {
-            a = backbone.forwardUnits(a, u..<(u + 1), mode: mode)
-            for (j, au) in attachUnits.enumerated() where au == u { attach[j] = a }
+        for u in 0..<units {
+            a = try backbone.forwardUnits(a, u..<(u + 1), mode: mode)
+            for (j, au) in attachUnits.enumerated() where au == u { attach[j] = backbone.sideInput(a) }
         }
-        return (attach.map { $0! }, backbone.pool(a))
+        return (attach.map { $0! }, backbone.headInput(a, mode: mode))
     }
-
-    /// Pooled features [N, C] -> MainNet logits [N, K].
-    public func headLogits(_ features: Tensor, mode: Mode) -> Tensor { head.forward(features, mode: mode) }
-    /// dLogits -> dFeatures.
-    public func backwardHead(_ dLogits: Tensor) -> Tensor { head.backward(dLogits) }
 
     // MARK: whole network
 
     /// x -> MainNet logits and every SideNet's logits (one backbone pass).
-    public func forwardAll(_ x: Tensor, mode: Mode) -> (main: Tensor, side: [Tensor]) {
+    public func forwardAll(_ x: MainNetActivation, mode: Mode) throws -> (main: Tensor, side: [Tensor]) {
         var side = [Tensor?](repeating: nil, count: sideNets.count)
         var a = x
-        for u in 0..<backbone.unitCount {
-            a = backbone.forwardUnits(a, u..<(u + 1), mode: mode)
-            for (j, au) in attachUnits.enumerated() where au == u { side[j] = sideNets[j].forward(a, mode: mode) }
+        activationShapes = [[Int]](repeating: [], count: sideNets.count)
+        for u in 0..<units {
+            a = try backbone.forwardUnits(a, u..<(u + 1), mode: mode)
+            for (j, au) in attachUnits.enumerated() where au == u {
+                side[j] = sideNets[j].forward(backbone.sideInput(a), mode: mode)
+                activationShapes[j] = a.tensor.shape
+            }
         }
-        return (head.forward(backbone.pool(a), mode: mode), side.map { $0! })
+        return (head.forward(backbone.headInput(a, mode: mode), mode: mode), side.map { $0! })
     }
+    private var activationShapes: [[Int]] = []
 
     /// Backward of `forwardAll` for L = L_M + sum_j alpha_j L_Sj: pass dL/dMainLogits and each
     /// dL/dSideLogits (already scaled by alpha). The activation gradients of the branches are
@@ -156,9 +155,12 @@ public final class SideNetResNet: Module {
     @discardableResult
     public func backwardAll(main dMain: Tensor, side dSide: [Tensor]) -> Tensor {
         precondition(dSide.count == sideNets.count, "backwardAll: \(dSide.count) SideNet gradients for \(sideNets.count) SideNets")
-        var d = backbone.backwardPool(head.backward(dMain))
-        for u in (0..<backbone.unitCount).reversed() {
-            for (j, au) in attachUnits.enumerated() where au == u { d = add(d, sideNets[j].backward(dSide[j])) }
+        var d = backbone.headInputBackward(head.backward(dMain))
+        for u in (0..<units).reversed() {
+            for (j, au) in attachUnits.enumerated() where au == u {
+                let ds = backbone.sideInputBackward(sideNets[j].backward(dSide[j]), shape: activationShapes[j])
+                d = add(d.reshaped(ds.shape), ds)
+            }
             d = backbone.backwardUnits(d, u..<(u + 1))
         }
         return d
@@ -170,20 +172,41 @@ public final class SideNetResNet: Module {
     // MARK: early exit and compute
 
     /// Eval-mode stages for `earlyExit` with SideNet i.
-    public func earlyExitStages(sideNet i: Int = 0) -> EarlyExitStages<Tensor, Tensor> {
-        EarlyExitStages(prefix: { [unowned self] x in self.forwardPrefix(x, mode: .eval, sideNet: i) },
+    public func earlyExitStages(sideNet i: Int = 0) -> EarlyExitStages<MainNetActivation, MainNetActivation> {
+        EarlyExitStages(prefix: { [unowned self] x in try self.forwardPrefix(x, mode: .eval, sideNet: i) },
                         side: { [unowned self] a in self.sideLogits(a, mode: .eval, sideNet: i) },
-                        rest: { [unowned self] a in self.forwardRest(a, mode: .eval, sideNet: i) })
+                        rest: { [unowned self] a in try self.forwardRest(a, mode: .eval, sideNet: i) },
+                        select: { a, rows in a.gatherRows(rows) })
     }
 
     /// Early-exit inference of one batch with SideNet i (see `earlyExit`).
-    public func earlyExit(_ x: Tensor, theta: Float, sideNet i: Int = 0) throws -> [EarlyExitResult] {
-        try Models.earlyExit(earlyExitStages(sideNet: i), input: x, theta: theta)
+    public func earlyExit(_ x: MainNetActivation, theta: Float, sideNet i: Int = 0) throws -> [EarlyExitResult] {
+        defer { clearCaches() }
+        return try Models.earlyExit(earlyExitStages(sideNet: i), input: x, theta: theta)
     }
 
     /// Per-example parameters and FLOPs split at SideNet i (prefix, SideNet, rest, head).
     public func computeBreakdown(sideNet i: Int = 0) -> ComputeBreakdown {
-        ComputeBreakdown(prefix: plan.prefix(attachPoints[i]), sideNet: sideNets[i].shape.cost,
-                         rest: plan.rest(attachPoints[i]), head: head.shape.cost)
+        ComputeBreakdown(prefix: plan.unitCosts[0...attachUnits[i]].reduce(.zero, +), sideNet: sideNets[i].shape.cost,
+                         rest: plan.unitCosts[(attachUnits[i] + 1)...].reduce(plan.headInputCost, +), head: head.shape.cost)
+    }
+}
+
+extension MainNetFamily {
+    /// A MainNet of this family with SideNets at `attach`, randomly initialised from `seed`
+    /// (backbone, head and each SideNet from their own derived generators).
+    public func makeModel(_ config: FamilyConfig, context: MainNetContext, attach: [String], hidden: Int = 32,
+                          headHidden: Int? = nil, seed: UInt64) throws -> SideNetModel {
+        var rng = SeededGenerator(seed: seed)
+        let points = try attach.map { name -> (name: String, unit: Int) in
+            guard let u = try attachUnit(name, config: config) else { throw ModelError.badAttachPoint(name, reason: "no config") }
+            return (name, u)
+        }
+        var backboneRNG = rng.derived("backbone")
+        let backbone = try makeBackbone(config, context: context, rng: &backboneRNG)
+        let model = try SideNetModel(backbone: backbone, plan: try plan(config, context: context), attach: points, hidden: hidden,
+                                     headHidden: headHidden, outputs: context.outputs, rng: &rng)
+        model.weightNaming = weightNaming
+        return model
     }
 }

@@ -42,8 +42,8 @@ extension BertConfig {
     /// SideNet = MLP on the [CLS] state, rest = layers N+1... + pooler, head = MLP on the pooler output.
     public func computeBreakdown(attachLayer n: Int, length l: Int, sideHidden: Int = 32, headHidden: Int = 32,
                                  outputs: Int = 1) -> ComputeBreakdown {
-        encoderShape.breakdown(attachLayer: n, length: l, pooler: true, sideHidden: sideHidden,
-                               headHidden: headHidden, outputs: outputs)
+        encoderShape.plan(length: l, pooler: true, reference: ("", baseModelCost(length: l)), unitName: { "\($0)" })
+            .breakdown(attachUnit: n + 1, sideHidden: sideHidden, headHidden: headHidden, outputs: outputs)
     }
 }
 
@@ -58,22 +58,7 @@ extension DistilBertConfig {
     /// Split at `transformer.layer.N`: rest = layers N+1... (no pooler), head on the [CLS] state.
     public func computeBreakdown(attachLayer n: Int, length l: Int, sideHidden: Int = 32, headHidden: Int = 32,
                                  outputs: Int = 1) -> ComputeBreakdown {
-        encoderShape.breakdown(attachLayer: n, length: l, pooler: false, sideHidden: sideHidden,
-                               headHidden: headHidden, outputs: outputs)
-    }
-}
-
-extension TransformerShape {
-    func breakdown(attachLayer n: Int, length l: Int, pooler: Bool, sideHidden: Int, headHidden: Int,
-                   outputs: Int) -> ComputeBreakdown {
-        precondition(n >= 0 && n < layers, "attach layer \(n) outside 0..<\(layers)")
-        let layer = layerCost(length: l)
-        let prefix = embeddingsCost + ComputeCost(parameters: (n + 1) * layer.parameters, macs: (n + 1) * layer.macs)
-        var rest = ComputeCost(parameters: (layers - n - 1) * layer.parameters, macs: (layers - n - 1) * layer.macs)
-        if pooler { rest += poolerCost }
-        return ComputeBreakdown(prefix: prefix,
-                                sideNet: MLPHeadShape(inFeatures: hidden, hidden: sideHidden, outputs: outputs).cost,
-                                rest: rest,
-                                head: MLPHeadShape(inFeatures: hidden, hidden: headHidden, outputs: outputs).cost)
+        encoderShape.plan(length: l, pooler: false, reference: ("", baseModelCost(length: l)), unitName: { "\($0)" })
+            .breakdown(attachUnit: n + 1, sideHidden: sideHidden, headHidden: headHidden, outputs: outputs)
     }
 }

@@ -25,7 +25,7 @@ public class TransformerEncoder: Module {
 
     private var prefixThrough: Int? = nil   // last block run by the pending prefix
     private var restFrom: Int? = nil        // first block run by the pending rest pass
-    private var restB = 0, restT = 0
+    var restB = 0, restT = 0
 
     init(shape: TransformerShape, layerPrefix: String, names: TransformerLayerNames, seed: UInt64) {
         self.shape = shape
@@ -38,6 +38,9 @@ public class TransformerEncoder: Module {
         hfInitialize(namedParameters(), rng: &hf)
     }
 
+    /// How published (HF) weight files name this encoder's tensors (set by each family).
+    var weightNaming: WeightNaming { WeightNaming(format: "state_dict names") }
+
     /// Hidden size D.
     public var hiddenSize: Int { shape.hidden }
     /// Number of blocks.
@@ -47,18 +50,6 @@ public class TransformerEncoder: Module {
         var out = scoped("embeddings", embeddings.namedParameters())
         for (i, l) in layers.enumerated() { out += scoped("\(layerPrefix).\(i)", l.namedParameters()) }
         return out
-    }
-
-    /// Name of the attach point after block `n`: "encoder.layer.n" / "transformer.layer.n".
-    public func attachPointName(_ n: Int) -> String { "\(layerPrefix).\(n)" }
-
-    /// Block index of an attach point name ("encoder.layer.3" -> 3; a bare "3" is accepted).
-    public func attachLayer(named name: String) throws -> Int {
-        let tail = name.hasPrefix(layerPrefix + ".") ? String(name.dropFirst(layerPrefix.count + 1)) : name
-        guard let n = Int(tail), n >= 0, n < numLayers else {
-            throw TextModelError.invalidInput("attach point \"\(name)\": expected \(layerPrefix).N with N in 0..<\(numLayers)")
-        }
-        return n
     }
 
     // MARK: forward

@@ -14,21 +14,29 @@ public struct ClassPrediction: Equatable, Sendable {
         self.confidence = confidence
     }
 
-    // z [K] -> prediction
+    // z [K] -> prediction (computed in Double by `ClassPrediction.exact`, reported in Float)
     public init<C: Collection>(logits z: C) where C.Element == Float, C.Index == Int {
+        let e = ClassPrediction.exact(logits: z)
+        self.init(predicted: e.predicted, confidence: Float(e.confidence))
+    }
+
+    /// The one confidence rule of the harness, in Double (early exit compares its Float rounding
+    /// with theta; the store keeps the Double): max softmax probability, first maximal index
+    /// winning ties; for one logit z: p = sigmoid(z), class 1 iff p >= 0.5, confidence max(p, 1-p).
+    public static func exact<C: Collection>(logits z: C) -> (predicted: Int, confidence: Double)
+        where C.Element == Float, C.Index == Int {
         precondition(!z.isEmpty, "ClassPrediction needs at least one logit")
         if z.count == 1 {
             let v = Double(z[z.startIndex])
-            let p = 1 / (1 + Foundation.exp(-v))
-            self.init(predicted: p >= 0.5 ? 1 : 0, confidence: Float(max(p, 1 - p)))
-            return
+            let p = v >= 0 ? 1 / (1 + Foundation.exp(-v)) : Foundation.exp(v) / (1 + Foundation.exp(v))
+            return (p >= 0.5 ? 1 : 0, max(p, 1 - p))
         }
         var best = z.startIndex
         for i in z.indices where z[i] > z[best] { best = i }
         let m = Double(z[best])
         var sum = 0.0
         for v in z { sum += Foundation.exp(Double(v) - m) }
-        self.init(predicted: best - z.startIndex, confidence: Float(1 / sum))
+        return (best - z.startIndex, 1 / sum)
     }
 
     /// One prediction per row of logits [N, K].
