@@ -27,8 +27,10 @@ final class BertComputeTests: XCTestCase {
             let b = bc.computeBreakdown(attachLayer: n, length: 8, outputs: 1)
             XCTAssertEqual(b.prefix.parameters + b.rest.parameters, bert.parameterCount)
             XCTAssertEqual(b.prefix + b.rest, bc.baseModelCost(length: 8))
-            let classifier = TransformerClassifier(encoder: bert, outputs: 1)
-            XCTAssertEqual(classifier.parameterCount, b.mainNet.parameters)
+            let model = try BertFamily().makeModel(BertFamily.fields(bc), context: MainNetContext(sequenceLength: 8, outputs: 1),
+                                                   attach: ["encoder.layer.\(n)"], seed: 1)
+            XCTAssertEqual(model.parameterCount - model.sideNets[0].parameterCount, b.mainNet.parameters)
+            XCTAssertEqual(model.computeBreakdown(), b)
         }
     }
 

@@ -35,7 +35,7 @@ func checkParity(_ enc: TransformerEncoder, reference model: String) throws {
     assertClose(hidden, ref["last_hidden"]!, tol: 1e-5, "\(model) last_hidden_state")
 
     let h0 = try enc.forwardPrefix(batch, throughLayer: 0, mode: .eval)
-    assertClose(TransformerEncoder.cls(h0), ref["cls_layer0"]!, tol: 1e-5, "\(model) [CLS] at \(enc.attachPointName(0))")
+    assertClose(TransformerEncoder.cls(h0), ref["cls_layer0"]!, tol: 1e-5, "\(model) [CLS] after block 0")
 
     enc.zeroGrad()
     let prefix = try enc.forwardPrefix(batch, throughLayer: 0, mode: .eval, cache: true)
@@ -96,18 +96,18 @@ final class BertParityTests: XCTestCase {
         var missing = good
         missing["encoder.layer.1.output.dense.bias"] = nil
         XCTAssertThrowsError(try m.loadWeights(missing, source: "f")) { e in
-            XCTAssertEqual(e as? TextModelError, .missingTensor(key: "encoder.layer.1.output.dense.bias", expectedShape: [32], source: "f"))
+            XCTAssertEqual(e as? ModelError, .missingKey("encoder.layer.1.output.dense.bias", expectedShape: [32], source: "f"))
         }
         var extra = good
         extra["encoder.layer.2.output.dense.bias"] = Tensor(zeros: [32])
         XCTAssertThrowsError(try m.loadWeights(extra, source: "f")) { e in
-            XCTAssertEqual(e as? TextModelError, .unexpectedTensor(key: "encoder.layer.2.output.dense.bias", shape: [32], source: "f"))
+            XCTAssertEqual(e as? ModelError, .unexpectedKey("encoder.layer.2.output.dense.bias", shape: [32], source: "f"))
         }
         var bad = good
         bad["encoder.layer.0.attention.self.query.weight"] = Tensor(zeros: [32, 16])
         XCTAssertThrowsError(try m.loadWeights(bad, source: "f")) { e in
-            XCTAssertEqual(e as? TextModelError, .shapeMismatch(key: "encoder.layer.0.attention.self.query.weight",
-                                                                expected: [32, 32], found: [32, 16], source: "f"))
+            XCTAssertEqual(e as? ModelError, .shapeMismatch("encoder.layer.0.attention.self.query.weight",
+                                                            expected: [32, 32], got: [32, 16], source: "f"))
             XCTAssertTrue("\(e)".contains("[32, 16]") && "\(e)".contains("[32, 32]"), "\(e)")
         }
         // a failed load leaves the model untouched

@@ -5,7 +5,7 @@ import Tensors
 import XCTest
 
 /// Early exit against running the whole model on each example alone: DistilBERT (the
-/// transformers-parity fixture), every SideNet of a multi-SideNet `SideNetTransformer`, and
+/// transformers-parity fixture), every SideNet of a two-SideNet BERT `SideNetModel`, and
 /// SideNet 1 of a two-SideNet ResNet. Thetas: 0 (all exit), between two confidences (a mix),
 /// above 1 (none exit).
 final class MultiExitTests: XCTestCase {
@@ -19,20 +19,19 @@ final class MultiExitTests: XCTestCase {
 
     /// Checks early-exit results of a text model against per-example runs: the SideNet logit of the
     /// example alone (`sideAlone`) and, for continuing examples, the whole MainNet (`mainAlone`).
-    private func checkText(_ tag: String, stages: EarlyExitStages<TokenBatch, TextActivation>,
-                           sideAlone: (TokenBatch) throws -> Tensor, mainAlone: (TokenBatch) throws -> Tensor,
+    private func checkText(_ tag: String, stages: EarlyExitStages<MainNetActivation, MainNetActivation>,
+                           sideAlone: (MainNetActivation) throws -> Tensor, mainAlone: (MainNetActivation) throws -> Tensor,
                            file: StaticString = #filePath, line: UInt = #line) throws {
-        let batch = try TokenBatch(padding: seqs)
-        let allConf = try seqs.map { ClassPrediction.rows(try sideAlone(TokenBatch(padding: [$0])))[0].confidence }
+        func tokens(_ s: [[Int]]) throws -> MainNetActivation { MainNetActivation(tokens: try TokenBatch(padding: s)) }
+        let batch = try tokens(seqs)
+        let allConf = try seqs.map { ClassPrediction.rows(try sideAlone(tokens([$0])))[0].confidence }
         for theta in thetas(allConf) {
-            var restRows: [Int] = []
-            var counted = stages
-            counted.rest = { a in restRows.append(a.hidden.shape[0]); return try stages.rest(a) }
-            let results = try earlyExit(counted, input: batch, theta: theta)
+            let restRows = RestLog()
+            let results = try earlyExit(countingRest(stages, into: restRows), input: batch, theta: theta)
             XCTAssertEqual(results.count, seqs.count, file: file, line: line)
             var continuing = 0
             for (i, s) in seqs.enumerated() {
-                let alone = try TokenBatch(padding: [s])
+                let alone = try tokens([s])
                 let t = "\(tag) theta \(theta) example \(i)"
                 let side = try sideAlone(alone)
                 XCTAssertLessThan(abs(side.data[0] - results[i].sideLogits[0]), 1e-5, "\(t): SideNet logit", file: file, line: line)
@@ -50,7 +49,7 @@ final class MultiExitTests: XCTestCase {
                     XCTAssertEqual(results[i].predicted, ClassPrediction(logits: full.data).predicted, t, file: file, line: line)
                 }
             }
-            XCTAssertEqual(restRows, continuing == 0 ? [] : [continuing], "\(tag) theta \(theta): remainder runs once on the rest",
+            XCTAssertEqual(restRows.rows, continuing == 0 ? [] : [continuing], "\(tag) theta \(theta): remainder runs once on the rest",
                            file: file, line: line)
             if theta == 0 { XCTAssertEqual(continuing, 0, file: file, line: line) }
             if theta > 1 { XCTAssertEqual(continuing, seqs.count, file: file, line: line) }
@@ -61,38 +60,29 @@ final class MultiExitTests: XCTestCase {
     }
 
     func testDistilBertEarlyExitEqualsPerExampleFullModel() throws {
-        let cfg = try DistilBertConfig(contentsOf: textFixture("distilbert", "config.json"))
-        let enc = DistilBertModel(config: cfg)
-        XCTAssertEqual(try enc.loadWeights(contentsOf: textFixture("distilbert", "model.safetensors")), [])
-        let c = TransformerClassifier(encoder: enc, outputs: 1, seed: 3)
-        var rng = SeededGenerator(seed: 11)
-        c.head.bn.runningMean.value = Tensor.normal([c.head.bn.runningMean.value.count], std: 0.1, rng: &rng)
-        let side = MLPHead(inFeatures: enc.hiddenSize, outputs: 1, rng: &rng)
-        side.bn.runningMean.value = Tensor.normal([side.bn.runningMean.value.count], std: 0.5, rng: &rng)
-        for n in 0..<enc.numLayers {
-            try checkText("DistilBERT transformer.layer.\(n)",
-                          stages: c.earlyExitStages(attachLayer: n, sideNet: { side.forward($0, mode: .eval) }),
-                          sideAlone: { b in side.forward(TransformerEncoder.cls(try enc.forwardPrefix(b, throughLayer: n, mode: .eval)), mode: .eval) },
-                          mainAlone: { b in try c.forward(b, mode: .eval) })
+        let layers = 2
+        for n in 0..<layers {
+            let m = try fixtureTextModel("distilbert", attach: ["transformer.layer.\(n)"])
+            XCTAssertEqual(m.backbone.unitCount, layers + 1, "the fixture has \(layers) blocks")
+            var rng = SeededGenerator(seed: 11)
+            m.head.bn.runningMean.value = Tensor.normal([m.head.bn.runningMean.value.count], std: 0.1, rng: &rng)
+            m.sideNets[0].bn.runningMean.value = Tensor.normal([m.sideNets[0].bn.runningMean.value.count], std: 0.5, rng: &rng)
+            try checkText("DistilBERT transformer.layer.\(n)", stages: m.earlyExitStages(),
+                          sideAlone: { b in try m.forwardAll(b, mode: .eval).side[0] },
+                          mainAlone: { b in try m.forwardMain(b, mode: .eval) })
         }
     }
 
-    func testSideNetTransformerStagesOfEverySideNet() throws {
-        let cfg = try BertConfig(contentsOf: textFixture("bert", "config.json"))
-        let enc = BertModel(config: cfg)
-        try enc.loadWeights(contentsOf: textFixture("bert", "model.safetensors"))
-        let c = TransformerClassifier(encoder: enc, outputs: 1, seed: 3)
-        XCTAssertGreaterThanOrEqual(enc.numLayers, 2)
-        let m = try SideNetTransformer(classifier: c, attach: ["encoder.layer.\(enc.numLayers - 1)", "encoder.layer.0"], hidden: 6, seed: 5)
+    func testTextModelStagesOfEverySideNet() throws {
+        let m = try fixtureTextModel("bert", attach: ["encoder.layer.1", "encoder.layer.0"], hidden: 6, seed: 5)
         var rng = SeededGenerator(seed: 12)
         for s in m.sideNets { s.bn.runningMean.value = Tensor.normal([s.bn.runningMean.value.count], std: 0.5, rng: &rng) }
         for i in 0..<m.sideNets.count {
-            let layer = m.attachLayers[i]
-            try checkText("SideNetTransformer SideNet \(i) (encoder.layer.\(layer))", stages: m.earlyExitStages(sideNet: i),
+            try checkText("BERT SideNet \(i) (\(m.attachPoints[i]))", stages: m.earlyExitStages(sideNet: i),
                           sideAlone: { b in try m.forwardAll(b, mode: .eval).side[i] },
                           mainAlone: { b in
-                              // the one-pass model and the plain classifier agree on the MainNet
-                              let a = try m.forwardAll(b, mode: .eval).main, p = try c.forward(b, mode: .eval)
+                              // the one-pass model and the MainNet alone agree on the MainNet
+                              let a = try m.forwardAll(b, mode: .eval).main, p = try m.forwardMain(b, mode: .eval)
                               XCTAssertLessThan(a.maxAbsDifference(p), 1e-5)
                               return a
                           })
@@ -103,7 +93,7 @@ final class MultiExitTests: XCTestCase {
         var rng = SeededGenerator(seed: 31)
         let config = ResNetConfig.preset("resnet-tiny-basic", numClasses: 3)!
         let attach = [ResNetAttachPoint.layer1, try ResNetAttachPoint(parsing: "layer3.0")]
-        let m = try SideNetResNet(config: config, inputHeight: 32, inputWidth: 32, attach: attach, rng: &rng)
+        let m = try makeResNetModel(config: config, inputHeight: 32, inputWidth: 32, attach: attach, rng: &rng)
         for s in m.sideNets { s.bn.runningMean.value = Tensor.normal([s.bn.runningMean.value.count], std: 0.5, rng: &rng) }
         let x = Tensor.normal([6, 3, 32, 32], rng: &rng)
         let n = x.shape[0]

@@ -30,9 +30,9 @@ struct ResNetFixture {
     var torchvisionPth: URL { dir.appendingPathComponent("torchvision.pth") }
 
     /// The model with the fixture's weights loaded strictly.
-    func model() throws -> SideNetResNet {
+    func model() throws -> SideNetModel {
         var rng = SeededGenerator(seed: 99)
-        let m = try SideNetResNet(config: config, inputHeight: inputSize, inputWidth: inputSize, rng: &rng)
+        let m = try makeResNetModel(config: config, inputHeight: inputSize, inputWidth: inputSize, rng: &rng)
         try m.loadCheckpoint(from: checkpoint)
         return m
     }

@@ -9,7 +9,7 @@ final class ResNetMultiSideNetTests: XCTestCase {
         var rng = SeededGenerator(seed: 21)
         let config = ResNetConfig.preset("resnet-tiny-basic", numClasses: 3)!
         let attach = [ResNetAttachPoint.layer1, try ResNetAttachPoint(parsing: "layer3.0")]
-        let m = try SideNetResNet(config: config, inputHeight: 32, inputWidth: 32, attach: attach, rng: &rng)
+        let m = try makeResNetModel(config: config, inputHeight: 32, inputWidth: 32, attach: attach, rng: &rng)
         m.computesInputGradient = true
         XCTAssertTrue(m.stateDict().keys.contains("sidenets.1.fc1.weight"))
         XCTAssertFalse(m.stateDict().keys.contains { $0.hasPrefix("sidenet.") })

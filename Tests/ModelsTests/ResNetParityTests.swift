@@ -81,7 +81,7 @@ final class ResNetParityTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: url) }
         try m.saveCheckpoint(to: url, metadata: ["arch": "test"])
         var rng = SeededGenerator(seed: 5)
-        let m2 = try SideNetResNet(config: f.config, inputHeight: 32, inputWidth: 32, rng: &rng)
+        let m2 = try makeResNetModel(config: f.config, inputHeight: 32, inputWidth: 32, rng: &rng)
         XCTAssertGreaterThan(m2.forwardAll(f["input"], mode: .eval).main.maxAbsDifference(f["eval.main_logits"]), 1e-3)
         try m2.loadCheckpoint(from: url)
         assertClose(m2.forwardAll(f["input"], mode: .eval).main, f["eval.main_logits"], "reloaded checkpoint")

@@ -13,9 +13,9 @@ final class ResNetWeightLoadingTests: XCTestCase {
         return (f, try SafeTensorsFile(contentsOf: f.checkpoint).tensors)
     }
 
-    func freshModel(_ f: ResNetFixture) throws -> SideNetResNet {
+    func freshModel(_ f: ResNetFixture) throws -> SideNetModel {
         var rng = SeededGenerator(seed: 7)
-        return try SideNetResNet(config: f.config, inputHeight: f.inputSize, inputWidth: f.inputSize, rng: &rng)
+        return try makeResNetModel(config: f.config, inputHeight: f.inputSize, inputWidth: f.inputSize, rng: &rng)
     }
 
     func testMissingKeyRejected() throws {
@@ -71,7 +71,7 @@ final class ResNetWeightLoadingTests: XCTestCase {
         tv["fc.bias"] = StoredTensor(Tensor(zeros: [10]))
         let m = try f.model()
         let net = try freshModel(f)
-        let report = try net.loadTorchvisionBackbone(tv, source: "resnet.pth")
+        let report = try net.loadPretrained(tv, source: "resnet.pth")
         XCTAssertEqual(report.ignoredKeys, ["fc.bias", "fc.weight"])
         XCTAssertTrue(report.warning?.contains("fc.weight") ?? false)
         assertClose(net.headInputFeatures(f["input"]), m.headInputFeatures(f["input"]), "features after torchvision load")
@@ -100,8 +100,8 @@ final class ResNetTorchFileTests: XCTestCase {
             XCTAssertEqual(report.defaultedKeys.isEmpty, name == "resnet_basic", "\(name): \(report.defaultedKeys)")
             assertClose(tv.forward(f["input"], mode: .eval), f["tv.eval.logits"], "\(name) torchvision logits from .pth")
             // SideNet model: backbone from the .pth, fc ignored with a warning
-            let m = try SideNetResNet(config: f.config, inputHeight: 32, inputWidth: 32, rng: &rng)
-            let r2 = try m.loadTorchvisionBackbone(from: f.torchvisionPth)
+            let m = try makeResNetModel(config: f.config, inputHeight: 32, inputWidth: 32, rng: &rng)
+            let r2 = try m.loadPretrained(from: f.torchvisionPth)
             XCTAssertEqual(r2.ignoredKeys, ["fc.bias", "fc.weight"], name)
             XCTAssertNotNil(r2.warning)
             assertClose(m.headInputFeatures(f["input"]), f["eval.features"], "\(name) features from .pth")

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Models
 import Specs
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -76,16 +77,19 @@ final class SpecFilesTests: XCTestCase {
         XCTAssertEqual(r50.mainnet.weights, "weights/resnet50-0676ba61.pth")
         XCTAssertEqual(r50.paper?.table2?.sidenet, MeanStd(mean: 94.0, std: 0.2))
         XCTAssertEqual(r50.paper?.table1?.mainnetECE, MeanStd(mean: 0.91, std: 0.17))
-        XCTAssertEqual(r50.mainnet.resolvedConfig, .resnet(ResNetConfigSpec(blocks: [3, 4, 6, 3], width: 64, block: .bottleneck)))
+        XCTAssertEqual(r50.mainnet.resolvedConfig, .inline(FamilyConfig(["blocks": .list([3, 4, 6, 3].map { .int($0) }),
+                                                                         "width": .int(64), "block": .string("bottleneck")])))
         let large = try ExperimentSpec.load(repoRoot.appendingPathComponent("experiments/paper/sst2-bert-large.yaml"))
         XCTAssertEqual(large.sidenet.attach, "encoder.layer.7")
         XCTAssertEqual(large.paper?.table2?.baseline, MeanStd(mean: 92.8, std: 0.5))
         XCTAssertEqual(large.mainnet.config, .path("weights/bert-large-uncased/config.json"))
         let distil = try ExperimentSpec.load(repoRoot.appendingPathComponent("experiments/demo/sst2-distilbert.yaml"))
-        guard case .distilbert(let d)? = distil.mainnet.config else { return XCTFail("inline distilbert config expected") }
-        XCTAssertEqual(d.nLayers, 2)
-        XCTAssertNil(d.vocabSize)
-        XCTAssertTrue(d.hfConfigJSON(vocabSize: 321).contains("\"vocab_size\": 321"))
+        guard case .inline(let d)? = distil.mainnet.config else { return XCTFail("inline distilbert config expected") }
+        XCTAssertEqual(d["n_layers"], .int(2))
+        XCTAssertNil(d["vocab_size"])
+        // the vocabulary size comes from the vocab file when the config leaves it open
+        let hf = try DistilBertFamily().distilBertConfig(d, context: MainNetContext(vocabSize: 321, outputs: 1))
+        XCTAssertEqual(hf.vocabSize, 321)
     }
 }
 

@@ -28,7 +28,8 @@ public struct BertFamily: MainNetFamily {
                       "intermediate_size": .int(inner), "vocab_size": .int(30522)])
     }
 
-    static func fields(_ c: BertConfig) -> FamilyConfig {
+    /// The family config of a typed config (all fields given).
+    public static func fields(_ c: BertConfig) -> FamilyConfig {
         FamilyConfig(["hidden_size": .int(c.hiddenSize), "num_hidden_layers": .int(c.numHiddenLayers),
                       "num_attention_heads": .int(c.numAttentionHeads), "intermediate_size": .int(c.intermediateSize),
                       "max_position_embeddings": .int(c.maxPositionEmbeddings), "vocab_size": .int(c.vocabSize),

@@ -21,7 +21,8 @@ public struct DistilBertFamily: MainNetFamily {
                                                   "hidden_dim": .int(3072), "vocab_size": .int(30522)]))
     }
 
-    static func fields(_ c: DistilBertConfig) -> FamilyConfig {
+    /// The family config of a typed config (all fields given).
+    public static func fields(_ c: DistilBertConfig) -> FamilyConfig {
         FamilyConfig(["dim": .int(c.dim), "n_layers": .int(c.nLayers), "n_heads": .int(c.nHeads), "hidden_dim": .int(c.hiddenDim),
                       "max_position_embeddings": .int(c.maxPositionEmbeddings), "vocab_size": .int(c.vocabSize),
                       "dropout": .double(Double(c.dropout)), "attention_dropout": .double(Double(c.attentionDropout))])

@@ -16,7 +16,8 @@ public struct ResNetFamily: MainNetFamily {
         ResNetConfig.preset(arch).map { ResNetFamily.fields($0) }
     }
 
-    static func fields(_ c: ResNetConfig) -> FamilyConfig {
+    /// The family config of a typed config (all fields given).
+    public static func fields(_ c: ResNetConfig) -> FamilyConfig {
         FamilyConfig(["blocks": .list(c.blocks.map { .int($0) }), "width": .int(c.width), "block": .string(c.block.rawValue)])
     }
 

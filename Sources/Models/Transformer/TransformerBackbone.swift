@@ -5,7 +5,8 @@ import Tensors
 // BERT / DistilBERT as a `MainNetBackbone`: unit 0 = embeddings (token ids -> [B, T, D]),
 // unit i = block i-1. The SideNet reads the [CLS] state (position 0) of a block's output; the
 // head reads the family's features (BERT: pooler output; DistilBERT: last [CLS] state).
-// Caches for backward are kept in train mode only.
+// Caches for backward are kept in both modes (eval-mode backward serves frozen-BatchNorm
+// regimes and finite-difference checks) until `clearCaches`.
 
 extension TransformerEncoder: MainNetBackbone {
     public var unitCount: Int { numLayers + 1 }
@@ -15,7 +16,7 @@ extension TransformerEncoder: MainNetBackbone {
         if range.isEmpty { return a }
         guard let mask = a.mask, mask.rank == 2 else { throw TextModelError.invalidInput("text activation without a [B, T] mask") }
         let b = mask.shape[0], t = mask.shape[1], d = hiddenSize
-        let keep = mode == .train
+        let keep = true
         var h = a.tensor
         var bias: [Float] = []
         for u in range {
@@ -50,12 +51,12 @@ extension TransformerEncoder: MainNetBackbone {
 
     public func headInput(_ a: MainNetActivation, mode: Mode) -> Tensor {
         restB = a.tensor.shape[0]; restT = a.tensor.shape[1]
-        return features(a.tensor, cache: mode == .train)
+        return features(a.tensor, cache: true)
     }
 
     public func headInputBackward(_ d: Tensor) -> Tensor { featuresBackward(d, batch: restB, length: restT) }
 
-    public func clearCaches() {}
+    public func clearCaches() { for l in layers { l.clearCache() } }
 
     public func reseedDropout(_ generator: SeededGenerator) { rng = generator }
 

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import Layers
 import Models
@@ -5,28 +6,35 @@ import Tensors
 
 /// Several SideNets on one text MainNet: the one-pass forward equals the split calls, and the
 /// combined backward equals finite differences of L = <main, r0> + sum_j <side_j, r_j>.
-final class SideNetTransformerTests: XCTestCase {
-    private func model() throws -> SideNetTransformer {
-        let cfg = try BertConfig(json: Data("""
+final class TextSideNetModelTests: XCTestCase {
+    private func model() throws -> SideNetModel {
+        let family = BertFamily()
+        let config = try family.readConfigFile(Data("""
             {"model_type": "bert", "hidden_act": "gelu", "hidden_size": 8, "num_hidden_layers": 3,
              "num_attention_heads": 2, "intermediate_size": 16, "max_position_embeddings": 16, "vocab_size": 30,
              "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
-            """.utf8))
-        let clf = TransformerClassifier(encoder: BertModel(config: cfg, seed: 3), headHidden: 4, outputs: 3, seed: 4)
-        return try SideNetTransformer(classifier: clf, attach: ["encoder.layer.0", "encoder.layer.1"], hidden: 4, seed: 5)
+            """.utf8), file: "config.json")
+        // the encoder seeded as before the registry (BertModel seed 3), the heads by the model
+        let context = MainNetContext(outputs: 3)
+        var rng = SeededGenerator(seed: 5)
+        return try SideNetModel(backbone: BertModel(config: try family.bertConfig(config, context: context), seed: 3),
+                                plan: try family.plan(config, context: context),
+                                attach: [("encoder.layer.0", 1), ("encoder.layer.1", 2)], hidden: 4, headHidden: 4,
+                                outputs: 3, rng: &rng)
     }
 
-    private let batch = try! TokenBatch(padding: [[2, 5, 7, 9, 3], [2, 11, 3], [2, 4, 4, 3]])
+    private let batch = MainNetActivation(tokens: try! TokenBatch(padding: [[2, 5, 7, 9, 3], [2, 11, 3], [2, 4, 4, 3]]))
 
     func testOnePassEqualsSplitCalls() throws {
         let m = try model()
         let (main, side) = try m.forwardAll(batch, mode: .eval)
-        let ref = try m.classifier.forward(batch, mode: .eval)
+        let ref = try m.forwardMain(batch, mode: .eval)
         XCTAssertLessThan(main.maxAbsDifference(ref), 1e-5)
-        for (j, layer) in m.attachLayers.enumerated() {
-            let h = try m.classifier.encoder.forwardPrefix(batch, throughLayer: layer, mode: .eval)
-            let s = m.sideNets[j].forward(TransformerEncoder.cls(h), mode: .eval)
+        for j in m.sideNets.indices {
+            let s = m.sideLogits(try m.forwardPrefix(batch, mode: .eval, sideNet: j), mode: .eval, sideNet: j)
             XCTAssertLessThan(side[j].maxAbsDifference(s), 1e-5, "SideNet \(j)")
+            let rest = try m.forwardRest(try m.forwardPrefix(batch, mode: .eval, sideNet: j), mode: .eval, sideNet: j)
+            XCTAssertLessThan(main.maxAbsDifference(rest), 1e-5, "remainder after SideNet \(j)")
         }
         XCTAssertTrue(m.namedParameters().contains { $0.0 == "sidenets.1.fc2.bias" })
     }
@@ -38,13 +46,13 @@ final class SideNetTransformerTests: XCTestCase {
         let (main0, side0) = try m.forwardAll(batch, mode: .eval)
         let r = [Tensor.normal(main0.shape, rng: &g)] + side0.map { Tensor.normal($0.shape, rng: &g) }
         func loss() throws -> Double {
-            let (mn, sd) = try m.forwardAll(batch, mode: .eval, cache: false)
+            let (mn, sd) = try m.forwardAll(batch, mode: .eval)
             var l = zip(mn.data, r[0].data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
             for (j, s) in sd.enumerated() { l += zip(s.data, r[j + 1].data).reduce(0.0) { $0 + Double($1.0 * $1.1) } }
             return l
         }
         m.zeroGrad()
-        _ = try m.forwardAll(batch, mode: .eval, cache: true)
+        _ = try m.forwardAll(batch, mode: .eval)
         m.backwardAll(main: r[0], side: Array(r[1...]))
         let params = Dictionary(uniqueKeysWithValues: m.namedParameters())
         var worst = 0.0
@@ -64,6 +72,6 @@ final class SideNetTransformerTests: XCTestCase {
             }
             assertSomeNonZero(numerics, floor: 1e-4, key)
         }
-        print("SideNetTransformer finite-difference check: max relative error \(worst)")
+        print("text SideNetModel finite-difference check: max relative error \(worst)")
     }
 }
