@@ -237,3 +237,6 @@ def main(out):
     if os.path.exists(os.path.join(here, "models_text.py")):
         import models_text
         models_text.main(out)
+    if os.path.exists(os.path.join(here, "models_vgg.py")):
+        import models_vgg
+        models_vgg.main(out)

@@ -5,6 +5,7 @@ public enum MainNetRegistry {
         ResNetFamily(),
         BertFamily(),
         DistilBertFamily(),
+        VGGFamily(),
     ]
 
     /// Every arch name a spec or `sidenet model` accepts: each family's presets, then its name.

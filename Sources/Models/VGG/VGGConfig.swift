@@ -1,0 +1,48 @@
+// VGG variants as data (torchvision `torchvision/models/vgg.py`, `cfgs`): configuration letter
+// A (vgg11), B (vgg13), D (vgg16), E (vgg19), with or without BatchNorm (`_bn`). `width`
+// scales every channel count by width/64 (64 = torchvision; small widths for test fixtures).
+
+/// A VGG `features` stack described by data.
+public struct VGGConfig: Equatable, Sendable {
+    /// torchvision's cfgs: channel counts, nil = "M" (MaxPool2d(2, 2)).
+    public static let cfgs: [String: [Int?]] = [
+        "A": [64, nil, 128, nil, 256, 256, nil, 512, 512, nil, 512, 512, nil],
+        "B": [64, 64, nil, 128, 128, nil, 256, 256, nil, 512, 512, nil, 512, 512, nil],
+        "D": [64, 64, nil, 128, 128, nil, 256, 256, 256, nil, 512, 512, 512, nil, 512, 512, 512, nil],
+        "E": [64, 64, nil, 128, 128, nil, 256, 256, 256, 256, nil, 512, 512, 512, 512, nil, 512, 512, 512, 512, nil],
+    ]
+    /// Preset name -> (cfg letter, batch norm).
+    public static let presets: [(name: String, cfg: String, batchNorm: Bool)] = [
+        ("vgg11", "A", false), ("vgg11_bn", "A", true), ("vgg13", "B", false), ("vgg13_bn", "B", true),
+        ("vgg16", "D", false), ("vgg16_bn", "D", true), ("vgg19", "E", false), ("vgg19_bn", "E", true),
+    ]
+
+    public var cfg: String
+    public var batchNorm: Bool
+    public var width: Int
+
+    public init(cfg: String, batchNorm: Bool, width: Int = 64) {
+        precondition(VGGConfig.cfgs[cfg] != nil && width >= 1, "VGG cfg \(cfg) width \(width)")
+        self.cfg = cfg; self.batchNorm = batchNorm; self.width = width
+    }
+
+    /// Channel counts (scaled by width/64, at least 1) and nil for each max pool.
+    public var layers: [Int?] { VGGConfig.cfgs[cfg]!.map { $0.map { max(1, $0 * width / 64) } } }
+
+    /// Channels of the last feature map (the head's input after pooling).
+    public var featureChannels: Int { layers.compactMap { $0 }.last! }
+
+    /// The `features.N` index of each module: (kind, output channels), for accounting and attach points.
+    public var modules: [(kind: String, channels: Int)] {
+        var out: [(String, Int)] = []
+        var c = 3
+        for l in layers {
+            guard let n = l else { out.append(("pool", c)); continue }
+            out.append(("conv", n))
+            if batchNorm { out.append(("norm", n)) }
+            out.append(("relu", n))
+            c = n
+        }
+        return out
+    }
+}
