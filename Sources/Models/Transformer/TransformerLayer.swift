@@ -22,7 +22,9 @@ public struct TransformerLayerNames: Sendable {
 
 /// One post-LayerNorm transformer block (formats.md 6.2/6.3):
 ///   a = LN1(drop(attn(x)·Woᵀ + bo) + x);  y = LN2(drop(GELU(a·W1ᵀ + b1)·W2ᵀ + b2) + a)
-///   attn: softmax(Q·Kᵀ/√dh + maskBias) → dropout → ·V, per head.
+///   attn: Layers' `ScaledDotProductAttention` (the parity-tested one): softmax(Q·Kᵀ/√dh, padded
+///   keys masked) → dropout → ·V, per head. Its dropout mask is drawn from the encoder's `rng`,
+///   so resetting that one generator replays every mask of a forward.
 /// Shapes: x, y [B, T, D] flat; maskBias [B, T] (0 keep, −FLT_MAX padding).
 final class TransformerLayer: Module {
     let names: TransformerLayerNames
@@ -32,11 +34,11 @@ final class TransformerLayer: Module {
     let attentionNorm, outputNorm: LayerNorm
     let gelu = GELU()
 
+    let attention: ScaledDotProductAttention
+
     // Caches of the pending forward (filled only when caching).
     private var B = 0, T = 0
-    private var q: [Float] = [], k: [Float] = [], v: [Float] = []
-    private var probs: [Float] = []              // [B, H, T, T] softmax before dropout
-    private var probsMask: [Float]? = nil        // attention dropout factors
+    private var cached = false
     private var attnOutMask: [Float]? = nil
     private var ffnOutMask: [Float]? = nil
 
@@ -52,6 +54,7 @@ final class TransformerLayer: Module {
         ffnIn = Linear(inFeatures: dim, outFeatures: inner, rng: &rng)
         ffnOut = Linear(inFeatures: inner, outFeatures: dim, rng: &rng)
         outputNorm = LayerNorm(dim: dim, eps: s.eps)
+        attention = ScaledDotProductAttention(heads: heads, dropout: attentionDropout)
     }
 
     func namedParameters() -> [(String, Parameter)] {
@@ -68,48 +71,12 @@ final class TransformerLayer: Module {
                  cache: Bool, rng: inout SeededGenerator) -> Tensor {
         let n = b * t, d = dim
         precondition(x.shape == [n, d], "TransformerLayer: input \(x.shape), expected [\(n), \(d)]")
-        let qv = query.forward(x).data
-        let kv = key.forward(x).data
-        let vv = value.forward(x).data
-
-        // scores and softmax per (batch, head)
-        let scale = 1 / Float(headDim).squareRoot()
-        var p = [Float](repeating: 0, count: b * heads * t * t)
-        qv.withUnsafeBufferPointer { pq in
-            kv.withUnsafeBufferPointer { pk in
-                p.withUnsafeMutableBufferPointer { pp in
-                    for bi in 0..<b {
-                        for h in 0..<heads {
-                            let off = bi * t * d + h * headDim
-                            sgemm(transB: true, m: t, n: t, k: headDim, alpha: scale,
-                                  a: pq.baseAddress! + off, lda: d, b: pk.baseAddress! + off, ldb: d,
-                                  c: pp.baseAddress! + (bi * heads + h) * t * t, ldc: t)
-                        }
-                    }
-                    TransformerLayer.maskedSoftmax(pp, batch: b, heads: heads, length: t, maskBias: maskBias)
-                }
-            }
-        }
-        let pMask = TransformerDropout.mask(count: p.count, p: attentionDropout, mode: mode, rng: &rng)
-        var pd = p
-        TransformerDropout.apply(&pd, pMask)
-
-        // context = P·V per head, heads merged back into [B, T, D]
-        var ctx = [Float](repeating: 0, count: n * d)
-        pd.withUnsafeBufferPointer { pp in
-            vv.withUnsafeBufferPointer { pv in
-                ctx.withUnsafeMutableBufferPointer { pc in
-                    for bi in 0..<b {
-                        for h in 0..<heads {
-                            let off = bi * t * d + h * headDim
-                            sgemm(m: t, n: headDim, k: t, a: pp.baseAddress! + (bi * heads + h) * t * t, lda: t,
-                                  b: pv.baseAddress! + off, ldb: d, c: pc.baseAddress! + off, ldc: d)
-                        }
-                    }
-                }
-            }
-        }
-        var ao = attentionOut.forward(Tensor(shape: [n, d], data: ctx))
+        let mask = Tensor(shape: [b, t], data: maskBias.map { $0 == 0 ? 1 : 0 })
+        attention.rng = rng   // the probability mask comes from the encoder's generator
+        let ctx = attention.forward(q: query.forward(x).reshaped([b, t, d]), k: key.forward(x).reshaped([b, t, d]),
+                                    v: value.forward(x).reshaped([b, t, d]), mask: mask, mode: mode)
+        rng = attention.rng
+        var ao = attentionOut.forward(ctx.reshaped([n, d]))
         let aoMask = TransformerDropout.mask(count: ao.count, p: hiddenDropout, mode: mode, rng: &rng)
         TransformerDropout.apply(&ao, aoMask)
         for i in 0..<ao.count { ao.data[i] += x.data[i] }
@@ -122,7 +89,7 @@ final class TransformerLayer: Module {
         let y = outputNorm.forward(o)
 
         if cache {
-            B = b; T = t; q = qv; k = kv; v = vv; probs = p; probsMask = pMask
+            B = b; T = t; cached = true
             attnOutMask = aoMask; ffnOutMask = oMask
         } else {
             clearCache()
@@ -132,7 +99,7 @@ final class TransformerLayer: Module {
 
     // dy: [B*T, D] -> dx: [B*T, D]
     func backward(_ dy: Tensor) -> Tensor {
-        precondition(!probs.isEmpty, "TransformerLayer.backward without a cached forward")
+        precondition(cached, "TransformerLayer.backward without a cached forward")
         let b = B, t = T, d = dim
         // y = LN2(o + a)
         let dz2 = outputNorm.backward(dy)
@@ -144,62 +111,11 @@ final class TransformerLayer: Module {
         let dz1 = attentionNorm.backward(da)
         var dao = dz1
         TransformerDropout.apply(&dao, attnOutMask)
-        let dctx = attentionOut.backward(dao).data
-
-        // attention per head
-        let scale = 1 / Float(headDim).squareRoot()
-        var pd = probs
-        TransformerDropout.apply(&pd, probsMask)
-        var dq = [Float](repeating: 0, count: b * t * d)
-        var dk = dq, dv = dq
-        var dP = [Float](repeating: 0, count: t * t)
-        for bi in 0..<b {
-            for h in 0..<heads {
-                let off = bi * t * d + h * headDim
-                let poff = (bi * heads + h) * t * t
-                dctx.withUnsafeBufferPointer { pdc in
-                    // dPd = dctx·Vᵀ ; dV = Pdᵀ·dctx
-                    v.withUnsafeBufferPointer { pv in
-                        dP.withUnsafeMutableBufferPointer { pdp in
-                            sgemm(transB: true, m: t, n: t, k: headDim, a: pdc.baseAddress! + off, lda: d,
-                                  b: pv.baseAddress! + off, ldb: d, c: pdp.baseAddress!, ldc: t)
-                        }
-                    }
-                    pd.withUnsafeBufferPointer { ppd in
-                        dv.withUnsafeMutableBufferPointer { pdv in
-                            sgemm(transA: true, m: t, n: headDim, k: t, a: ppd.baseAddress! + poff, lda: t,
-                                  b: pdc.baseAddress! + off, ldb: d, c: pdv.baseAddress! + off, ldc: d)
-                        }
-                    }
-                }
-                // through dropout and softmax: dS = P ⊙ (dP − Σ_j dP·P)
-                if let m = probsMask { for i in 0..<(t * t) { dP[i] *= m[poff + i] } }
-                for r in 0..<t {
-                    var dot: Float = 0
-                    for j in 0..<t { dot += dP[r * t + j] * probs[poff + r * t + j] }
-                    for j in 0..<t { dP[r * t + j] = probs[poff + r * t + j] * (dP[r * t + j] - dot) }
-                }
-                // dQ = scale·dS·K ; dK = scale·dSᵀ·Q
-                dP.withUnsafeBufferPointer { pds in
-                    k.withUnsafeBufferPointer { pk in
-                        dq.withUnsafeMutableBufferPointer { pdq in
-                            sgemm(m: t, n: headDim, k: t, alpha: scale, a: pds.baseAddress!, lda: t,
-                                  b: pk.baseAddress! + off, ldb: d, c: pdq.baseAddress! + off, ldc: d)
-                        }
-                    }
-                    q.withUnsafeBufferPointer { pq in
-                        dk.withUnsafeMutableBufferPointer { pdk in
-                            sgemm(transA: true, m: t, n: headDim, k: t, alpha: scale, a: pds.baseAddress!, lda: t,
-                                  b: pq.baseAddress! + off, ldb: d, c: pdk.baseAddress! + off, ldc: d)
-                        }
-                    }
-                }
-            }
-        }
+        let (dq, dk, dv) = attention.backward(attentionOut.backward(dao).reshaped([b, t, d]))
         var dx = dz1
-        let dxq = query.backward(Tensor(shape: [b * t, d], data: dq))
-        let dxk = key.backward(Tensor(shape: [b * t, d], data: dk))
-        let dxv = value.backward(Tensor(shape: [b * t, d], data: dv))
+        let dxq = query.backward(dq.reshaped([b * t, d]))
+        let dxk = key.backward(dk.reshaped([b * t, d]))
+        let dxv = value.backward(dv.reshaped([b * t, d]))
         for i in 0..<dx.count { dx.data[i] += dxq.data[i] + dxk.data[i] + dxv.data[i] }
         clearCache()
         return dx
@@ -207,26 +123,6 @@ final class TransformerLayer: Module {
 
     /// Drops this block's own attention caches (the Layers keep their last input until the next forward).
     func clearCache() {
-        q = []; k = []; v = []; probs = []; probsMask = nil; attnOutMask = nil; ffnOutMask = nil
-    }
-
-    /// In-place softmax over the last axis of scores [B, H, T, T] after adding maskBias[b, key].
-    static func maskedSoftmax(_ s: UnsafeMutableBufferPointer<Float>, batch b: Int, heads: Int, length t: Int,
-                              maskBias: [Float]) {
-        maskBias.withUnsafeBufferPointer { mb in
-            parallelFor(b * heads * t, minChunk: 256) { range in
-                for row in range {
-                    let bi = row / (heads * t)
-                    let base = s.baseAddress! + row * t
-                    let bias = mb.baseAddress! + bi * t
-                    var mx = -Float.greatestFiniteMagnitude
-                    for j in 0..<t { base[j] += bias[j]; mx = Swift.max(mx, base[j]) }
-                    var sum: Float = 0
-                    for j in 0..<t { let e = expf(base[j] - mx); base[j] = e; sum += e }
-                    let inv = 1 / sum
-                    for j in 0..<t { base[j] *= inv }
-                }
-            }
-        }
+        cached = false; attnOutMask = nil; ffnOutMask = nil
     }
 }
