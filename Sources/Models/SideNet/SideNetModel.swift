@@ -181,8 +181,7 @@ public final class SideNetModel: Module {
 
     /// Early-exit inference of one batch with SideNet i (see `earlyExit`).
     public func earlyExit(_ x: MainNetActivation, theta: Float, sideNet i: Int = 0) throws -> [EarlyExitResult] {
-        defer { clearCaches() }
-        return try Models.earlyExit(earlyExitStages(sideNet: i), input: x, theta: theta)
+        try Models.earlyExit(earlyExitStages(sideNet: i), input: x, theta: theta)
     }
 
     /// Per-example parameters and FLOPs split at SideNet i (prefix, SideNet, rest, head).
