@@ -14,7 +14,7 @@ public enum StoreReader {
     public struct Loaded {
         public var runs: [RunResult]
         public var experiments: [ExperimentInfo]
-        /// Both variants of every unknown name (known experiments are expected by `Report.build`).
+        /// Both variants of every requested experiment (known or not).
         public var expected: [(experiment: String, variant: Variant)]
         /// Requested experiment names the database does not hold.
         public var unknown: [String]
@@ -40,6 +40,7 @@ public enum StoreReader {
                 out.expected += Variant.allCases.map { (name, $0) }
                 continue
             }
+            out.expected += Variant.allCases.map { (name, $0) }
             out.experiments.append(info(try store.experimentInfo(row), name: name))
             for run in try store.runs(experiment: id) where run.status.rawValue == "finished" {
                 out.runs.append(try result(run, name: name, store: store))
