@@ -42,21 +42,22 @@ public struct BertFamily: MainNetFamily {
                        "max_position_embeddings", "vocab_size", "type_vocab_size", "hidden_dropout_prob",
                        "attention_probs_dropout_prob", "layer_norm_eps"]
 
+    /// Sizes are bounded as in a config.json (`ConfigLimits`), so counts never overflow.
     public func canonicalConfig(_ c: FamilyConfig) throws -> FamilyConfig {
         try c.requireOnly(BertFamily.keys)
-        let hidden = try c.int("hidden_size", in: 1...8192)
+        let hidden = try c.int("hidden_size", in: 1...ConfigLimits.width)
         var out = FamilyConfig(["hidden_size": .int(hidden),
-                                "num_hidden_layers": .int(try c.int("num_hidden_layers", in: 1...96))])
-        let heads = try c.int("num_attention_heads", in: 1...hidden)
+                                "num_hidden_layers": .int(try c.int("num_hidden_layers", in: 1...ConfigLimits.layers))])
+        let heads = try c.int("num_attention_heads", in: 1...min(hidden, ConfigLimits.heads))
         try c.requireDivides(heads, hidden, headsKey: "num_attention_heads", widthKey: "hidden_size")
         out["num_attention_heads"] = .int(heads)
-        out["intermediate_size"] = .int(try c.int("intermediate_size", in: 1...65536))
-        out["max_position_embeddings"] = .int(try c.int("max_position_embeddings", default: 512, in: 2...65536))
-        out["vocab_size"] = try c.optionalInt("vocab_size", in: 5...10_000_000).map { .int($0) }
-        out["type_vocab_size"] = .int(try c.int("type_vocab_size", default: 2, in: 1...16))
+        out["intermediate_size"] = .int(try c.int("intermediate_size", in: 1...(4 * ConfigLimits.width)))
+        out["max_position_embeddings"] = .int(try c.int("max_position_embeddings", default: 512, in: 2...ConfigLimits.positions))
+        out["vocab_size"] = try c.optionalInt("vocab_size", in: 5...ConfigLimits.vocabulary).map { .int($0) }
+        out["type_vocab_size"] = .int(try c.int("type_vocab_size", default: 2, in: 1...ConfigLimits.tokenTypes))
         out["hidden_dropout_prob"] = .double(try c.probability("hidden_dropout_prob", default: 0.1))
         out["attention_probs_dropout_prob"] = .double(try c.probability("attention_probs_dropout_prob", default: 0.1))
-        out["layer_norm_eps"] = .double(try c.double("layer_norm_eps", default: 1e-12, allowed: "> 0 and <= 0.1") { $0 > 0 && $0 <= 0.1 })
+        out["layer_norm_eps"] = .double(try c.double("layer_norm_eps", default: 1e-12, allowed: "> 0 and <= 1") { $0 > 0 && $0 <= 1 })
         return out
     }
 

@@ -33,14 +33,14 @@ public struct DistilBertFamily: MainNetFamily {
 
     public func canonicalConfig(_ c: FamilyConfig) throws -> FamilyConfig {
         try c.requireOnly(DistilBertFamily.keys)
-        let dim = try c.int("dim", in: 1...8192)
-        var out = FamilyConfig(["dim": .int(dim), "n_layers": .int(try c.int("n_layers", in: 1...96))])
-        let heads = try c.int("n_heads", in: 1...dim)
+        let dim = try c.int("dim", in: 1...ConfigLimits.width)
+        var out = FamilyConfig(["dim": .int(dim), "n_layers": .int(try c.int("n_layers", in: 1...ConfigLimits.layers))])
+        let heads = try c.int("n_heads", in: 1...min(dim, ConfigLimits.heads))
         try c.requireDivides(heads, dim, headsKey: "n_heads", widthKey: "dim")
         out["n_heads"] = .int(heads)
-        out["hidden_dim"] = .int(try c.int("hidden_dim", in: 1...65536))
-        out["max_position_embeddings"] = .int(try c.int("max_position_embeddings", default: 512, in: 2...65536))
-        out["vocab_size"] = try c.optionalInt("vocab_size", in: 5...10_000_000).map { .int($0) }
+        out["hidden_dim"] = .int(try c.int("hidden_dim", in: 1...(4 * ConfigLimits.width)))
+        out["max_position_embeddings"] = .int(try c.int("max_position_embeddings", default: 512, in: 2...ConfigLimits.positions))
+        out["vocab_size"] = try c.optionalInt("vocab_size", in: 5...ConfigLimits.vocabulary).map { .int($0) }
         out["dropout"] = .double(try c.probability("dropout", default: 0.1))
         out["attention_dropout"] = .double(try c.probability("attention_dropout", default: 0.1))
         return out
