@@ -21,24 +21,26 @@ public final class MaxPool2d {
         let (k, s, p) = (kernelSize, stride, padding)
         x.data.withUnsafeBufferPointer { px in y.data.withUnsafeMutableBufferPointer { py in arg.withUnsafeMutableBufferPointer { pa in
             let xb = px.baseAddress!, yb = py.baseAddress!, ab = pa.baseAddress!
+            // Per output: the window clipped to the input once, so the inner loops test nothing
+            // but the value (the first maximum in scan order wins; a NaN wins and propagates).
             parallelFor(n * c, minChunk: 8) { r in
                 for plane in r {
                     let src = xb + plane * h * w
-                    for oy in 0..<ho { for ox in 0..<wo {
-                        var best = -Float.infinity, bi = -1
-                        for ky in 0..<k {
-                            let iy = oy * s - p + ky
-                            if iy < 0 || iy >= h { continue }
-                            for kx in 0..<k {
-                                let ix = ox * s - p + kx
-                                if ix < 0 || ix >= w { continue }
-                                let v = src[iy * w + ix]
-                                if v > best || bi < 0 || v.isNaN { best = v; bi = iy * w + ix }
+                    for oy in 0..<ho {
+                        let y0 = Swift.max(0, oy * s - p), y1 = Swift.min(h, oy * s - p + k)
+                        for ox in 0..<wo {
+                            let x0 = Swift.max(0, ox * s - p), x1 = Swift.min(w, ox * s - p + k)
+                            var bi = y0 * w + x0, best = src[bi]
+                            for iy in y0..<y1 {
+                                for ix in x0..<x1 {
+                                    let v = src[iy * w + ix]
+                                    if v > best || v.isNaN { best = v; bi = iy * w + ix }
+                                }
                             }
+                            let o = (plane * ho + oy) * wo + ox
+                            yb[o] = best; ab[o] = Int32(bi)
                         }
-                        let o = (plane * ho + oy) * wo + ox
-                        yb[o] = best; ab[o] = Int32(bi)
-                    } }
+                    }
                 }
             }
         } } }
@@ -65,6 +67,26 @@ public final class MaxPool2d {
         } } }
         return dx
     }
+}
+
+/// Plain max pooling loop (bounds tested per tap): the reference `MaxPool2d.forward` is tested
+/// against. x [N, C, H, W] -> (y [N, C, Ho, Wo], argmax flat index within the input plane).
+public func referenceMaxPool2d(_ x: Tensor, kernelSize k: Int, stride s: Int, padding p: Int) -> (y: Tensor, argmax: [Int32]) {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1
+    var y = Tensor(zeros: [n, c, ho, wo]), arg = [Int32](repeating: 0, count: n * c * ho * wo)
+    for plane in 0..<(n * c) { for oy in 0..<ho { for ox in 0..<wo {
+        var best = -Float.infinity, bi = -1
+        for ky in 0..<k { for kx in 0..<k {
+            let iy = oy * s - p + ky, ix = ox * s - p + kx
+            if iy < 0 || iy >= h || ix < 0 || ix >= w { continue }
+            let v = x.data[plane * h * w + iy * w + ix]
+            if v > best || bi < 0 || v.isNaN { best = v; bi = iy * w + ix }
+        } }
+        let o = (plane * ho + oy) * wo + ox
+        y.data[o] = best; arg[o] = Int32(bi)
+    } } }
+    return (y, arg)
 }
 
 /// Adaptive average pooling to 1×1, PyTorch `nn.AdaptiveAvgPool2d((1, 1))`.
