@@ -182,9 +182,12 @@ func copyColumns(_ tmp: UnsafeMutablePointer<Float>, width: Int, images y: Unsaf
         }
         return
     }
-    for p in 0..<np {
-        let q = cl.positions[p]
-        if toColumns { for oc in 0..<o { col[oc * width + p] = img[oc * hw + q] } }
-        else { for oc in 0..<o { img[oc * hw + q] = col[oc * width + p] } }
+    // channel-major: each channel row read or written in one sweep over the positions
+    cl.positions.withUnsafeBufferPointer { pq in
+        let pos = pq.baseAddress!
+        for oc in 0..<o {
+            let c = col + oc * width, im = img + oc * hw
+            if toColumns { for p in 0..<np { c[p] = im[pos[p]] } } else { for p in 0..<np { im[pos[p]] = c[p] } }
+        }
     }
 }

@@ -21,14 +21,18 @@ public final class MaxPool2d {
         let (k, s, p) = (kernelSize, stride, padding)
         x.data.withUnsafeBufferPointer { px in y.data.withUnsafeMutableBufferPointer { py in arg.withUnsafeMutableBufferPointer { pa in
             let xb = px.baseAddress!, yb = py.baseAddress!, ab = pa.baseAddress!
-            // Per output: the window clipped to the input once, so the inner loops test nothing
-            // but the value (the first maximum in scan order wins; a NaN wins and propagates).
+            // Windows clipped to the input once per output row; the outputs whose window is whole
+            // horizontally go tap by tap across the row with selects (the same scan order per
+            // output: the first maximum wins; a NaN wins and propagates).
+            let lo = Swift.min(wo, (p + s - 1) / s), hi = Swift.max(lo, Swift.min(wo, w + p - k >= 0 ? (w + p - k) / s + 1 : 0))
             parallelFor(n * c, minChunk: 8) { r in
                 for plane in r {
                     let src = xb + plane * h * w
                     for oy in 0..<ho {
                         let y0 = Swift.max(0, oy * s - p), y1 = Swift.min(h, oy * s - p + k)
-                        for ox in 0..<wo {
+                        let yr = yb + (plane * ho + oy) * wo, ar = ab + (plane * ho + oy) * wo
+                        for j in 0..<(lo + wo - hi) {
+                            let ox = j < lo ? j : hi + (j - lo)
                             let x0 = Swift.max(0, ox * s - p), x1 = Swift.min(w, ox * s - p + k)
                             var bi = y0 * w + x0, best = src[bi]
                             for iy in y0..<y1 {
@@ -37,8 +41,21 @@ public final class MaxPool2d {
                                     if v > best || v.isNaN { best = v; bi = iy * w + ix }
                                 }
                             }
-                            let o = (plane * ho + oy) * wo + ox
-                            yb[o] = best; ab[o] = Int32(bi)
+                            yr[ox] = best; ar[ox] = Int32(bi)
+                        }
+                        if lo >= hi { continue }
+                        for ox in lo..<hi { let i = y0 * w + ox * s - p; yr[ox] = src[i]; ar[ox] = Int32(i) }
+                        for iy in y0..<y1 {
+                            for kx in 0..<k where iy > y0 || kx > 0 {
+                                let off = iy * w + kx - p
+                                for ox in lo..<hi {
+                                    let i = off &+ ox &* s, v = src[i], b = yr[ox]
+                                    // v > b or v is NaN, without a branch (b NaN: v > b is false)
+                                    let take = (v > b ? 1 : 0) | (v != v ? 1 : 0)
+                                    yr[ox] = take != 0 ? v : b
+                                    ar[ox] = take != 0 ? Int32(truncatingIfNeeded: i) : ar[ox]
+                                }
+                            }
                         }
                     }
                 }
