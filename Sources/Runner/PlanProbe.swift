@@ -50,7 +50,7 @@ public enum PlanProbe {
     }
 
     static func workloadOf(_ spec: ExperimentSpec, data: PreparedData) -> PlanWorkload {
-        let frozen = spec.training.regime != .full
+        let frozen = spec.training.regime.declaration.cachesFeatures
         return PlanWorkload(experiment: spec.name, regime: spec.training.regime.rawValue,
                             runs: spec.seeds.count * spec.variants.count, epochs: spec.training.epochs,
                             trainExamples: data.train.count, validationExamples: data.validation.count,
