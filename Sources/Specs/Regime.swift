@@ -1,5 +1,5 @@
 /// `training.regime`: the name a spec gives a training regime. What each name means is its
-/// `declaration` (the table in `RegimeDeclaration.table`); the runner reads only that.
+/// `declaration`; the runner reads only that.
 public enum Regime: String, Codable, CaseIterable, Sendable {
     /// MainNet body frozen; the MainNet head and the SideNet are trained (the paper's setting:
     /// "the SideNet is fine-tuned with the last layer of the MainNet").
@@ -9,8 +9,20 @@ public enum Regime: String, Codable, CaseIterable, Sendable {
     /// Everything is trained on L = L_M + alpha * L_S.
     case full
 
-    /// What this regime trains, freezes, caches and checkpoints.
-    public var declaration: RegimeDeclaration { RegimeDeclaration.table[self]! }
+    /// What this regime trains, freezes, caches and checkpoints: the one table of regimes.
+    public var declaration: RegimeDeclaration {
+        switch self {
+        case .full:
+            return RegimeDeclaration(regime: self, backbone: .trained, mainHead: .trained, sideNet: .trained,
+                                     checkpoint: .full)
+        case .heads:
+            return RegimeDeclaration(regime: self, backbone: .frozen(batchNorm: .eval), mainHead: .trained,
+                                     sideNet: .trained, checkpoint: .heads)
+        case .sidenet:
+            return RegimeDeclaration(regime: self, backbone: .frozen(batchNorm: .eval),
+                                     mainHead: .frozen(batchNorm: .eval), sideNet: .trained, checkpoint: .heads)
+        }
+    }
 }
 
 /// The mode BatchNorm (and dropout) runs in.
@@ -59,8 +71,8 @@ public enum CheckpointContents: String, Codable, CaseIterable, Sendable {
 
 /// One training regime as data: what trains, what is frozen and in which mode, whether the
 /// backbone's features can be computed once and cached, and what a checkpoint holds. Adding a
-/// regime is one `Regime` case plus one row of `table` (and its tests); `problems` lists what
-/// the runner cannot execute.
+/// regime is one `Regime` case plus its row in `Regime.declaration` (and its tests); `problems`
+/// lists what the runner cannot execute.
 public struct RegimeDeclaration: Equatable, Sendable {
     public var regime: Regime
     public var backbone: PartTraining
@@ -73,15 +85,6 @@ public struct RegimeDeclaration: Equatable, Sendable {
         self.regime = regime; self.backbone = backbone; self.mainHead = mainHead; self.sideNet = sideNet
         self.checkpoint = checkpoint
     }
-
-    public static let table: [Regime: RegimeDeclaration] = [
-        .full: RegimeDeclaration(regime: .full, backbone: .trained, mainHead: .trained, sideNet: .trained,
-                                 checkpoint: .full),
-        .heads: RegimeDeclaration(regime: .heads, backbone: .frozen(batchNorm: .eval), mainHead: .trained,
-                                  sideNet: .trained, checkpoint: .heads),
-        .sidenet: RegimeDeclaration(regime: .sidenet, backbone: .frozen(batchNorm: .eval),
-                                    mainHead: .frozen(batchNorm: .eval), sideNet: .trained, checkpoint: .heads),
-    ]
 
     public func training(of part: NetPart) -> PartTraining {
         switch part {
