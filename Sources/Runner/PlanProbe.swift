@@ -141,7 +141,7 @@ public enum PlanProbe {
             let f = feats!
             let rows = min(f.head.shape[0], data.poolCount)
             let attach = f.attach.rows(0..<rows), head = f.head.rows(0..<rows)
-            var cached = FeatureCache.Features(attach: FeatureMatrix(rows: rows, cols: attach.count / rows, dtype: .float32),
+            let cached = FeatureCache.Features(attach: FeatureMatrix(rows: rows, cols: attach.count / rows, dtype: .float32),
                                                head: FeatureMatrix(rows: rows, cols: head.count / rows, dtype: .float32))
             cached.attach.setRows(Array(0..<rows)[...], from: attach)
             cached.head.setRows(Array(0..<rows)[...], from: head)
