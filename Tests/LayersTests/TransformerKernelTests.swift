@@ -12,7 +12,7 @@ final class TransformerKernelTests: XCTestCase {
     }
 
     func testExpAndErfMatchLibm() {
-        let xs = stride(from: -90.0, through: 89.0, by: 0.0137).map { Float($0) }
+        let xs = stride(from: -90.0, through: 88.0, by: 0.0137).map { Float($0) }
         for chunk in stride(from: 0, to: xs.count - 8, by: 8) {
             let v = VectorMath.V((0..<8).map { xs[chunk + $0] })
             let e = VectorMath.exp(v), r = VectorMath.erf(v / 8)
@@ -135,6 +135,7 @@ final class TransformerKernelTests: XCTestCase {
     func testLinearAccumulatingBackwardEqualsSum() {
         var rng = SeededGenerator(seed: 3)
         let a = Linear(inFeatures: 6, outFeatures: 5, rng: &rng), b = Linear(inFeatures: 6, outFeatures: 5, rng: &rng)
+        b.weight.value = a.weight.value; b.bias!.value = a.bias!.value
         let x = Tensor.normal([4, 6], rng: &rng), start = Tensor.normal([4, 6], rng: &rng)
         let d = Tensor.normal([4, 5], rng: &rng)
         _ = a.forward(x); _ = b.forward(x)
