@@ -7,12 +7,17 @@ import Tensors
 public enum VectorMath {
     public typealias V = SIMD8<Float>
 
-    /// e^x for x in about [−87, 88] (relative error ≲ 2e-7; below −87 returns 0, NaN stays NaN).
+    /// e^x for x in about [−87, 88] (relative error ≲ 2e-7; below −87.3 returns 0, NaN stays NaN).
     /// Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, degree-6 polynomial, 2^n from the exponent bits.
+    /// n is rounded with the 1.5·2²³ shifter (no float→int conversion: those are generic calls in
+    /// Swift's SIMD and were most of the time).
     @inline(__always)
     public static func exp(_ x: V) -> V {
-        let xc = x.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.3))
-        let n = (xc * 1.442695040888963).rounded(.toNearestOrEven)
+        var xc = x.replacing(with: 88.3, where: x .> 88.3)
+        xc.replace(with: -87.3, where: xc .< -87.3)
+        let shifter: Float = 12_582_912           // 1.5·2²³: adding it rounds to an integer in the low mantissa bits
+        let t = xc * 1.442695040888963 + shifter
+        let n = t - shifter
         var r = xc - n * 0.693145751953125       // ln2 high part (exact in Float)
         r = r - n * 1.428606765330187e-06         // ln2 low part
         var p = V(repeating: 1.0 / 720)
@@ -22,8 +27,9 @@ public enum VectorMath {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-        var y = p * unsafeBitCast(bits, to: V.self)
+        let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000   // n as an integer
+        let scale = unsafeBitCast((ni &+ 127) &<< 23, to: V.self)        // 2^n
+        var y = p * scale
         y.replace(with: 0, where: x .< -87.3)
         y.replace(with: x, where: x .!= x)
         return y
