@@ -1,5 +1,4 @@
 import Foundation
-import Layers
 import Models
 import Store
 import Tensors
@@ -10,80 +9,38 @@ struct HeadsValidation {
 }
 
 /// Validation and test of every run of a lockstep group in one pass over the cached features:
-/// each chunk of rows is gathered once, and the first layers of all MainNet heads (and of all
-/// SideNets) run as ONE GEMM over it, their weights stacked: [n, F] x [F, 32·R]. A column of a
-/// GEMM does not depend on the columns beside it, nor a row on the rows beside it (OpenBLAS
-/// splits M and N, never the sum over K), so every run gets the logits it gets alone; the
-/// callers then see the same evaluation batches as `RunJob`, so losses and sums are unchanged.
+/// each chunk of rows is gathered (and decoded from Float16) once for all runs, then every head
+/// runs on it. The chunk size does not depend on which runs are in the group (always sized for
+/// head + attach rows), so each run's GEMMs have the same shapes as when it runs alone: its
+/// logits are bit for bit its own. (Stacking the runs' first layers into one wider GEMM was
+/// tried and is not bit-exact: OpenBLAS picks kernels by shape, and a column's rounding then
+/// depends on how many columns sit beside it.) The callers see the same evaluation batches as
+/// `RunJob`, so losses and sums are unchanged.
 enum LockstepEvaluation {
     /// Eval-mode logits of every run on `idxs`, handed to `body(run, start, batchIndices, main,
     /// side)` per evaluation batch of `batchSize` rows (`start` = position in `idxs`).
     static func forEachBatch(_ runs: [LockstepRun], features f: FeatureCache.Features, idxs: [Int], batchSize bs: Int,
                              heartbeat: () throws -> Void,
                              _ body: (Int, Int, [Int], Tensor, Tensor?) throws -> Void) throws {
-        let sided = runs.indices.filter { runs[$0].withSide }
-        let rowBytes = 4 * (f.head.cols + (sided.isEmpty ? 0 : f.attach.cols))
+        let sided = runs.contains { $0.withSide }
+        let rowBytes = 4 * (f.head.cols + f.attach.cols)
         let chunk = max(1, FeatureEvaluation.chunkBytes / max(1, rowBytes) / bs) * bs
         for cStart in stride(from: 0, to: idxs.count, by: chunk) {
             let cIdx = Array(idxs[cStart..<min(idxs.count, cStart + chunk)])
-            let mains = logits(f.head.gather(cIdx), heads: runs.map(\.head))
-            var sides = [Tensor?](repeating: nil, count: runs.count)
-            if !sided.isEmpty {
-                let s = logits(f.attach.gather(cIdx), heads: sided.map { runs[$0].side })
-                for (j, r) in sided.enumerated() { sides[r] = s[j] }
-            }
-            for r in runs.indices {
+            let head = f.head.gather(cIdx)  // [n, Fh]
+            let attach = sided ? f.attach.gather(cIdx) : nil  // [n, Fa]
+            for (r, run) in runs.enumerated() {
+                let main = run.head.forward(head, mode: .eval)
+                let side = run.withSide ? run.side.forward(attach!, mode: .eval) : nil
                 for bStart in stride(from: 0, to: cIdx.count, by: bs) {
                     let range = bStart..<min(cIdx.count, bStart + bs)
                     let whole = range.count == cIdx.count
-                    try body(r, cStart + bStart, Array(cIdx[range]), whole ? mains[r] : mains[r].rows(range),
-                             whole ? sides[r] : sides[r]?.rows(range))
+                    try body(r, cStart + bStart, Array(cIdx[range]), whole ? main : main.rows(range),
+                             whole ? side : side?.rows(range))
                 }
             }
             try heartbeat()
         }
-    }
-
-    /// Eval-mode logits of each head on the same rows x [n, F]: the first layers stacked into one
-    /// GEMM (bias rows first, then C += X Wᵀ, as `Linear.forward`), then per head BatchNorm,
-    /// ReLU and the output layer on its own 32 columns.
-    static func logits(_ x: Tensor, heads: [MLPHead]) -> [Tensor] {
-        guard let first = heads.first else { return [] }
-        let n = x.shape[0], k = first.inFeatures
-        let widths = heads.map(\.hidden), total = widths.reduce(0, +)
-        var w = [Float](), b = [Float]()
-        w.reserveCapacity(total * k)
-        b.reserveCapacity(total)
-        for h in heads {
-            precondition(h.inFeatures == k && h.fc1.bias != nil, "stacked heads need the same input width and fc1 biases")
-            w += h.fc1.weight.value.data  // [hidden, F] row-major: stacking = concatenation
-            b += h.fc1.bias!.value.data
-        }
-        var y = Tensor(uninitializedShape: [n, total])  // [n, 32·R]
-        y.data.withUnsafeMutableBufferPointer { py in
-            b.withUnsafeBufferPointer { pb in
-                for r in 0..<n { (py.baseAddress! + r * total).update(from: pb.baseAddress!, count: total) }
-            }
-            x.data.withUnsafeBufferPointer { px in
-                w.withUnsafeBufferPointer { pw in
-                    sgemm(transB: true, m: n, n: total, k: k, a: px.baseAddress!, b: pw.baseAddress!, beta: 1,
-                          c: py.baseAddress!)
-                }
-            }
-        }
-        var out: [Tensor] = []
-        var col = 0
-        for (h, width) in zip(heads, widths) {
-            var part = Tensor(uninitializedShape: [n, width])  // this head's columns
-            y.data.withUnsafeBufferPointer { py in
-                part.data.withUnsafeMutableBufferPointer { pp in
-                    for r in 0..<n { (pp.baseAddress! + r * width).update(from: py.baseAddress! + r * total + col, count: width) }
-                }
-            }
-            col += width
-            out.append(h.fc2.forward(ReLU().forward(h.bn.forward(part, mode: .eval))))
-        }
-        return out
     }
 
     /// Validation losses and accuracies of every run (per evaluation batch, as `RunJob.validate`).

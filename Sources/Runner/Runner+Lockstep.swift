@@ -81,10 +81,33 @@ final class LockstepGroup {
             for i in claims.indices { fail(i, error) }
             return
         }
+        // Runs share features when the backbone comes from a weight file; a randomly initialised
+        // backbone differs per seed, so then each seed's runs form their own group, one after the other.
+        var parts: [[Int]] = []
+        for i in claims.indices {
+            if spec.mainnet.weights == nil, let p = parts.firstIndex(where: { claims[$0[0]].seed == claims[i].seed }) {
+                parts[p].append(i)
+            } else if spec.mainnet.weights != nil, !parts.isEmpty {
+                parts[0].append(i)
+            } else {
+                parts.append([i])
+            }
+        }
+        for part in parts {
+            if options.stop.isRequested { break }
+            run(part, claims, data: data)
+        }
+        if options.stop.isRequested { interrupt(Array(live).sorted()) }
+    }
+
+    /// Builds the runs `part` of `claims` (their features one set), then trains them together.
+    private func run(_ part: [Int], _ claims: [(runId: Int64, resumeFrom: Int?, seed: Int, variant: Variant)],
+                     data: PreparedData) {
         var runs: [(Int, LockstepRun)] = []
         var features: FeatureCache.Features?
-        var keys: [Int: String] = [:]  // by seed when the backbone is randomly initialised, else one
-        for (i, c) in claims.enumerated() {
+        var key: String?
+        for i in part {
+            let c = claims[i]
             if options.stop.isRequested { break }
             do {
                 let (net, warnings, headLoaded) = try buildNet(spec, data: data, seed: c.seed, baseDir: options.baseDir)
@@ -93,9 +116,8 @@ final class LockstepGroup {
                         + "sidenet checkpoint holding the backbone and head.* (e.g. the best checkpoint of a full-regime run)")
                 }
                 for w in warnings { options.progress.note("  \(spec.name): \(w)") }
-                let keySeed = spec.mainnet.weights == nil ? c.seed : 0
-                if keys[keySeed] == nil { keys[keySeed] = try FeatureCache.key(spec, data: data, seed: c.seed, baseDir: options.baseDir) }
-                features = try runner.cache.features(key: keys[keySeed]!, poolCount: data.poolCount, order: data.featureOrder,
+                if key == nil { key = try FeatureCache.key(spec, data: data, seed: c.seed, baseDir: options.baseDir) }
+                features = try runner.cache.features(key: key!, poolCount: data.poolCount, order: data.featureOrder,
                                                      batchSize: spec.evaluation.batchSize, dtype: spec.training.featureCacheDType,
                                                      stats: &runner.stats, progress: options.progress, stop: options.stop) { idx in
                     try self.heartbeatIfDue()  // a long feature pass must not look like an abandoned claim
@@ -114,10 +136,7 @@ final class LockstepGroup {
                 fail(i, error)
             }
         }
-        if options.stop.isRequested {
-            interrupt(Array(live).sorted())
-            return
-        }
+        if options.stop.isRequested { return }  // the caller marks every live run interrupted
         if let f = features, !runs.isEmpty { train(runs, features: f, data: data) }
     }
 

@@ -1,8 +1,10 @@
 import Foundation
 import XCTest
+import Models
 import Runner
 import Specs
 import Store
+import Tensors
 
 /// Regimes on cached features train all runs of a spec in lockstep (`Runner+Lockstep.swift`).
 /// Every run must equal the same run trained alone, bit for bit: its epochs (losses, accuracies,
@@ -16,10 +18,25 @@ final class LockstepTests: XCTestCase {
     override func tearDown() { scratch.cleanup() }
 
     /// 2 seeds x 2 variants, 4 epochs, a schedule that drops the lr (patience 0, 20 % threshold).
-    private func spec(_ name: String, regime: String = "heads") throws -> ExperimentSpec {
+    /// With a backbone weight file (the paper's case) all four runs share one feature set and
+    /// train as one group; `weights: null` gives each seed its own random backbone and features.
+    private func spec(_ name: String, regime: String = "heads", sharedBackbone: Bool = true) throws -> ExperimentSpec {
         try TinySpecs.resnet(name: name, seeds: [0, 1], variants: ["sidenet", "baseline"], regime: regime, epochs: 4,
-                             lr: "3.0e-3", plateau: "{factor: 0.5, patience: 0, threshold: 0.2, threshold_mode: rel}",
+                             weights: sharedBackbone ? try backboneWeights() : nil, lr: "3.0e-3",
+                             plateau: "{factor: 0.5, patience: 0, threshold: 0.2, threshold_mode: rel}",
                              evalBatch: 16, headHidden: 8, sideHidden: 6)
+    }
+
+    /// The tiny ResNet's backbone (torchvision keys) as safetensors, outside every results folder.
+    private func backboneWeights() throws -> String {
+        let url = scratch.dir.appendingPathComponent("weights/tiny-resnet-backbone.safetensors")
+        if FileManager.default.fileExists(atPath: url.path) { return url.path }
+        var rng = SeededGenerator(seed: 99)
+        let backbone = ResNet(config: ResNetConfig(block: .basic, blocks: [1, 1, 1, 1], width: 4, numClasses: 10),
+                              includeFC: false, rng: &rng)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try saveCheckpoint(backbone, to: url)
+        return url.path
     }
 
     /// Everything a run stores, for exact comparison.
@@ -42,6 +59,23 @@ final class LockstepTests: XCTestCase {
                       validation: try store.validationPredictions(runId: run.id!).map(logits))
     }
 
+    /// Equal, or a failure naming the first field that differs (the values are long).
+    private func assertSame(_ a: Stored, _ b: Stored, _ label: String, line: UInt = #line) {
+        if a == b { return }
+        if a.epochs != b.epochs {
+            let i = Array(zip(a.epochs, b.epochs)).firstIndex { $0 != $1 } ?? min(a.epochs.count, b.epochs.count)
+            return XCTFail("\(label): epoch rows differ first at \(i): \(a.epochs.count > i ? "\(a.epochs[i])" : "-") vs "
+                           + "\(b.epochs.count > i ? "\(b.epochs[i])" : "-")", line: line)
+        }
+        if a.bestEpoch != b.bestEpoch || a.accMain != b.accMain || a.accSide != b.accSide {
+            return XCTFail("\(label): best epoch / test accuracies differ", line: line)
+        }
+        let t = Array(zip(a.test, b.test)).firstIndex { $0 != $1 }
+        let v = Array(zip(a.validation, b.validation)).firstIndex { $0 != $1 }
+        XCTFail("\(label): logits differ (test row \(t.map(String.init) ?? "-"), validation row \(v.map(String.init) ?? "-"), "
+                + "counts \(a.test.count)/\(b.test.count), \(a.validation.count)/\(b.validation.count))", line: line)
+    }
+
     private func runAll(_ spec: ExperimentSpec, _ scratch: Scratch, configure: (inout RunOptions) -> Void = { _ in }) throws -> ResultStore {
         let store = try ResultStore(path: scratch.databasePath)
         var options = testOptions(scratch)
@@ -57,7 +91,15 @@ final class LockstepTests: XCTestCase {
     /// All four runs together = each run alone (its own process state, database and results),
     /// and = the one-run-after-the-other path (`RunJob`), exactly.
     func testLockstepRunsEqualRunsAlone() throws {
-        let spec = try spec("t-lockstep")
+        try checkLockstepEqualsAlone(try spec("t-lockstep"))
+    }
+
+    /// The same with one random backbone per seed (two groups, one after the other).
+    func testLockstepRunsEqualRunsAloneWithPerSeedBackbones() throws {
+        try checkLockstepEqualsAlone(try spec("t-lockstep-random", sharedBackbone: false))
+    }
+
+    private func checkLockstepEqualsAlone(_ spec: ExperimentSpec) throws {
         let together = try runAll(spec, scratch)
         for (rv, v, seed) in runs {
             let alone = Scratch("lockstep-alone")
@@ -65,7 +107,7 @@ final class LockstepTests: XCTestCase {
             let store = try runAll(spec, alone) { $0.seeds = [seed]; $0.variants = [v] }
             XCTAssertEqual(try storedRuns(store, spec).count, 1)
             let a = try stored(together, spec, rv, seed), b = try stored(store, spec, rv, seed)
-            XCTAssertEqual(a, b, "\(v) seed \(seed): lockstep vs alone")
+            assertSame(a, b, "\(v) seed \(seed): lockstep vs alone")
             XCTAssertEqual(a.epochs.count, 4)
             XCTAssertLessThan(a.epochs.last!.last!!, 3.0e-3, "the schedule must drop the lr at least once: \(a.epochs)")
         }
@@ -73,7 +115,7 @@ final class LockstepTests: XCTestCase {
         defer { sequential.cleanup() }
         let store = try runAll(spec, sequential) { $0.lockstep = false }
         for (rv, v, seed) in runs {
-            XCTAssertEqual(try stored(together, spec, rv, seed), try stored(store, spec, rv, seed), "\(v) seed \(seed): lockstep vs RunJob")
+            assertSame(try stored(together, spec, rv, seed), try stored(store, spec, rv, seed), "\(v) seed \(seed): lockstep vs RunJob")
         }
     }
 
@@ -102,7 +144,7 @@ final class LockstepTests: XCTestCase {
             let alone = Scratch("lockstep-side-alone")
             defer { alone.cleanup() }
             let s = try runAll(spec, alone) { $0.seeds = [seed] }
-            XCTAssertEqual(try stored(together, spec, .sidenet, seed), try stored(s, spec, .sidenet, seed), "seed \(seed)")
+            assertSame(try stored(together, spec, .sidenet, seed), try stored(s, spec, .sidenet, seed), "seed \(seed)")
         }
     }
 
@@ -133,7 +175,7 @@ final class LockstepTests: XCTestCase {
         defer { clean.cleanup() }
         let reference = try runAll(spec, clean)
         for (rv, v, seed) in runs {
-            XCTAssertEqual(try stored(store, spec, rv, seed), try stored(reference, spec, rv, seed), "\(v) seed \(seed)")
+            assertSame(try stored(store, spec, rv, seed), try stored(reference, spec, rv, seed), "\(v) seed \(seed)")
         }
         XCTAssertEqual(try store.integrityCheck(), ["ok"])
     }
@@ -159,7 +201,7 @@ final class LockstepTests: XCTestCase {
         defer { clean.cleanup() }
         let reference = try runAll(spec, clean)
         for (rv, v, seed) in runs {
-            XCTAssertEqual(try stored(store, spec, rv, seed), try stored(reference, spec, rv, seed), "\(v) seed \(seed)")
+            assertSame(try stored(store, spec, rv, seed), try stored(reference, spec, rv, seed), "\(v) seed \(seed)")
         }
     }
 }
