@@ -37,23 +37,25 @@ final class LockstepRun {
     }
 
     var withSide: Bool { variant == .sidenet }
-    var regime: Regime { spec.training.regime }
     var tag: String { "\(variant.rawValue)-seed\(seed)" }
     var label: String { "\(spec.name) \(variant.rawValue) seed \(seed)" }
 
+    /// The parts as the regime declares them (frozen flags, trainable parameters, checkpoint
+    /// contents). `net` is not kept: the backbone goes with it (the features are cached), only
+    /// the heads stay.
     init(spec: ExperimentSpec, variant: Variant, seed: Int, runId: Int64, net: Net, resultsDir: URL) {
         self.spec = spec
         self.variant = variant
         self.seed = seed
         self.runId = runId
+        let model = RegimeNet(net, declaration: spec.training.regime.declaration, withSide: variant == .sidenet)
         head = net.head
         side = net.side
         breakdown = net.breakdown
-        if spec.training.regime == .sidenet { net.head.setFrozen(true) }
-        var params = spec.training.regime == .sidenet ? [] : scoped("head", net.head.namedParameters())
-        if variant == .sidenet { params += scoped("sidenet", net.side.namedParameters()) }
+        checkpointModule = model.checkpointModule
         let o = spec.training.optimizer
-        adam = Adam(parameters: params, lr: o.lr, betas: (o.betas[0], o.betas[1]), eps: o.eps, weightDecay: o.weightDecay)
+        adam = Adam(parameters: model.trainableParameters, lr: o.lr, betas: (o.betas[0], o.betas[1]), eps: o.eps,
+                    weightDecay: o.weightDecay)
         let p = spec.training.plateau
         plateau = ReduceLROnPlateau(optimizer: adam, mode: .min, factor: p.factor, patience: p.patience,
                                     threshold: p.threshold, thresholdMode: p.thresholdMode == .rel ? .rel : .abs,
@@ -62,12 +64,10 @@ final class LockstepRun {
             .appendingPathComponent("\(spec.name)-\(spec.specHash.prefix(12))")
     }
 
-    /// What the checkpoint holds: the heads (the backbone is the spec's weight file).
-    var stateModule: Module {
-        var parts: [(String, Module)] = [("head", head)]
-        if withSide { parts.append(("sidenet", side)) }
-        return CompositeModule(parts)
-    }
+    /// What the checkpoint holds (the declaration's contents: the heads; the backbone is the
+    /// spec's weight file).
+    let checkpointModule: Module
+    var declaration: RegimeDeclaration { spec.training.regime.declaration }
 
     // MARK: training
 
@@ -84,9 +84,10 @@ final class LockstepRun {
         for (b, idx) in batches.enumerated() {
             if stop.isRequested { throw RunnerError.interrupted }
             adam.zeroGrad()
-            // regime sidenet: the MainNet stays as loaded, BatchNorm statistics included
-            let main = head.forward(f.head.gather(idx), mode: regime == .sidenet ? .eval : .train)
-            let sideLogits = withSide ? side.forward(f.attach.gather(idx), mode: .train) : nil
+            // each part in its declared mode (a frozen head in eval mode stays as loaded)
+            let main = head.forward(f.head.gather(idx), mode: declaration.mainHead.trainingMode == .eval ? .eval : .train)
+            let sideLogits = withSide
+                ? side.forward(f.attach.gather(idx), mode: declaration.sideNet.trainingMode == .eval ? .eval : .train) : nil
             let labels = idx.map { data.labels[$0] }
             let lm = headLoss(main, labels: labels)
             guard lm.loss.isFinite else { throw RunnerError.nonFiniteLoss(epoch: epoch, batch: b + 1, head: "MainNet") }
@@ -94,11 +95,11 @@ final class LockstepRun {
                 let ls = headLoss(s, labels: labels)
                 guard ls.loss.isFinite else { throw RunnerError.nonFiniteLoss(epoch: epoch, batch: b + 1, head: "SideNet") }
                 sumSide += ls.loss * Double(idx.count)
-                side.backwardParameters(scaled(ls.dLogits, by: alpha))
+                if declaration.sideNet.isTrained { side.backwardParameters(scaled(ls.dLogits, by: alpha)) }
             }
             sumMain += lm.loss * Double(idx.count)
             // cached features are inputs: no gradient flows into them
-            if regime != .sidenet { head.backwardParameters(lm.dLogits) }
+            if declaration.mainHead.isTrained { head.backwardParameters(lm.dLogits) }
             adam.step()
             seen += idx.count
             advance(idx.count)
@@ -149,18 +150,17 @@ final class LockstepRun {
     // MARK: checkpoints (the format of `RunJob`)
 
     private func saveState(to url: URL, epoch: Int, includeOptimizer: Bool) throws {
-        var tensors = storedStateDict(stateModule)
+        var tensors = storedStateDict(checkpointModule)
         if includeOptimizer {
             for (k, t) in adam.stateTensors() { tensors["optim." + k] = StoredTensor(t) }
         }
         let plateauJSON = String(data: try JSONEncoder().encode(plateau.exportState()), encoding: .utf8) ?? "{}"
-        var meta = ["epoch": "\(epoch)", "plateau": plateauJSON, "contents": "heads",
-                    "experiment": spec.name, "spec_hash": spec.specHash, "variant": variant.rawValue,
-                    "seed": "\(seed)", "regime": regime.rawValue]
-        if best.value.isFinite { meta["best_value"] = "\(best.value)" }
-        if let e = best.epoch { meta["best_epoch"] = "\(e)" }
-        if let p = best.path { meta["best_path"] = p }
-        try SafeTensors.write(tensors, metadata: meta, to: url)
+        let meta = RunCheckpointMetadata(experiment: spec.name, specHash: spec.specHash, variant: variant.rawValue, seed: seed,
+                                         regime: declaration.regime.rawValue, contents: declaration.checkpoint.rawValue,
+                                         epoch: epoch, plateau: plateauJSON,
+                                         bestValue: best.value.isFinite ? best.value : nil, bestEpoch: best.epoch,
+                                         bestPath: best.path)
+        try SafeTensors.write(tensors, metadata: meta.entries, to: url)
     }
 
     /// Loads the heads of the selected epoch (model selection), if any epoch was selected.
@@ -171,7 +171,7 @@ final class LockstepRun {
         do { file = try SafeTensorsFile(contentsOf: url) } catch {
             throw RunnerError.checkpoint(path: url.path, reason: "\(error)")
         }
-        try loadStateDict(into: stateModule, stored: file.tensors, source: url.lastPathComponent,
+        try loadStateDict(into: checkpointModule, stored: file.tensors, source: url.lastPathComponent,
                           options: StateDictLoadOptions(ignoredPrefixes: ["optim."]))
     }
 
@@ -188,17 +188,16 @@ final class LockstepRun {
         guard file.metadata["epoch"] == "\(epoch)" else {
             throw RunnerError.checkpoint(path: url.path, reason: "holds epoch \(file.metadata["epoch"] ?? "?"), the database says \(epoch)")
         }
-        try loadStateDict(into: stateModule, stored: file.tensors, source: url.lastPathComponent,
+        let meta = try RunCheckpointMetadata(entries: file.metadata, file: url.path)
+        try loadStateDict(into: checkpointModule, stored: file.tensors, source: url.lastPathComponent,
                           options: StateDictLoadOptions(ignoredPrefixes: ["optim."]))
         var optim: [String: Tensor] = [:]
         for (k, t) in file.tensors where k.hasPrefix("optim.") { optim[String(k.dropFirst(6))] = try t.tensor() }
         try adam.loadStateTensors(optim)
-        if let j = file.metadata["plateau"] {
+        if let j = meta.plateau {
             plateau.importState(try JSONDecoder().decode(PlateauState.self, from: Data(j.utf8)))
         }
-        best.value = file.metadata["best_value"].flatMap(Double.init) ?? .infinity
-        best.epoch = file.metadata["best_epoch"].flatMap(Int.init)
-        best.path = file.metadata["best_path"]
+        best = Best(value: meta.bestValue ?? .infinity, epoch: meta.bestEpoch, path: meta.bestPath)
         nextEpoch = epoch + 1
     }
 

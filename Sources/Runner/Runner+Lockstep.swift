@@ -111,8 +111,9 @@ final class LockstepGroup {
             if options.stop.isRequested { break }
             do {
                 let (net, warnings, headLoaded) = try buildNet(spec, data: data, seed: c.seed, baseDir: options.baseDir)
-                if spec.training.regime == .sidenet && !headLoaded {
-                    throw RunnerError.invalid("\(spec.name): regime sidenet keeps the MainNet as loaded, so mainnet.weights must be a "
+                let d = spec.training.regime.declaration
+                if d.needsLoadedHead && !headLoaded {
+                    throw RunnerError.invalid("\(spec.name): regime \(d.regime.rawValue) keeps the MainNet as loaded, so mainnet.weights must be a "
                         + "sidenet checkpoint holding the backbone and head.* (e.g. the best checkpoint of a full-regime run)")
                 }
                 for w in warnings { options.progress.note("  \(spec.name): \(w)") }

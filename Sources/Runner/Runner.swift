@@ -71,7 +71,8 @@ public final class Runner {
         }
         var data: Result<PreparedData, Error>?
         var outcomes: [RunOutcome] = []
-        if options.lockstep, spec.training.regime != .full {  // cached features: all runs at once
+        let d = spec.training.regime.declaration
+        if options.lockstep, d.cachesFeatures, d.checkpoint == .heads {  // cached features: all runs at once
             return runLockstep(spec, experimentId: experimentId, selection: sel, only: selected)
         }
         for (seed, variant) in sel.pairs {
