@@ -72,26 +72,54 @@ final class TransformerLayer: Module {
         let kv = key.forward(x).data
         let vv = value.forward(x).data
 
-        // attention per (batch, head): softmax(Q·Kᵀ/√dh + maskBias) → dropout → ·V (Layers.AttentionKernels)
-        let shape = AttentionShape(batch: b, length: t, heads: heads, headDim: headDim)
-        var p = [Float](repeating: 0, count: shape.probsCount)
+        // scores and softmax per (batch, head)
+        let scale = 1 / Float(headDim).squareRoot()
+        var p = [Float](repeating: 0, count: b * heads * t * t)
+        qv.withUnsafeBufferPointer { pq in
+            kv.withUnsafeBufferPointer { pk in
+                p.withUnsafeMutableBufferPointer { pp in
+                    for bi in 0..<b {
+                        for h in 0..<heads {
+                            let off = bi * t * d + h * headDim
+                            sgemm(transB: true, m: t, n: t, k: headDim, alpha: scale,
+                                  a: pq.baseAddress! + off, lda: d, b: pk.baseAddress! + off, ldb: d,
+                                  c: pp.baseAddress! + (bi * heads + h) * t * t, ldc: t)
+                        }
+                    }
+                    TransformerLayer.maskedSoftmax(pp, batch: b, heads: heads, length: t, maskBias: maskBias)
+                }
+            }
+        }
         let pMask = TransformerDropout.mask(count: p.count, p: attentionDropout, mode: mode, rng: &rng)
+        var pd = p
+        TransformerDropout.apply(&pd, pMask)
+
+        // context = P·V per head, heads merged back into [B, T, D]
         var ctx = [Float](repeating: 0, count: n * d)
-        qv.withUnsafeBufferPointer { pq in kv.withUnsafeBufferPointer { pk in vv.withUnsafeBufferPointer { pv in
-        p.withUnsafeMutableBufferPointer { pp in ctx.withUnsafeMutableBufferPointer { pc in
-        maskBias.withUnsafeBufferPointer { mb in withOptionalPointer(pMask) { dm in
-            AttentionKernels.forward(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, ld: d, keyBias: mb.baseAddress!,
-                                     dropMask: dm, probs: pp.baseAddress!, out: pc.baseAddress!, ldo: d, shape: shape)
-        } } } } } } }
+        pd.withUnsafeBufferPointer { pp in
+            vv.withUnsafeBufferPointer { pv in
+                ctx.withUnsafeMutableBufferPointer { pc in
+                    for bi in 0..<b {
+                        for h in 0..<heads {
+                            let off = bi * t * d + h * headDim
+                            sgemm(m: t, n: headDim, k: t, a: pp.baseAddress! + (bi * heads + h) * t * t, lda: t,
+                                  b: pv.baseAddress! + off, ldb: d, c: pc.baseAddress! + off, ldc: d)
+                        }
+                    }
+                }
+            }
+        }
         var ao = attentionOut.forward(Tensor(shape: [n, d], data: ctx))
         let aoMask = TransformerDropout.mask(count: ao.count, p: hiddenDropout, mode: mode, rng: &rng)
         TransformerDropout.apply(&ao, aoMask)
-        let a = attentionNorm.forward(ao, residual: x)
+        for i in 0..<ao.count { ao.data[i] += x.data[i] }
+        let a = attentionNorm.forward(ao)
 
         var o = ffnOut.forward(gelu.forward(ffnIn.forward(a)))
         let oMask = TransformerDropout.mask(count: o.count, p: hiddenDropout, mode: mode, rng: &rng)
         TransformerDropout.apply(&o, oMask)
-        let y = outputNorm.forward(o, residual: a)
+        for i in 0..<o.count { o.data[i] += a.data[i] }
+        let y = outputNorm.forward(o)
 
         if cache {
             B = b; T = t; q = qv; k = kv; v = vv; probs = p; probsMask = pMask
@@ -110,29 +138,69 @@ final class TransformerLayer: Module {
         let dz2 = outputNorm.backward(dy)
         var dO = dz2
         TransformerDropout.apply(&dO, ffnOutMask)
-        var da = dz2
-        ffnIn.backward(gelu.backward(ffnOut.backward(dO)), addingInputGradientTo: &da)
+        var da = ffnIn.backward(gelu.backward(ffnOut.backward(dO)))
+        for i in 0..<da.count { da.data[i] += dz2.data[i] }
         // a = LN1(ao + x)
         let dz1 = attentionNorm.backward(da)
         var dao = dz1
         TransformerDropout.apply(&dao, attnOutMask)
         let dctx = attentionOut.backward(dao).data
 
-        // attention per (batch, head) (Layers.AttentionKernels)
-        let shape = AttentionShape(batch: b, length: t, heads: heads, headDim: headDim)
+        // attention per head
+        let scale = 1 / Float(headDim).squareRoot()
+        var pd = probs
+        TransformerDropout.apply(&pd, probsMask)
         var dq = [Float](repeating: 0, count: b * t * d)
         var dk = dq, dv = dq
-        dctx.withUnsafeBufferPointer { pdc in q.withUnsafeBufferPointer { pq in k.withUnsafeBufferPointer { pk in
-        v.withUnsafeBufferPointer { pv in probs.withUnsafeBufferPointer { pp in withOptionalPointer(probsMask) { dm in
-        dq.withUnsafeMutableBufferPointer { pdq in dk.withUnsafeMutableBufferPointer { pdk in dv.withUnsafeMutableBufferPointer { pdv in
-            AttentionKernels.backward(dOut: pdc.baseAddress!, ldo: d, q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, ld: d,
-                                      probs: pp.baseAddress!, dropMask: dm, dq: pdq.baseAddress!, dk: pdk.baseAddress!,
-                                      dv: pdv.baseAddress!, ldd: d, shape: shape)
-        } } } } } } } } }
+        var dP = [Float](repeating: 0, count: t * t)
+        for bi in 0..<b {
+            for h in 0..<heads {
+                let off = bi * t * d + h * headDim
+                let poff = (bi * heads + h) * t * t
+                dctx.withUnsafeBufferPointer { pdc in
+                    // dPd = dctx·Vᵀ ; dV = Pdᵀ·dctx
+                    v.withUnsafeBufferPointer { pv in
+                        dP.withUnsafeMutableBufferPointer { pdp in
+                            sgemm(transB: true, m: t, n: t, k: headDim, a: pdc.baseAddress! + off, lda: d,
+                                  b: pv.baseAddress! + off, ldb: d, c: pdp.baseAddress!, ldc: t)
+                        }
+                    }
+                    pd.withUnsafeBufferPointer { ppd in
+                        dv.withUnsafeMutableBufferPointer { pdv in
+                            sgemm(transA: true, m: t, n: headDim, k: t, a: ppd.baseAddress! + poff, lda: t,
+                                  b: pdc.baseAddress! + off, ldb: d, c: pdv.baseAddress! + off, ldc: d)
+                        }
+                    }
+                }
+                // through dropout and softmax: dS = P ⊙ (dP − Σ_j dP·P)
+                if let m = probsMask { for i in 0..<(t * t) { dP[i] *= m[poff + i] } }
+                for r in 0..<t {
+                    var dot: Float = 0
+                    for j in 0..<t { dot += dP[r * t + j] * probs[poff + r * t + j] }
+                    for j in 0..<t { dP[r * t + j] = probs[poff + r * t + j] * (dP[r * t + j] - dot) }
+                }
+                // dQ = scale·dS·K ; dK = scale·dSᵀ·Q
+                dP.withUnsafeBufferPointer { pds in
+                    k.withUnsafeBufferPointer { pk in
+                        dq.withUnsafeMutableBufferPointer { pdq in
+                            sgemm(m: t, n: headDim, k: t, alpha: scale, a: pds.baseAddress!, lda: t,
+                                  b: pk.baseAddress! + off, ldb: d, c: pdq.baseAddress! + off, ldc: d)
+                        }
+                    }
+                    q.withUnsafeBufferPointer { pq in
+                        dk.withUnsafeMutableBufferPointer { pdk in
+                            sgemm(transA: true, m: t, n: headDim, k: t, alpha: scale, a: pds.baseAddress!, lda: t,
+                                  b: pq.baseAddress! + off, ldb: d, c: pdk.baseAddress! + off, ldc: d)
+                        }
+                    }
+                }
+            }
+        }
         var dx = dz1
-        query.backward(Tensor(shape: [b * t, d], data: dq), addingInputGradientTo: &dx)
-        key.backward(Tensor(shape: [b * t, d], data: dk), addingInputGradientTo: &dx)
-        value.backward(Tensor(shape: [b * t, d], data: dv), addingInputGradientTo: &dx)
+        let dxq = query.backward(Tensor(shape: [b * t, d], data: dq))
+        let dxk = key.backward(Tensor(shape: [b * t, d], data: dk))
+        let dxv = value.backward(Tensor(shape: [b * t, d], data: dv))
+        for i in 0..<dx.count { dx.data[i] += dxq.data[i] + dxk.data[i] + dxv.data[i] }
         clearCache()
         return dx
     }
@@ -140,5 +208,25 @@ final class TransformerLayer: Module {
     /// Drops this block's own attention caches (the Layers keep their last input until the next forward).
     func clearCache() {
         q = []; k = []; v = []; probs = []; probsMask = nil; attnOutMask = nil; ffnOutMask = nil
+    }
+
+    /// In-place softmax over the last axis of scores [B, H, T, T] after adding maskBias[b, key].
+    static func maskedSoftmax(_ s: UnsafeMutableBufferPointer<Float>, batch b: Int, heads: Int, length t: Int,
+                              maskBias: [Float]) {
+        maskBias.withUnsafeBufferPointer { mb in
+            parallelFor(b * heads * t, minChunk: 256) { range in
+                for row in range {
+                    let bi = row / (heads * t)
+                    let base = s.baseAddress! + row * t
+                    let bias = mb.baseAddress! + bi * t
+                    var mx = -Float.greatestFiniteMagnitude
+                    for j in 0..<t { base[j] += bias[j]; mx = Swift.max(mx, base[j]) }
+                    var sum: Float = 0
+                    for j in 0..<t { let e = expf(base[j] - mx); base[j] = e; sum += e }
+                    let inv = 1 / sum
+                    for j in 0..<t { base[j] *= inv }
+                }
+            }
+        }
     }
 }
