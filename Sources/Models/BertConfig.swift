@@ -70,6 +70,14 @@ enum ConfigJSON: Decodable {
     }
 }
 
+/// Upper bounds of config.json sizes: far above any published BERT (BERT-large: 1024 wide,
+/// 24 layers, 16 heads, 512 positions, 30,522 words), low enough that every parameter and FLOP
+/// count of the largest allowed model at its longest sequence fits in an Int (< 2^62).
+enum ConfigLimits {
+    static let width = 32_768, layers = 512, heads = 1_024, positions = 65_536
+    static let vocabulary = 16_777_216, tokenTypes = 1_024
+}
+
 /// Typed access to the fields of one config object, with errors naming the file and field.
 struct ConfigFields {
     let file: String
@@ -87,13 +95,16 @@ struct ConfigFields {
         fields = obj
     }
 
-    func int(_ name: String, default def: Int, positive: Bool = true) throws -> Int {
+    /// A positive integer field, at most `max` (sizes beyond the largest published models would
+    /// only overflow parameter and FLOP counts, or allocations, further on).
+    func int(_ name: String, default def: Int, max: Int) throws -> Int {
         guard let v = fields[name] else { return def }
         guard case let .int(i) = v else {
             throw TextModelError.badConfigField(file: file, field: name, expected: "an integer", found: v.typeName)
         }
-        if positive && i <= 0 {
-            throw TextModelError.badConfigField(file: file, field: name, expected: "a positive integer", found: v.typeName)
+        guard i > 0, i <= max else {
+            throw TextModelError.badConfigField(file: file, field: name, expected: "an integer in 1...\(max)",
+                                                found: "integer \(i)")
         }
         return i
     }
@@ -198,13 +209,13 @@ public struct BertConfig: Equatable, Sendable {
         let f = try ConfigFields(data: data, file: file)
         try f.requireModelType(["bert"])
         let d = BertConfig.baseUncased
-        self.init(hiddenSize: try f.int("hidden_size", default: d.hiddenSize),
-                  numHiddenLayers: try f.int("num_hidden_layers", default: d.numHiddenLayers),
-                  numAttentionHeads: try f.int("num_attention_heads", default: d.numAttentionHeads),
-                  intermediateSize: try f.int("intermediate_size", default: d.intermediateSize),
-                  maxPositionEmbeddings: try f.int("max_position_embeddings", default: d.maxPositionEmbeddings),
-                  vocabSize: try f.int("vocab_size", default: d.vocabSize),
-                  typeVocabSize: try f.int("type_vocab_size", default: d.typeVocabSize),
+        self.init(hiddenSize: try f.int("hidden_size", default: d.hiddenSize, max: ConfigLimits.width),
+                  numHiddenLayers: try f.int("num_hidden_layers", default: d.numHiddenLayers, max: ConfigLimits.layers),
+                  numAttentionHeads: try f.int("num_attention_heads", default: d.numAttentionHeads, max: ConfigLimits.heads),
+                  intermediateSize: try f.int("intermediate_size", default: d.intermediateSize, max: ConfigLimits.width * 4),
+                  maxPositionEmbeddings: try f.int("max_position_embeddings", default: d.maxPositionEmbeddings, max: ConfigLimits.positions),
+                  vocabSize: try f.int("vocab_size", default: d.vocabSize, max: ConfigLimits.vocabulary),
+                  typeVocabSize: try f.int("type_vocab_size", default: d.typeVocabSize, max: ConfigLimits.tokenTypes),
                   layerNormEps: try f.float("layer_norm_eps", default: d.layerNormEps, range: 0...1),
                   hiddenAct: try f.string("hidden_act", default: d.hiddenAct),
                   hiddenDropoutProb: try f.float("hidden_dropout_prob", default: d.hiddenDropoutProb, range: 0...0.999),
@@ -280,12 +291,12 @@ public struct DistilBertConfig: Equatable, Sendable {
         let f = try ConfigFields(data: data, file: file)
         try f.requireModelType(["distilbert"])
         let d = DistilBertConfig.baseUncased
-        self.init(dim: try f.int("dim", default: d.dim),
-                  nLayers: try f.int("n_layers", default: d.nLayers),
-                  nHeads: try f.int("n_heads", default: d.nHeads),
-                  hiddenDim: try f.int("hidden_dim", default: d.hiddenDim),
-                  maxPositionEmbeddings: try f.int("max_position_embeddings", default: d.maxPositionEmbeddings),
-                  vocabSize: try f.int("vocab_size", default: d.vocabSize),
+        self.init(dim: try f.int("dim", default: d.dim, max: ConfigLimits.width),
+                  nLayers: try f.int("n_layers", default: d.nLayers, max: ConfigLimits.layers),
+                  nHeads: try f.int("n_heads", default: d.nHeads, max: ConfigLimits.heads),
+                  hiddenDim: try f.int("hidden_dim", default: d.hiddenDim, max: ConfigLimits.width * 4),
+                  maxPositionEmbeddings: try f.int("max_position_embeddings", default: d.maxPositionEmbeddings, max: ConfigLimits.positions),
+                  vocabSize: try f.int("vocab_size", default: d.vocabSize, max: ConfigLimits.vocabulary),
                   dropout: try f.float("dropout", default: d.dropout, range: 0...0.999),
                   attentionDropout: try f.float("attention_dropout", default: d.attentionDropout, range: 0...0.999),
                   activation: try f.string("activation", default: d.activation))

@@ -55,7 +55,14 @@ struct TensorRef: Equatable {
 /// once one is nested in another value it is `sealed` (a pickler never fills a container after
 /// nesting it), so the depth recorded by its parent stays an upper bound.
 final class PickleList { var items: [PickleValue] = []; var depth = 1; var sealed = false }
-final class PickleDict { var items: [(PickleValue, PickleValue)] = []; var depth = 1; var sealed = false }
+final class PickleDict {
+    var items: [(PickleValue, PickleValue)] = []
+    var depth = 1
+    var sealed = false
+    /// Position in `items` of each string key (state dicts have thousands: a linear search per
+    /// insert made SETITEMS quadratic).
+    var stringKeys: [String: Int] = [:]
+}
 
 /// Deepest nesting of tuples, lists and dicts a file may build. State dicts need fewer than ten
 /// levels; the limit keeps the recursive release of values far from the end of any thread's stack.
@@ -267,8 +274,13 @@ struct PickleMachine {
         d.depth = try nest(slots, into: d.depth, container: d, at)
         let kv = slots.map(\.value)
         for i in stride(from: 0, to: kv.count, by: 2) {
-            if case let .string(k) = kv[i], let j = d.items.firstIndex(where: { if case .string(k) = $0.0 { return true }; return false }) {
-                d.items[j].1 = kv[i + 1] // Python dict semantics: a repeated key replaces the value
+            if case let .string(k) = kv[i] {
+                if let j = d.stringKeys[k] {
+                    d.items[j].1 = kv[i + 1] // Python dict semantics: a repeated key replaces the value
+                } else {
+                    d.stringKeys[k] = d.items.count
+                    d.items.append((kv[i], kv[i + 1]))
+                }
             } else {
                 d.items.append((kv[i], kv[i + 1]))
             }

@@ -44,6 +44,26 @@ final class DefectsCLITests: XCTestCase {
         assertSucceeds(try sidenet(["model", "bert-large", "--seq-len", "65536"], cwd: s.dir))
     }
 
+    /// Sizes in a config.json overflowed parameter and FLOP counts (signal 4) before they were bounded.
+    func testConfigJSONSizesThatOverflowedAreRefusedNamingTheField() throws {
+        let s = CLIScratch("model-config-range"); defer { s.cleanup() }
+        let huge = #"{"model_type": "bert", "hidden_size": 4000000000, "num_hidden_layers": 2000000, "#
+            + #""num_attention_heads": 1, "intermediate_size": 4000000000, "vocab_size": 4000000000}"#
+        try huge.write(to: s.dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let r = try sidenet(["model", "config.json"], cwd: s.dir)
+        assertFails(r, containing: #"field "hidden_size": expected an integer in 1...32768"#)
+        XCTAssertEqual(errorLines(r).count, 1, r.stderr)
+        let distil = #"{"model_type": "distilbert", "dim": 768, "n_layers": 6, "n_heads": 12, "hidden_dim": 3072, "#
+            + #""vocab_size": 30522, "max_position_embeddings": 9223372036854775807}"#
+        try distil.write(to: s.dir.appendingPathComponent("distil.json"), atomically: true, encoding: .utf8)
+        assertFails(try sidenet(["model", "distil.json"], cwd: s.dir), containing: #"field "max_position_embeddings""#)
+        // The largest sizes allowed still count without overflow at the longest allowed sequence.
+        let largest = #"{"model_type": "bert", "hidden_size": 32768, "num_hidden_layers": 512, "num_attention_heads": 1024, "#
+            + #""intermediate_size": 131072, "vocab_size": 16777216, "max_position_embeddings": 65536, "type_vocab_size": 1024}"#
+        try largest.write(to: s.dir.appendingPathComponent("largest.json"), atomically: true, encoding: .utf8)
+        assertSucceeds(try sidenet(["model", "largest.json", "--seq-len", "65536"], cwd: s.dir))
+    }
+
     func testNegativeThreadsIsExplained() throws {
         let s = CLIScratch("threads"); defer { s.cleanup() }
         let r = try sidenet(["run", Self.demoSpec.path, "--threads", "-1", "--db", s.path("x.sqlite")], cwd: s.dir)
