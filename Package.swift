@@ -4,6 +4,7 @@
 //   CBLAS <- Tensors <- Layers <- Models <- Runner <- sidenet (CLI); Report reads Store only.
 //   CBLAS <- Tensors; Tensors <- Optim; WeightIO (bytes -> tensors) <- Models;
 //   Tokenizer, Datasets <- Runner; Specs <- Runner; Store <- Runner, Report; sidenet (CLI) on top.
+//   Report never sees a spec: the Runner writes what the report needs into the Store.
 import PackageDescription
 
 let package = Package(
@@ -42,9 +43,10 @@ let package = Package(
         // Trains and evaluates specs, writes the store.
         .target(name: "Runner", dependencies: ["Tensors", "Layers", "Optim", "WeightIO", "Models",
                                                "Datasets", "Tokenizer", "Specs", "Store"]),
-        // Threshold sweeps, ECE, tables, gnuplot figures. Takes plain input structs for now;
-        // the coordinator adapts Store/Specs records to them (no dependency edge yet).
-        .target(name: "Report", dependencies: ["Store", "Specs"]),
+        // Threshold sweeps, ECE, tables, gnuplot figures. Reads the store only (experiment_info
+        // rows the runner wrote, runs, predictions, timings); the pure report functions take
+        // plain input structs.
+        .target(name: "Report", dependencies: ["Store"]),
         // One fuzz entry point per parser (bytes -> value or typed error), shared by the libFuzzer
         // binaries of Tests/Fuzz/run.sh and the CI smoke test.
         .target(name: "FuzzTargets", dependencies: ["WeightIO", "Datasets", "Tokenizer", "Specs"]),
@@ -64,7 +66,8 @@ let package = Package(
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Specs", "Store", "Report"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Specs"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Specs",
+                                                       .product(name: "GRDB", package: "GRDB.swift")]),
         // Seeded mutations of Tests/Fuzz/corpus through every parser: typed errors only, no crash.
         .testTarget(name: "FuzzSmokeTests", dependencies: ["FuzzTargets"]),
         // Runs the built `sidenet` executable end to end as a subprocess.

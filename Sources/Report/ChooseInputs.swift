@@ -3,7 +3,6 @@ import class Store.ResultStore
 import struct Store.RunRow
 import struct Store.PredictionRow
 import struct Store.TimingRow
-import struct Specs.ExperimentSpec
 
 /// One finished SideNet-variant run with both splits, as `choose`, `measure` and the report's
 /// choice section need it.
@@ -17,40 +16,15 @@ public struct ChooseRun: Sendable {
     public var test: [Prediction]
     /// Empty for runs written before the store kept validation rows.
     public var validation: [Prediction]
-    public var timings: [MeasuredTiming]
+    public var timings: [TimingRow]
 
     public var context: String { "run \(experiment)/sidenet/seed \(seed)" }
 
     public init(experiment: String, info: ExperimentInfo, runId: Int64, seed: Int, numClasses: Int,
-                compute: Compute, test: [Prediction], validation: [Prediction], timings: [MeasuredTiming] = []) {
+                compute: Compute, test: [Prediction], validation: [Prediction], timings: [TimingRow] = []) {
         self.experiment = experiment; self.info = info; self.runId = runId; self.seed = seed
         self.numClasses = numClasses; self.compute = compute; self.test = test; self.validation = validation
         self.timings = timings
-    }
-}
-
-/// A `timings` row (measured seconds per input beside the counted cost).
-public struct MeasuredTiming: Sendable, Hashable {
-    public var rule: String
-    public var theta: Double
-    public var inputs: Int
-    public var exits: Int
-    public var secondsPerInput: Double
-    public var mainnetSecondsPerInput: Double
-    public var paramsPerInput: Double
-    public var flopsPerInput: Double
-    public var accuracy: Double
-    public var batchSize: Int
-    public var threads: Int
-    public var repeats: Int
-
-    public init(rule: String, theta: Double, inputs: Int, exits: Int, secondsPerInput: Double,
-                mainnetSecondsPerInput: Double, paramsPerInput: Double, flopsPerInput: Double, accuracy: Double,
-                batchSize: Int, threads: Int, repeats: Int) {
-        self.rule = rule; self.theta = theta; self.inputs = inputs; self.exits = exits
-        self.secondsPerInput = secondsPerInput; self.mainnetSecondsPerInput = mainnetSecondsPerInput
-        self.paramsPerInput = paramsPerInput; self.flopsPerInput = flopsPerInput; self.accuracy = accuracy
-        self.batchSize = batchSize; self.threads = threads; self.repeats = repeats
     }
 }
 
@@ -58,17 +32,12 @@ public enum ChooseReader {
     /// Finished SideNet-variant runs of the newest registration of each named experiment (nil:
     /// every experiment), sorted by experiment then seed. Unknown names are returned separately.
     public static func load(_ store: ResultStore, names: [String]? = nil) throws -> (runs: [ChooseRun], unknown: [String]) {
-        var newest: [String: (id: Int64, json: String)] = [:]
-        for e in try store.experiments() {
-            guard let id = e.id else { continue }
-            if let have = newest[e.name], have.id > id { continue }
-            newest[e.name] = (id, e.specJSON)
-        }
+        let newest = try StoreReader.newest(store)
         var runs = [ChooseRun](), unknown = [String]()
         for name in names ?? newest.keys.sorted() {
-            guard let e = newest[name] else { unknown.append(name); continue }
-            let info = StoreReader.info(try ExperimentSpec.fromJSON(e.json))
-            for run in try store.runs(experiment: e.id)
+            guard let e = newest[name], let id = e.id else { unknown.append(name); continue }
+            let info = StoreReader.info(try store.experimentInfo(e), name: name)
+            for run in try store.runs(experiment: id)
             where run.status.rawValue == "finished" && run.variant.rawValue == "sidenet" {
                 runs.append(try chooseRun(run, name: name, info: info, store: store))
             }
@@ -77,25 +46,11 @@ public enum ChooseReader {
     }
 
     static func chooseRun(_ run: RunRow, name: String, info: ExperimentInfo, store: ResultStore) throws -> ChooseRun {
-        func convert(_ rows: [PredictionRow]) throws -> [Prediction] {
-            try rows.map { r in
-                Prediction(label: r.label, sidePred: r.sidePred, sideConf: r.sideConf, mainPred: r.mainPred,
-                           mainConf: r.mainConf, sideLogits: try r.sideLogitValues(), mainLogits: try r.mainLogitValues())
-            }
-        }
         let id = run.id!
-        let compute = Compute(paramsPrefix: run.paramsPrefix ?? 0, paramsSideNet: run.paramsSidenet ?? 0,
-                              paramsMainNet: run.paramsMainnet ?? 0, flopsPrefix: run.flopsPrefix ?? 0,
-                              flopsSideNet: run.flopsSidenet ?? 0, flopsMainNet: run.flopsMainnet ?? 0)
-        let timings = try store.timings(runId: id).map { t in
-            MeasuredTiming(rule: t.rule, theta: t.theta, inputs: t.inputs, exits: t.exits,
-                           secondsPerInput: t.secondsPerInput, mainnetSecondsPerInput: t.mainnetSecondsPerInput,
-                           paramsPerInput: t.paramsPerInput, flopsPerInput: t.flopsPerInput, accuracy: t.accuracy,
-                           batchSize: t.batchSize, threads: t.threads, repeats: t.repeats)
-        }
         return ChooseRun(experiment: name, info: info, runId: id, seed: run.seed, numClasses: run.numClasses ?? 0,
-                         compute: compute, test: try convert(store.predictions(runId: id)),
-                         validation: try convert(store.validationPredictions(runId: id)), timings: timings)
+                         compute: StoreReader.compute(run), test: try StoreReader.predictions(store.predictions(runId: id)),
+                         validation: try StoreReader.predictions(store.validationPredictions(runId: id)),
+                         timings: try store.timings(runId: id))
     }
 }
 

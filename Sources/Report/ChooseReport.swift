@@ -1,4 +1,5 @@
 import Foundation
+import struct Store.TimingRow
 
 // The report's threshold-choice section, computed from the stored runs only: chosen theta per
 // experiment and seed for drops of 0.5, 1 and 2 points (both methods), the re-split check of
@@ -42,7 +43,7 @@ public struct ExperimentChoice: Sendable {
     /// Failure-prediction AUROC per rule, mean over seeds (test split).
     public var auroc: [(rule: ExitRule, side: Double?, main: Double?)]
     public var warnings: [String]
-    public var timings: [(seed: Int, timing: MeasuredTiming)]
+    public var timings: [(seed: Int, timing: TimingRow)]
     /// MainNet-alone test accuracy (%) per seed (for the measured-time figure).
     public var mainnetAccuracyBySeed: [Int: Double] = [:]
 }

@@ -1,6 +1,6 @@
-// Plain input records for the report. They mirror the store's `runs` and `predictions` tables
-// and the spec's `paper:` section, so the report never imports Store or Specs; the CLI adapts
-// store rows to these structs.
+// Plain input records of the pure report functions. `StoreReader` fills them from the store's
+// `experiment_info`, `runs` and `predictions` tables (the report never sees a spec); tests
+// build them directly.
 
 /// Which model a run trained: MainNet with a SideNet attached, or the MainNet alone.
 public enum Variant: String, Sendable, Hashable, CaseIterable, Codable {
@@ -123,7 +123,7 @@ public struct ECEBins: Sendable, Hashable, Codable {
     public var scheme: BinScheme { .paper(bins: bins, low: low, high: high) }
 }
 
-/// What the report needs to know about one experiment (from its spec).
+/// What the report needs to know about one experiment (its `experiment_info` row).
 public struct ExperimentInfo: Sendable, Hashable, Codable {
     /// Experiment name as in the store (`runs.experiment`).
     public var name: String

@@ -18,8 +18,6 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
     case gnuplotFailed(script: String, status: Int32, stderr: String)
     /// gnuplot could not be started.
     case gnuplotLaunchFailed(script: String, detail: String)
-    /// An experiment's stored spec (`experiments.spec_json`) does not decode or validate.
-    case invalidStoredSpec(experiment: String, id: Int64, detail: String)
 
     public var description: String {
         switch self {
@@ -39,8 +37,6 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
             return "gnuplot \(s): exit status \(st): \(err.trimmingCharacters(in: .whitespacesAndNewlines))"
         case let .gnuplotLaunchFailed(s, d):
             return "gnuplot \(s): cannot launch (\(d))"
-        case let .invalidStoredSpec(e, id, d):
-            return "experiments.spec_json of \(e) (id \(id)): \(d)"
         }
     }
 }

@@ -18,45 +18,30 @@ public struct EvaluatedExample {
 }
 
 extension Runner {
-    /// Evaluates a harness checkpoint (safetensors with the harness's names) on a split of the
-    /// spec's data. A checkpoint of a frozen-backbone regime holds only `head.*`/`sidenet.*`; the
-    /// backbone then comes from the spec's `mainnet.weights`.
+    /// Evaluates a checkpoint written by `sidenet run` on a split of the spec's data. Its metadata
+    /// (`RunCheckpointMetadata`) says the run's seed, variant and regime; the regime's
+    /// declaration says what the tensors cover (a frozen-backbone regime stores only `head.*` and
+    /// `sidenet.*`: the backbone then comes from the spec's `mainnet.weights`). A checkpoint
+    /// without that metadata is refused, naming the missing field.
     public static func evaluate(spec: ExperimentSpec, checkpoint: URL, split: String, baseDir: URL,
                                 progress: ProgressSink = SilentProgress()) throws -> [EvaluatedExample] {
-        let data = try PreparedData.load(spec, baseDir: baseDir)
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(contentsOf: checkpoint) } catch {
             throw RunnerError.checkpoint(path: checkpoint.path, reason: "\(error)")
         }
-        let seed = file.metadata["seed"].flatMap(Int.init) ?? 0
-        let (net, _, _) = try buildNet(spec, data: data, seed: seed, baseDir: baseDir)
-        // a full-regime baseline checkpoint also holds the untrained SideNet it never used
-        let hasSide = file.metadata["variant"] != "baseline" && file.tensors.keys.contains { $0.hasPrefix("sidenet.") }
-        let hasBackbone = file.tensors.keys.contains { !$0.hasPrefix("head.") && !$0.hasPrefix("sidenet.") && !$0.hasPrefix("optim.") }
-        let target: Module
-        if hasBackbone {
-            target = net.module
-        } else {
-            var parts: [(String, Module)] = [("head", net.head)]
-            if hasSide { parts.append(("sidenet", net.side)) }
-            target = CompositeModule(parts)
-        }
-        var ignored = ["optim."]
-        if hasBackbone && !hasSide { ignored.append("sidenet.") }
-        try loadStateDict(into: target, stored: file.tensors, source: checkpoint.lastPathComponent,
-                          options: StateDictLoadOptions(ignoredPrefixes: ignored))
-        let indices: [Int]
-        switch split {
-        case "test": indices = data.test
-        case "validation", "val": indices = data.validation
-        case "train": indices = data.train
-        default: throw RunnerError.invalid("--split must be test, validation or train, not \(split)")
-        }
+        let (declaration, meta) = try checkpointRegime(file, path: checkpoint.path)
+        let data = try PreparedData.load(spec, baseDir: baseDir)
+        let indices = try splitIndices(split, data)
+        let (net, _, _) = try buildNet(spec, data: data, seed: meta.seed, baseDir: baseDir)
+        let model = RegimeNet(net, declaration: declaration, withSide: meta.variant == Variant.sidenet.rawValue)
+        // a full checkpoint of a baseline run also holds the untrained SideNet it never used
+        try loadStateDict(into: model.checkpointModule, stored: file.tensors, source: checkpoint.lastPathComponent,
+                          options: StateDictLoadOptions(ignoredPrefixes: model.withSide ? ["optim."] : ["optim.", "sidenet."]))
         var out: [EvaluatedExample] = []
         progress.begin("eval \(split)", total: indices.count, unit: "ex")
         for start in stride(from: 0, to: indices.count, by: spec.evaluation.batchSize) {
             let idx = Array(indices[start..<min(indices.count, start + spec.evaluation.batchSize)])
-            let (main, side) = try net.forward(idx, data: data, mode: .eval, withSide: hasSide)
+            let (main, side) = try model.logits(idx, data: data, mode: .eval)
             let pm = predictions(main), ps = side.map(predictions)
             let k = main.shape[1]
             for (r, i) in idx.enumerated() {
@@ -69,6 +54,34 @@ extension Runner {
         }
         progress.end("\(out.count) examples")
         return out
+    }
+
+    /// The run metadata of a checkpoint and the declaration of the regime it names; the
+    /// declared contents must be those the file says it holds.
+    static func checkpointRegime(_ file: SafeTensorsFile, path: String) throws -> (RegimeDeclaration, RunCheckpointMetadata) {
+        let meta = try RunCheckpointMetadata(entries: file.metadata, file: path)
+        guard let regime = Regime(rawValue: meta.regime) else {
+            throw RunnerError.checkpoint(path: path, reason: "metadata regime '\(meta.regime)' is none of "
+                + Regime.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard Variant(rawValue: meta.variant) != nil else {
+            throw RunnerError.checkpoint(path: path, reason: "metadata variant '\(meta.variant)' is neither sidenet nor baseline")
+        }
+        let d = regime.declaration
+        guard meta.contents == d.checkpoint.rawValue else {
+            throw RunnerError.checkpoint(path: path, reason: "metadata contents '\(meta.contents)' differ from what regime "
+                + "\(regime.rawValue) stores ('\(d.checkpoint.rawValue)')")
+        }
+        return (d, meta)
+    }
+
+    private static func splitIndices(_ split: String, _ data: PreparedData) throws -> [Int] {
+        switch split {
+        case "test": return data.test
+        case "validation", "val": return data.validation
+        case "train": return data.train
+        default: throw RunnerError.invalid("--split must be test, validation or train, not \(split)")
+        }
     }
 
     /// Files a spec needs that are not on disk, each with where to get it and where it goes.

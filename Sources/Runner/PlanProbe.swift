@@ -50,7 +50,7 @@ public enum PlanProbe {
     }
 
     static func workloadOf(_ spec: ExperimentSpec, data: PreparedData) -> PlanWorkload {
-        let frozen = spec.training.regime != .full
+        let frozen = spec.training.regime.declaration.cachesFeatures
         return PlanWorkload(experiment: spec.name, regime: spec.training.regime.rawValue,
                             runs: spec.seeds.count * spec.variants.count, epochs: spec.training.epochs,
                             trainExamples: data.train.count, validationExamples: data.validation.count,
@@ -114,12 +114,13 @@ public enum PlanProbe {
         let o = spec.training.optimizer
         let featureRate: Double
         let trainRate: Double, evalRate: Double
-        if regime == .full {
-            let adam = Adam(parameters: net.module.namedParameters(), lr: o.lr)
+        if !regime.declaration.cachesFeatures {
+            let model = RegimeNet(net, declaration: regime.declaration, withSide: true)
+            let adam = Adam(parameters: model.trainableParameters, lr: o.lr)
             trainRate = try rate(steps: steps) {
                 let idx = batch(data.train, bs)
                 adam.zeroGrad()
-                _ = try jointStep(net, indices: idx, data: data, alpha: spec.training.alpha, withSide: true)
+                _ = try trainingStep(model, indices: idx, data: data, alpha: spec.training.alpha)
                 adam.step()
                 return idx.count
             }
@@ -136,26 +137,28 @@ public enum PlanProbe {
                 feats = try net.features(idx, data: data)
                 return idx.count
             }
+            // the probed batch's features stand for the pool: rows 0..<rows (any labels will do)
             let f = feats!
-            let rows = f.head.shape[0]
-            let heads = scoped("head", net.head.namedParameters()) + scoped("sidenet", net.side.namedParameters())
-            let adam = Adam(parameters: heads, lr: o.lr)
+            let rows = min(f.head.shape[0], data.poolCount)
+            let attach = f.attach.rows(0..<rows), head = f.head.rows(0..<rows)
+            let cached = FeatureCache.Features(attach: FeatureMatrix(rows: rows, cols: attach.count / rows, dtype: .float32),
+                                               head: FeatureMatrix(rows: rows, cols: head.count / rows, dtype: .float32))
+            cached.attach.setRows(Array(0..<rows)[...], from: attach)
+            cached.head.setRows(Array(0..<rows)[...], from: head)
+            let model = RegimeNet(net, declaration: regime.declaration, withSide: true)
+            model.features = cached
+            let adam = Adam(parameters: model.trainableParameters, lr: o.lr)
             func rowsBatch(_ n: Int) -> [Int] { (0..<n).map { $0 % rows } }
             trainRate = try rate(steps: steps) {
                 let idx = rowsBatch(bs)
-                let labels = idx.map { data.labels[data.validation[$0 % data.validation.count]] }
                 adam.zeroGrad()
-                let m = net.head.forward(f.head.gatherRows(idx), mode: .train)
-                let s = net.side.forward(f.attach.gatherRows(idx), mode: .train)
-                _ = net.head.backward(headLoss(m, labels: labels).dLogits)
-                _ = net.side.backward(headLoss(s, labels: labels).dLogits)
+                _ = try trainingStep(model, indices: idx, data: data, alpha: spec.training.alpha)
                 adam.step()
                 return idx.count
             }
             evalRate = try rate(steps: steps) {
                 let idx = rowsBatch(ebs)
-                _ = net.head.forward(f.head.gatherRows(idx), mode: .eval)
-                _ = net.side.forward(f.attach.gatherRows(idx), mode: .eval)
+                _ = try model.logits(idx, data: data, mode: .eval)
                 return idx.count
             }
         }

@@ -48,7 +48,7 @@ public enum Pretrainer {
     }
 
     public static func pretrain(_ spec: ExperimentSpec, out: URL, store: ResultStore, options: RunOptions) throws -> Outcome {
-        guard spec.training.regime == .full, spec.variants.contains(.baseline) else {
+        guard spec.training.regime.declaration.backbone.isTrained, spec.variants.contains(.baseline) else {
             throw Failure.invalidSpec("\(spec.name): a pretraining spec trains the MainNet alone: regime full and variant baseline")
         }
         guard spec.mainnet.weights == nil else {

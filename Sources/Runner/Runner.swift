@@ -60,7 +60,7 @@ public final class Runner {
         do {
             try spec.validate()
             experimentId = try store.registerExperiment(name: spec.name, specJSON: spec.canonicalJSON(),
-                                                        specHash: spec.specHash)
+                                                        specHash: spec.specHash, info: spec.reportInfo)
         } catch {
             // nothing can run: every selected run fails with this reason
             return sel.pairs.filter { seed, variant in

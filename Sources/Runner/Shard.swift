@@ -61,12 +61,10 @@ public enum ShardPlan {
     }
 
     /// The feature cache key of RunJob depends on the spec and, for a randomly initialised
-    /// MainNet, on the seed; the full regime uses no cache.
+    /// MainNet, on the seed; a regime that does not cache features (e.g. full) shares nothing.
     static func cacheGroup(_ spec: ExperimentSpec, variant: Variant, seed: Int) -> String {
-        switch spec.training.regime {
-        case .full: return "\(spec.name)|\(variant.rawValue)|\(seed)"
-        case .heads, .sidenet: return spec.mainnet.weights == nil ? "\(spec.name)|seed\(seed)" : spec.name
-        }
+        guard spec.training.regime.declaration.cachesFeatures else { return "\(spec.name)|\(variant.rawValue)|\(seed)" }
+        return spec.mainnet.weights == nil ? "\(spec.name)|seed\(seed)" : spec.name
     }
 
     static func unitOrder(_ a: RunUnit, _ b: RunUnit) -> Bool {

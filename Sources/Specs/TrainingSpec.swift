@@ -1,14 +1,3 @@
-/// What is trained (the SideNet variant trains the SideNet as well wherever the regime allows).
-public enum Regime: String, Codable, CaseIterable, Sendable {
-    /// MainNet body frozen; the MainNet head and the SideNet are trained (the paper's setting:
-    /// "the SideNet is fine-tuned with the last layer of the MainNet").
-    case heads
-    /// Only the SideNet is trained; the whole MainNet, head included, stays as loaded.
-    case sidenet
-    /// Everything is trained on L = L_M + alpha * L_S.
-    case full
-}
-
 public enum OptimizerName: String, Codable, CaseIterable, Sendable { case adam }
 
 /// Validation metric watched by ReduceLROnPlateau and used to pick the best epoch.

@@ -136,8 +136,8 @@ extension ExperimentSpec {
         try range(p.cooldown, 0...10_000, "training.plateau.cooldown")
         try nonNegative(p.minLR, "training.plateau.min_lr")
         try nonNegative(training.alpha, "training.alpha")
-        if training.regime == .sidenet && variants.contains(.baseline) {
-            throw fail(.invalid, "training.regime", "regime sidenet trains only the SideNet, so the baseline variant would train nothing; use heads or full, or drop baseline from variants")
+        if !training.regime.declaration.trainsMainNet && variants.contains(.baseline) {
+            throw fail(.invalid, "training.regime", "regime \(training.regime.rawValue) trains only the SideNet, so the baseline variant would train nothing; use heads or full, or drop baseline from variants")
         }
         if p.monitor == .valLossSide && variants.contains(.baseline) {
             throw fail(.invalid, "training.plateau.monitor", "val_loss_side needs a SideNet but variants include baseline; use val_loss or val_loss_main")

@@ -47,7 +47,7 @@ private let resultColumns = ["num_classes", "params_prefix", "params_sidenet", "
                              "flops_sidenet", "flops_mainnet", "best_epoch", "test_acc_main", "test_acc_side", "data_split"]
 
 extension ResultStore {
-    /// Copies the experiments and runs (with their epochs, predictions and checkpoint rows;
+    /// Copies the experiments (with their `experiment_info` rows) and runs (with their epochs, predictions and checkpoint rows;
     /// checkpoint paths stay as recorded) of `sources` into this database, in ONE transaction.
     /// Experiments match on (name, spec hash); runs on (experiment, variant, seed). A finished
     /// run wins over an unfinished copy, an unfinished copy with more epochs over one with fewer;
@@ -115,6 +115,7 @@ extension ResultStore {
             destId = db.lastInsertedRowID
             tally.experimentsAdded += 1
         }
+        try mergeInfo(from: src, sourceExperiment: srcId, into: db, destExperiment: destId)
         for run in try Row.fetchAll(src, sql: "SELECT * FROM runs WHERE experiment_id = ? ORDER BY variant, seed",
                                     arguments: [srcId]) {
             let variant: String = run["variant"], seed: Int = run["seed"], status: String = run["status"]
@@ -158,6 +159,25 @@ extension ResultStore {
                 tally.runsUnchanged += 1
             }
         }
+    }
+
+    /// Gives the destination experiment an `experiment_info` row when it has none: the source's
+    /// (copied column by column), else, for a source written before v5-experiment-info, the row
+    /// derived from `spec_json`. A destination row is kept (the same spec hash).
+    private func mergeInfo(from src: Database, sourceExperiment: Int64, into db: Database, destExperiment: Int64) throws {
+        let table = ExperimentInfoRow.databaseTableName
+        guard try Row.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE experiment_id = ?",
+                               arguments: [destExperiment]) == nil else { return }
+        guard try src.tableExists(table),
+              let row = try Row.fetchOne(src, sql: "SELECT * FROM \(table) WHERE experiment_id = ?",
+                                         arguments: [sourceExperiment]) else {
+            return try ResultStore.fillLegacyInfo(db, experimentId: destExperiment)
+        }
+        let cols = try sharedColumns(row, table: table, in: db, skip: ["experiment_id"])
+        let names = (["experiment_id"] + cols).map { "\"\($0)\"" }.joined(separator: ", ")
+        let marks = Array(repeating: "?", count: cols.count + 1).joined(separator: ", ")
+        let values: [DatabaseValue] = [destExperiment.databaseValue] + cols.map { row[$0] }
+        try db.execute(sql: "INSERT INTO \(table) (\(names)) VALUES (\(marks))", arguments: StatementArguments(values))
     }
 
     /// Nil when two finished copies hold the same results, else what differs.

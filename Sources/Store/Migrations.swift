@@ -94,7 +94,8 @@ extension ResultStore {
                 t.add(column: "owner_started", .integer)
             }
         }
-        registerValidationMigration(&m)  // "v4-validation-predictions": keep it last
+        registerValidationMigration(&m)  // "v4-validation-predictions"
+        registerExperimentInfoMigration(&m)  // "v5-experiment-info": keep it last
         return m
     }
 

@@ -261,6 +261,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     /// A logits blob whose length is not a multiple of 4 bytes.
     case badLogitsBlob(bytes: Int)
     case invalidArgument(String)
+    /// An `experiment_info` row (or one derived from `spec_json`) the report cannot use.
+    case invalidExperimentInfo(String)
 
     public var description: String {
         switch self {
@@ -274,6 +276,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "store: run \(id) is not held by this runner (status \(status), owner \(owner ?? "none"))"
         case .badLogitsBlob(let n): return "store: logits blob of \(n) bytes is not a whole number of Float32 values"
         case .invalidArgument(let s): return "store: \(s)"
+        case .invalidExperimentInfo(let s): return "store: \(s)"
         }
     }
 }

@@ -157,17 +157,25 @@ public final class ResultStore: @unchecked Sendable {
 
     // MARK: experiments
 
-    /// Inserts the experiment if (name, specHash) is new; returns its id either way.
+    /// Inserts the experiment if (name, specHash) is new; returns its id either way. `info`
+    /// (what the report needs: label, figure, the paper's numbers, ECE bins, synthetic) is
+    /// written with it, replacing the row of an earlier registration of the same spec hash (its
+    /// fields are not hashed); without `info` a new experiment gets the row derived from
+    /// `specJSON` as migration v5 derives it for older rows.
     @discardableResult
-    public func registerExperiment(name: String, specJSON: String, specHash: String) throws -> Int64 {
+    public func registerExperiment(name: String, specJSON: String, specHash: String,
+                                   info: ExperimentInfoRow? = nil) throws -> Int64 {
         try write { db in
             if let id = try Int64.fetchOne(db, sql: "SELECT id FROM experiments WHERE name = ? AND spec_hash = ?",
                                            arguments: [name, specHash]) {
+                if info != nil { try ResultStore.writeInfo(db, experimentId: id, info: info) }
                 return id
             }
             let row = ExperimentRow(name: name, specJSON: specJSON, specHash: specHash, createdAt: timestamp())
             try row.insert(db)
-            return db.lastInsertedRowID
+            let id = db.lastInsertedRowID
+            try ResultStore.writeInfo(db, experimentId: id, info: info)
+            return id
         }
     }
 

@@ -42,12 +42,14 @@ final class StoreTests: XCTestCase {
 
     func testMigrationsOnFreshDatabase() throws {
         let s = try open()
-        XCTAssertEqual(try s.appliedMigrations(), ["v1-initial", "v2-data-split", "v3-claim-owner", "v4-validation-predictions"])
+        XCTAssertEqual(try s.appliedMigrations(), ["v1-initial", "v2-data-split", "v3-claim-owner", "v4-validation-predictions",
+                                                       "v5-experiment-info"])
         XCTAssertEqual(try s.integrityCheck(), ["ok"])
         XCTAssertEqual(try s.experiments(), [])
         // Reopening does not re-run or fail the migrations.
         let again = try open()
-        XCTAssertEqual(try again.appliedMigrations(), ["v1-initial", "v2-data-split", "v3-claim-owner", "v4-validation-predictions"])
+        XCTAssertEqual(try again.appliedMigrations(), ["v1-initial", "v2-data-split", "v3-claim-owner", "v4-validation-predictions",
+                                                       "v5-experiment-info"])
     }
 
     func testRegisterExperimentIsIdempotent() throws {

@@ -32,7 +32,7 @@ final class ValidationStoreTests: XCTestCase {
 
     func testValidationRowsRoundTripBesideTestRows() throws {
         let s = try ResultStore(path: dir.appendingPathComponent("a.sqlite").path)
-        XCTAssertEqual(try s.appliedMigrations().last, "v4-validation-predictions")
+        XCTAssertTrue(try s.appliedMigrations().contains("v4-validation-predictions"))
         let run = try finishedRun(s, validation: 6)
         let val = try s.validationPredictions(runId: run)
         XCTAssertEqual(val, (0..<6).map { row(run, $0, label: 2) })
@@ -63,7 +63,7 @@ final class ValidationStoreTests: XCTestCase {
         try ResultStore.createLegacyDatabase(path: path, upTo: "v2-data-split")
         let s = try ResultStore(path: path)
         XCTAssertEqual(try s.appliedMigrations().first, "v1-initial")
-        XCTAssertEqual(try s.appliedMigrations().last, "v4-validation-predictions")
+        XCTAssertTrue(try s.appliedMigrations().contains("v4-validation-predictions"))
         XCTAssertEqual(try s.integrityCheck(), ["ok"])
         XCTAssertEqual(try s.validationPredictions(runId: 1), [])
         XCTAssertFalse(try s.hasValidationPredictions(runId: 1))

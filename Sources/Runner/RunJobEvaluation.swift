@@ -1,0 +1,91 @@
+import Foundation
+import Layers
+import Store
+import Tensors
+
+/// Evaluation inside a run: the validation losses of each epoch, and the selected epoch's
+/// per-example rows on the validation and test splits (eval mode throughout).
+extension RunJob {
+    struct Validation {
+        var lossMain: Double, lossSide: Double?, accMain: Double, accSide: Double?
+    }
+
+    func validate() throws -> Validation {
+        var lm = 0.0, ls = 0.0, cm = 0, cs = 0
+        let idxs = data.validation
+        try forEachEvalBatch(idxs) { _, idx, main, side in
+            let labels = idx.map { data.labels[$0] }
+            lm += headLoss(main, labels: labels).loss * Double(idx.count)
+            cm += zip(predictions(main), labels).filter { $0.0.pred == $0.1 }.count
+            if let side {
+                ls += headLoss(side, labels: labels).loss * Double(idx.count)
+                cs += zip(predictions(side), labels).filter { $0.0.pred == $0.1 }.count
+            }
+        }
+        let n = Double(max(idxs.count, 1))
+        return Validation(lossMain: lm / n, lossSide: withSide ? ls / n : nil, accMain: Double(cm) / n,
+                          accSide: withSide ? Double(cs) / n : nil)
+    }
+
+    /// Eval-mode logits of `idxs` handed to `body` batch by batch (`evaluation.batch_size`
+    /// examples; `start` = position of the batch in `idxs`). On cached features the heads run
+    /// over chunks of many batches at once (large GEMMs); each row's logits do not depend on the
+    /// rows beside it, and `body` still sees the same batches, so losses and sums are unchanged.
+    func forEachEvalBatch(_ idxs: [Int], _ body: (Int, [Int], Tensor, Tensor?) throws -> Void) throws {
+        let bs = spec.evaluation.batchSize
+        var chunk = bs
+        if let f = model.features {
+            // ~128 MB of gathered Float32 rows per chunk, a whole number of batches
+            let rowBytes = 4 * (f.head.cols + (withSide ? f.attach.cols : 0))
+            chunk = max(1, FeatureEvaluation.chunkBytes / max(1, rowBytes) / bs) * bs
+        }
+        for cStart in stride(from: 0, to: idxs.count, by: chunk) {
+            let cIdx = Array(idxs[cStart..<min(idxs.count, cStart + chunk)])
+            let (main, side) = try model.logits(cIdx, data: data, mode: .eval)
+            for bStart in stride(from: 0, to: cIdx.count, by: bs) {
+                let r = bStart..<min(cIdx.count, bStart + bs)
+                let whole = r.count == cIdx.count
+                try body(cStart + bStart, Array(cIdx[r]), whole ? main : main.rows(r), whole ? side : side?.rows(r))
+            }
+            try heartbeatIfDue()
+        }
+    }
+
+    /// The selected epoch on the test split: the rows the store keeps and the run's summary.
+    func evaluateTest(bestEpoch: Int?) throws -> (RunSummary, [PredictionRow]) {
+        let idxs = data.test
+        options.progress.begin("\(spec.name) \(runTag) test", total: idxs.count, unit: "ex")
+        let rows = try predictionRows(idxs) { options.progress.advance(to: $0) }
+        let n = Double(max(idxs.count, 1))
+        let accMain = Double(rows.filter { $0.mainPred == $0.label }.count) / n
+        let accSide: Double? = withSide ? Double(rows.filter { $0.sidePred == $0.label }.count) / n : nil
+        options.progress.end(String(format: "test acc MainNet %.2f%%", 100 * accMain)
+                             + (accSide.map { String(format: ", SideNet %.2f%%", 100 * $0) } ?? ""))
+        let b = model.net.breakdown
+        let summary = RunSummary(numClasses: data.numClasses, paramsPrefix: b.prefix.parameters,
+                                 paramsSidenet: b.sideNet.parameters, paramsMainnet: b.mainNet.parameters,
+                                 flopsPrefix: b.prefix.flops, flopsSidenet: b.sideNet.flops, flopsMainnet: b.mainNet.flops,
+                                 bestEpoch: bestEpoch, testAccMain: accMain, testAccSide: accSide,
+                                 dataSplit: data.splitDescription)
+        return (summary, rows)
+    }
+
+    /// Per-example rows of both heads on `idxs` (row idx = position in `idxs`), eval mode;
+    /// `advanced` hears how many rows are done after each batch.
+    func predictionRows(_ idxs: [Int], advanced: (Int) -> Void = { _ in }) throws -> [PredictionRow] {
+        var rows: [PredictionRow] = []
+        try forEachEvalBatch(idxs) { start, idx, main, side in
+            let pm = predictions(main), ps = side.map(predictions)
+            let k = main.shape[1]
+            for (r, poolIndex) in idx.enumerated() {
+                rows.append(PredictionRow(runId: runId, idx: start + r, label: data.labels[poolIndex],
+                                          sidePred: ps?[r].pred, sideConf: ps?[r].conf,
+                                          mainPred: pm[r].pred, mainConf: pm[r].conf,
+                                          sideLogits: side.map { Array($0.data[(r * k)..<(r * k + k)]) },
+                                          mainLogits: Array(main.data[(r * k)..<(r * k + k)])))
+            }
+            advanced(start + idx.count)
+        }
+        return rows
+    }
+}
