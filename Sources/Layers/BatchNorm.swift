@@ -64,25 +64,32 @@ public final class BatchNorm: Module {
             invStd.withUnsafeMutableBufferPointer { pi in unbiased.withUnsafeMutableBufferPointer { pu in
                 let (xb, mb, ib, ub) = (px.baseAddress!, pm.baseAddress!, pi.baseAddress!, pu.baseAddress!)
                 // Per channel: rows summed in Float (vectorised), rows accumulated in Double.
+                // Images outer, the chunk's channels inner: one forward sweep through memory.
                 parallelFor(c) { r in
-                    for ch in r {
-                        var s = 0.0
-                        for i in 0..<n {
+                    let lo = r.lowerBound
+                    var sums = [Double](repeating: 0, count: r.count), means = [Float](repeating: 0, count: r.count)
+                    for i in 0..<n {
+                        for ch in r {
                             let row = xb + (i * c + ch) * inner
                             var rs: Float = 0
                             for t in 0..<inner { rs += row[t] }
-                            s += Double(rs)
+                            sums[ch - lo] += Double(rs)
                         }
-                        let m = s / Double(count), mf = Float(m)
-                        var v = 0.0
-                        for i in 0..<n {
-                            let row = xb + (i * c + ch) * inner
+                    }
+                    for ch in r { means[ch - lo] = Float(sums[ch - lo] / Double(count)) }
+                    var sq = [Double](repeating: 0, count: r.count)
+                    for i in 0..<n {
+                        for ch in r {
+                            let row = xb + (i * c + ch) * inner, mf = means[ch - lo]
                             var rv: Float = 0
                             for t in 0..<inner { let d = row[t] - mf; rv += d * d }
-                            v += Double(rv)
+                            sq[ch - lo] += Double(rv)
                         }
+                    }
+                    for ch in r {
+                        let m = sums[ch - lo] / Double(count), mf = means[ch - lo]
                         // Correct for mean rounding: Σ(x − m)² = Σ(x − mf)² − count·(mf − m)².
-                        v = max(0, v - Double(count) * (Double(mf) - m) * (Double(mf) - m))
+                        let v = max(0, sq[ch - lo] - Double(count) * (Double(mf) - m) * (Double(mf) - m))
                         mb[ch] = mf
                         ib[ch] = Float(1 / (v / Double(count) + Double(eps)).squareRoot())
                         ub[ch] = Float(v / Double(count - 1))
@@ -145,56 +152,79 @@ public final class BatchNorm: Module {
         guard let x = cachedInput else { preconditionFailure("BatchNorm.backward called before forward") }
         precondition(dOut.shape == x.shape, "BatchNorm.backward: dOut \(dOut.shape), expected \(x.shape)")
         let (n, c, inner) = dims(x)
-        var d = dOut
-        if let y = cachedOutput {
+        // The ReLU mask (y > 0) is applied on the fly; dOut masked is materialised only when it
+        // is also the residual's gradient.
+        var d = dOut, mask: Tensor? = cachedOutput
+        if let y = cachedOutput, cachedResidual {
             d = Tensor(uninitializedShape: dOut.shape)
             dOut.data.withUnsafeBufferPointer { pg in y.data.withUnsafeBufferPointer { py in d.data.withUnsafeMutableBufferPointer { pd in
                 let gb = pg.baseAddress!, yb = py.baseAddress!, db = pd.baseAddress!
                 parallelFor(pd.count, minChunk: 65536) { r in for i in r { db[i] = yb[i] > 0 ? gb[i] : 0 } }
             } } }
+            mask = nil
         }
         let count = Float(n * inner)
         let mean = cachedMean, invStd = cachedInvStd
         var sumD = [Float](repeating: 0, count: c), sumDX = [Float](repeating: 0, count: c)
-        d.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in
+        let maskData = mask?.data ?? []
+        d.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in maskData.withUnsafeBufferPointer { pm in
         sumD.withUnsafeMutableBufferPointer { psd in sumDX.withUnsafeMutableBufferPointer { psx in
             let (db, xb, sdb, sxb) = (pd.baseAddress!, px.baseAddress!, psd.baseAddress!, psx.baseAddress!)
+            let yb = mask == nil ? nil : pm.baseAddress
+            // images outer, the chunk's channels inner (one forward sweep through memory)
             parallelFor(c) { r in
-                for ch in r {
-                    var s = 0.0, sx = 0.0
-                    let m = mean[ch], sd = invStd[ch]
-                    for i in 0..<n {
-                        let o = (i * c + ch) * inner
+                let lo = r.lowerBound
+                var s = [Double](repeating: 0, count: r.count), sx = [Double](repeating: 0, count: r.count)
+                for i in 0..<n {
+                    for ch in r {
+                        let m = mean[ch], sd = invStd[ch], o = (i * c + ch) * inner
                         var rs: Float = 0, rx: Float = 0
-                        for t in 0..<inner { let g = db[o + t]; rs += g; rx += g * ((xb[o + t] - m) * sd) }
-                        s += Double(rs); sx += Double(rx)
+                        if let yb {
+                            for t in 0..<inner { let g = yb[o + t] > 0 ? db[o + t] : 0; rs += g; rx += g * ((xb[o + t] - m) * sd) }
+                        } else {
+                            for t in 0..<inner { let g = db[o + t]; rs += g; rx += g * ((xb[o + t] - m) * sd) }
+                        }
+                        s[ch - lo] += Double(rs); sx[ch - lo] += Double(rx)
                     }
-                    sdb[ch] = Float(s); sxb[ch] = Float(sx)
                 }
+                for ch in r { sdb[ch] = Float(s[ch - lo]); sxb[ch] = Float(sx[ch - lo]) }
             }
-        } } } }
+        } } } } }
         if !weight.frozen { for ch in 0..<c { weight.grad.data[ch] += sumDX[ch] } }
         if !bias.frozen { for ch in 0..<c { bias.grad.data[ch] += sumD[ch] } }
         var dx = Tensor(uninitializedShape: x.shape)
         let train = cachedMode == .train
         let gammas = weight.value.data
-        d.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { ph in dx.data.withUnsafeMutableBufferPointer { px in
+        d.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { ph in maskData.withUnsafeBufferPointer { pm in
+        dx.data.withUnsafeMutableBufferPointer { px in
             let dp = pd.baseAddress!, xp = ph.baseAddress!, op = px.baseAddress!
+            let yb = mask == nil ? nil : pm.baseAddress
             parallelFor(n * c, minChunk: Swift.max(1, 16384 / Swift.max(1, inner))) { r in
                 for i in r {
                     let ch = i % c, gamma = gammas[ch], s = invStd[ch], m = mean[ch]
+                    let dr = dp + i * inner, xr = xp + i * inner, orow = op + i * inner
                     if train {
                         // dx̂ = γ·dOut; Σdx̂ = γ·sumD; Σdx̂·x̂ = γ·sumDX
                         let k = gamma * s / count
                         let a = sumD[ch], b = sumDX[ch]
-                        for t in 0..<inner { let j = i * inner + t; op[j] = k * (count * dp[j] - a - ((xp[j] - m) * s) * b) }
+                        if let yb {
+                            let yr = yb + i * inner
+                            for t in 0..<inner { let g = yr[t] > 0 ? dr[t] : 0; orow[t] = k * (count * g - a - ((xr[t] - m) * s) * b) }
+                        } else {
+                            for t in 0..<inner { orow[t] = k * (count * dr[t] - a - ((xr[t] - m) * s) * b) }
+                        }
                     } else {
                         let k = gamma * s
-                        for t in 0..<inner { let j = i * inner + t; op[j] = k * dp[j] }
+                        if let yb {
+                            let yr = yb + i * inner
+                            for t in 0..<inner { orow[t] = k * (yr[t] > 0 ? dr[t] : 0) }
+                        } else {
+                            for t in 0..<inner { orow[t] = k * dr[t] }
+                        }
                     }
                 }
             }
-        } } }
+        } } } }
         return (dx, cachedResidual ? d : nil)
     }
 }

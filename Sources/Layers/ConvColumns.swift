@@ -27,29 +27,40 @@ struct ConvTaps {
     var plain: Bool { classes.count == 1 && classes[0].identity && classes[0].t == kk }
 
     init(_ g: ConvGeometry) {
-        let (k, s, p, ho, wo) = (g.k, g.stride, g.padding, g.ho, g.wo)
-        let hw = ho * wo
-        kk = k * k
-        // offset[tap][q], -1 = padding
-        var off = [[Int32]](repeating: [Int32](repeating: -1, count: hw), count: kk)
-        for ky in 0..<k { for kx in 0..<k { for oy in 0..<ho { for ox in 0..<wo {
-            let iy = oy * s - p + ky, ix = ox * s - p + kx
-            if iy >= 0 && iy < g.h && ix >= 0 && ix < g.w { off[ky * k + kx][oy * wo + ox] = Int32(iy * g.w + ix) }
-        } } } }
-        let used = (0..<kk).filter { t in off[t].contains { $0 >= 0 } }
-        // positions grouped by their set of valid taps, in order of first appearance
+        let whole = ConvTaps.wholeMapClass(g)
+        kk = g.k * g.k
+        classes = g.ho * g.wo <= 16 ? ConvTaps.positionClasses(g, whole) ?? [whole] : [whole]
+    }
+
+    /// The one class of every output position in order, with the taps that read input somewhere.
+    static func wholeMapClass(_ g: ConvGeometry) -> ConvClass {
+        let (k, s, p, hw) = (g.k, g.stride, g.padding, g.ho * g.wo)
+        var used: [Int] = [], offsets: [Int32] = []
+        for ky in 0..<k { for kx in 0..<k {
+            var row = [Int32](repeating: -1, count: hw), any = false
+            for oy in 0..<g.ho { for ox in 0..<g.wo {
+                let iy = oy * s - p + ky, ix = ox * s - p + kx
+                if iy >= 0 && iy < g.h && ix >= 0 && ix < g.w { row[oy * g.wo + ox] = Int32(iy * g.w + ix); any = true }
+            } }
+            if any { used.append(ky * k + kx); offsets += row }
+        } }
+        return ConvClass(taps: used, positions: Array(0..<hw), offsets: offsets, identity: true)
+    }
+
+    /// Output positions grouped by their set of valid taps (in order of first appearance), or nil
+    /// when splitting saves less than 20% of the whole-map class's work.
+    static func positionClasses(_ g: ConvGeometry, _ whole: ConvClass) -> [ConvClass]? {
+        let hw = whole.p, nt = whole.t
         var keys: [[Int]] = [], members: [[Int]] = []
         for q in 0..<hw {
-            let key = used.filter { off[$0][q] >= 0 }
+            let key = (0..<nt).filter { whole.offsets[$0 * hw + q] >= 0 }
             if let i = keys.firstIndex(of: key) { members[i].append(q) } else { keys.append(key); members.append([q]) }
         }
         let splitCost = zip(keys, members).reduce(0) { $0 + $1.0.count * $1.1.count }
-        if hw <= 16 && keys.count > 1 && splitCost * 5 <= used.count * hw * 4 {
-            classes = zip(keys, members).map { taps, qs in
-                ConvClass(taps: taps, positions: qs, offsets: taps.flatMap { t in qs.map { off[t][$0] } }, identity: false)
-            }
-        } else {
-            classes = [ConvClass(taps: used, positions: Array(0..<hw), offsets: used.flatMap { off[$0] }, identity: true)]
+        guard keys.count > 1 && splitCost * 5 <= nt * hw * 4 else { return nil }
+        return zip(keys, members).map { ti, qs in
+            ConvClass(taps: ti.map { whole.taps[$0] }, positions: qs,
+                      offsets: ti.flatMap { i in qs.map { whole.offsets[i * hw + $0] } }, identity: false)
         }
     }
 
@@ -62,28 +73,74 @@ struct ConvTaps {
 
     /// weight [O, C, k, k] -> per class packed [O, C·T] (only that class's taps), concatenated.
     func pack(_ w: UnsafePointer<Float>, _ g: ConvGeometry) -> [Float] {
-        var out = [Float](repeating: 0, count: packedSize(g)), base = 0
-        for cl in classes {
-            let t = cl.t
-            for oc in 0..<(g.o * g.c) { for i in 0..<t { out[base + oc * t + i] = w[oc * kk + cl.taps[i]] } }
-            base += g.o * g.c * t
+        let size = packedSize(g), rows = g.o * g.c, kk = kk
+        return [Float](unsafeUninitializedCapacity: size) { buf, initialized in
+            var dst = buf.baseAddress!
+            for cl in classes {
+                let t = cl.t
+                cl.taps.withUnsafeBufferPointer { tp in
+                    for oc in 0..<rows { let src = w + oc * kk, d = dst + oc * t; for i in 0..<t { d[i] = src[tp[i]] } }
+                }
+                dst += rows * t
+            }
+            initialized = size
         }
-        return out
     }
 
     /// Adds every class's packed [O, C·T] into dWeight [O, C, k, k] (unused taps read only zeros).
     func unpackAdd(_ packed: UnsafePointer<Float>, _ g: ConvGeometry, into dw: UnsafeMutablePointer<Float>) {
-        var base = 0
+        var src = packed
+        let rows = g.o * g.c, kk = kk
         for cl in classes {
             let t = cl.t
-            for oc in 0..<(g.o * g.c) { for i in 0..<t { dw[oc * kk + cl.taps[i]] += packed[base + oc * t + i] } }
-            base += g.o * g.c * t
+            cl.taps.withUnsafeBufferPointer { tp in
+                for oc in 0..<rows { let d = dw + oc * kk, s = src + oc * t; for i in 0..<t { d[tp[i]] += s[i] } }
+            }
+            src += rows * t
         }
     }
 }
 
 /// One image x [C, H, W] -> columns dst[(c, t), p] of one class with row stride `ld`; padding -> 0.
+/// The whole-map class goes by row runs (ConvRows.swift), position classes by the tap table.
 func im2col(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ cl: ConvClass, _ dst: UnsafeMutablePointer<Float>, ld: Int) {
+    if cl.identity { im2colRows(src, g, taps: cl.taps, dst, ld: ld) } else { im2colGather(src, g, cl, dst, ld: ld) }
+}
+
+/// Adds columns src[(c, t), p] of one class (row stride `ld`) back into one image dx [C, H, W].
+func col2im(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ cl: ConvClass, _ dst: UnsafeMutablePointer<Float>, ld: Int) {
+    if cl.identity { col2imRows(src, g, taps: cl.taps, dst, ld: ld) } else { col2imGather(src, g, cl, dst, ld: ld) }
+}
+
+/// The im2col matrix [C·T, Ho·Wo] of image `image` of x [N, C, H, W] for the whole-map class
+/// (T = taps that read input), by row runs (`rows: true`) or by the tap-table gather (the
+/// reference). `addBack` instead adds `columns` into a zero image by col2im and returns it
+/// [C, H, W]. Exposed for tests.
+public func convColumnsWholeMap(_ x: Tensor, image: Int, kernelSize k: Int, stride: Int, padding: Int,
+                                rows: Bool, addBack columns: [Float]? = nil) -> [Float] {
+    let g = ConvGeometry(n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3], o: 1, k: k, stride: stride, padding: padding)
+    let cl = ConvTaps.wholeMapClass(g), hw = g.ho * g.wo, chw = g.c * g.h * g.w
+    return x.data.withUnsafeBufferPointer { px in
+        if let columns {
+            precondition(columns.count == g.c * cl.t * hw, "convColumnsWholeMap: \(columns.count) columns, expected \(g.c * cl.t * hw)")
+            var img = [Float](repeating: 0, count: chw)
+            columns.withUnsafeBufferPointer { pc in img.withUnsafeMutableBufferPointer { pi in
+                if rows { col2imRows(pc.baseAddress!, g, taps: cl.taps, pi.baseAddress!, ld: hw) }
+                else { col2imGather(pc.baseAddress!, g, cl, pi.baseAddress!, ld: hw) }
+            } }
+            return img
+        }
+        var cols = [Float](repeating: .nan, count: g.c * cl.t * hw)
+        cols.withUnsafeMutableBufferPointer { pc in
+            let src = px.baseAddress! + image * chw
+            if rows { im2colRows(src, g, taps: cl.taps, pc.baseAddress!, ld: hw) } else { im2colGather(src, g, cl, pc.baseAddress!, ld: hw) }
+        }
+        return cols
+    }
+}
+
+/// Tap-table gather: one image x [C, H, W] -> columns dst[(c, t), p] of one class; padding -> 0.
+func im2colGather(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ cl: ConvClass, _ dst: UnsafeMutablePointer<Float>, ld: Int) {
     let np = cl.p, t = cl.t, plane = g.h * g.w
     cl.offsets.withUnsafeBufferPointer { po in
         let off = po.baseAddress!
@@ -97,9 +154,9 @@ func im2col(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ cl: ConvClass, _ d
     }
 }
 
-/// Adds columns src[(c, t), p] of one class (row stride `ld`) back into one image dx [C, H, W].
+/// Tap-table scatter: adds columns src[(c, t), p] of one class back into one image dx [C, H, W].
 /// Within one tap row the offsets are distinct, so the adds never collide.
-func col2im(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ cl: ConvClass, _ dst: UnsafeMutablePointer<Float>, ld: Int) {
+func col2imGather(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ cl: ConvClass, _ dst: UnsafeMutablePointer<Float>, ld: Int) {
     let np = cl.p, t = cl.t, plane = g.h * g.w
     cl.offsets.withUnsafeBufferPointer { po in
         let off = po.baseAddress!
@@ -125,9 +182,12 @@ func copyColumns(_ tmp: UnsafeMutablePointer<Float>, width: Int, images y: Unsaf
         }
         return
     }
-    for p in 0..<np {
-        let q = cl.positions[p]
-        if toColumns { for oc in 0..<o { col[oc * width + p] = img[oc * hw + q] } }
-        else { for oc in 0..<o { img[oc * hw + q] = col[oc * width + p] } }
+    // channel-major: each channel row read or written in one sweep over the positions
+    cl.positions.withUnsafeBufferPointer { pq in
+        let pos = pq.baseAddress!
+        for oc in 0..<o {
+            let c = col + oc * width, im = img + oc * hw
+            if toColumns { for p in 0..<np { c[p] = im[pos[p]] } } else { for p in 0..<np { im[pos[p]] = c[p] } }
+        }
     }
 }

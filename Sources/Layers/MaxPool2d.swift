@@ -21,24 +21,43 @@ public final class MaxPool2d {
         let (k, s, p) = (kernelSize, stride, padding)
         x.data.withUnsafeBufferPointer { px in y.data.withUnsafeMutableBufferPointer { py in arg.withUnsafeMutableBufferPointer { pa in
             let xb = px.baseAddress!, yb = py.baseAddress!, ab = pa.baseAddress!
+            // Windows clipped to the input once per output row; the outputs whose window is whole
+            // horizontally go tap by tap across the row with selects (the same scan order per
+            // output: the first maximum wins; a NaN wins and propagates).
+            let lo = Swift.min(wo, (p + s - 1) / s), hi = Swift.max(lo, Swift.min(wo, w + p - k >= 0 ? (w + p - k) / s + 1 : 0))
             parallelFor(n * c, minChunk: 8) { r in
                 for plane in r {
                     let src = xb + plane * h * w
-                    for oy in 0..<ho { for ox in 0..<wo {
-                        var best = -Float.infinity, bi = -1
-                        for ky in 0..<k {
-                            let iy = oy * s - p + ky
-                            if iy < 0 || iy >= h { continue }
-                            for kx in 0..<k {
-                                let ix = ox * s - p + kx
-                                if ix < 0 || ix >= w { continue }
-                                let v = src[iy * w + ix]
-                                if v > best || bi < 0 || v.isNaN { best = v; bi = iy * w + ix }
+                    for oy in 0..<ho {
+                        let y0 = Swift.max(0, oy * s - p), y1 = Swift.min(h, oy * s - p + k)
+                        let yr = yb + (plane * ho + oy) * wo, ar = ab + (plane * ho + oy) * wo
+                        for j in 0..<(lo + wo - hi) {
+                            let ox = j < lo ? j : hi + (j - lo)
+                            let x0 = Swift.max(0, ox * s - p), x1 = Swift.min(w, ox * s - p + k)
+                            var bi = y0 * w + x0, best = src[bi]
+                            for iy in y0..<y1 {
+                                for ix in x0..<x1 {
+                                    let v = src[iy * w + ix]
+                                    if v > best || v.isNaN { best = v; bi = iy * w + ix }
+                                }
+                            }
+                            yr[ox] = best; ar[ox] = Int32(bi)
+                        }
+                        if lo >= hi { continue }
+                        for ox in lo..<hi { let i = y0 * w + ox * s - p; yr[ox] = src[i]; ar[ox] = Int32(i) }
+                        for iy in y0..<y1 {
+                            for kx in 0..<k where iy > y0 || kx > 0 {
+                                let off = iy * w + kx - p
+                                for ox in lo..<hi {
+                                    let i = off &+ ox &* s, v = src[i], b = yr[ox]
+                                    // v > b or v is NaN, without a branch (b NaN: v > b is false)
+                                    let take = (v > b ? 1 : 0) | (v != v ? 1 : 0)
+                                    yr[ox] = take != 0 ? v : b
+                                    ar[ox] = take != 0 ? Int32(truncatingIfNeeded: i) : ar[ox]
+                                }
                             }
                         }
-                        let o = (plane * ho + oy) * wo + ox
-                        yb[o] = best; ab[o] = Int32(bi)
-                    } }
+                    }
                 }
             }
         } } }
@@ -65,6 +84,26 @@ public final class MaxPool2d {
         } } }
         return dx
     }
+}
+
+/// Plain max pooling loop (bounds tested per tap): the reference `MaxPool2d.forward` is tested
+/// against. x [N, C, H, W] -> (y [N, C, Ho, Wo], argmax flat index within the input plane).
+public func referenceMaxPool2d(_ x: Tensor, kernelSize k: Int, stride s: Int, padding p: Int) -> (y: Tensor, argmax: [Int32]) {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1
+    var y = Tensor(zeros: [n, c, ho, wo]), arg = [Int32](repeating: 0, count: n * c * ho * wo)
+    for plane in 0..<(n * c) { for oy in 0..<ho { for ox in 0..<wo {
+        var best = -Float.infinity, bi = -1
+        for ky in 0..<k { for kx in 0..<k {
+            let iy = oy * s - p + ky, ix = ox * s - p + kx
+            if iy < 0 || iy >= h || ix < 0 || ix >= w { continue }
+            let v = x.data[plane * h * w + iy * w + ix]
+            if v > best || bi < 0 || v.isNaN { best = v; bi = iy * w + ix }
+        } }
+        let o = (plane * ho + oy) * wo + ox
+        y.data[o] = best; arg[o] = Int32(bi)
+    } } }
+    return (y, arg)
 }
 
 /// Adaptive average pooling to 1×1, PyTorch `nn.AdaptiveAvgPool2d((1, 1))`.

@@ -82,7 +82,10 @@ public final class Adam {
     }
 
     /// The element loop (N = parameter element count). Operation order mirrors the PyTorch CPU
-    /// kernels so results agree to rounding.
+    /// kernels so results agree to rounding. Two passes over each chunk, the same operations on
+    /// the same values: the first moment alone (its fused multiply-add is a libm call without
+    /// hardware FMA in the baseline target, which keeps a loop scalar), then the rest (sqrt and
+    /// divisions), which the compiler vectorises.
     static func update(value: inout [Float], grad: [Float], m: inout [Float], v: inout [Float],
                        weightDecay: Float, w1: Float, beta2: Float, w2: Float, bias2Sqrt: Float,
                        eps: Float, negStepSize: Float) {
@@ -91,23 +94,48 @@ public final class Adam {
         grad.withUnsafeBufferPointer { pg in
         m.withUnsafeMutableBufferPointer { pm in
         v.withUnsafeMutableBufferPointer { pvv in
-            let pv = pv, pg = pg, pm = pm, pvv = pvv
+            let pv = pv.baseAddress!, pg = pg.baseAddress!, pm = pm.baseAddress!, pvv = pvv.baseAddress!
             parallelFor(n, minChunk: 1 << 16) { range in
-                for i in range {
-                    var g = pg[i]
-                    if weightDecay != 0 { g = g + weightDecay * pv[i] }
-                    // torch.lerp (vectorized CPU path, fused multiply-add):
-                    // weight < 0.5 -> self + w * (end - self), else end + (w - 1) * (end - self)
-                    let mi = w1 < 0.5 ? pm[i].addingProduct(w1, g - pm[i])
-                                      : g.addingProduct(w1 - 1, g - pm[i])
-                    pm[i] = mi
-                    let vi = pvv[i] * beta2 + w2 * g * g
-                    pvv[i] = vi
-                    let denom = vi.squareRoot() / bias2Sqrt + eps
-                    pv[i] = pv[i] + negStepSize * mi / denom
+                if weightDecay == 0 {
+                    firstMoment(range, pg, pm, w1)
+                    rest(range, pg, pm, pvv, pv, beta2, w2, bias2Sqrt, eps, negStepSize)
+                } else {
+                    // coupled L2: g + weightDecay * p, with p as before this step in both passes
+                    var g = [Float](repeating: 0, count: range.count)
+                    g.withUnsafeMutableBufferPointer { pgd in
+                        let d = pgd.baseAddress! - range.lowerBound
+                        for i in range { d[i] = pg[i] + weightDecay * pv[i] }
+                        firstMoment(range, UnsafePointer(d), pm, w1)
+                        rest(range, UnsafePointer(d), pm, pvv, pv, beta2, w2, bias2Sqrt, eps, negStepSize)
+                    }
                 }
             }
         }}}}
+    }
+
+    /// m = lerp(m, g, w1) as torch.lerp's vectorized CPU path (fused multiply-add):
+    /// weight < 0.5 -> self + w * (end - self), else end + (w - 1) * (end - self).
+    @inline(__always)
+    private static func firstMoment(_ range: Range<Int>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ w1: Float) {
+        if w1 < 0.5 {
+            for i in range { m[i] = m[i].addingProduct(w1, g[i] - m[i]) }
+        } else {
+            for i in range { m[i] = g[i].addingProduct(w1 - 1, g[i] - m[i]) }
+        }
+    }
+
+    /// v = v·beta2 + w2·g·g; p += negStepSize · m / (sqrt(v) / bias2Sqrt + eps).
+    @inline(__always)
+    private static func rest(_ range: Range<Int>, _ g: UnsafePointer<Float>, _ m: UnsafePointer<Float>,
+                             _ v: UnsafeMutablePointer<Float>, _ p: UnsafeMutablePointer<Float>, _ beta2: Float, _ w2: Float,
+                             _ bias2Sqrt: Float, _ eps: Float, _ negStepSize: Float) {
+        for i in range {
+            let gi = g[i]
+            let vi = v[i] * beta2 + w2 * gi * gi
+            v[i] = vi
+            let denom = vi.squareRoot() / bias2Sqrt + eps
+            p[i] = p[i] + negStepSize * m[i] / denom
+        }
     }
 
     // MARK: state export / import (checkpoint resume)

@@ -24,6 +24,23 @@ final class FeatureCache {
 
     func url(for key: String) -> URL { directory.appendingPathComponent("features-\(key).safetensors") }
 
+    /// The cache key of a spec's features: backbone arch, config and weight file digest (or the
+    /// random init seed), attach point, data identity, and the storage dtype unless float32. The
+    /// same key as `RunJob.cachedFeatures` (a lockstep group and a single run share one cache).
+    static func key(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: URL) throws -> String {
+        var weights = "random-init-seed\(seed)"
+        if let w = spec.mainnet.weights {
+            weights = try FileDigest.digest(WeightsCatalog.require(w, arch: spec.mainnet.arch, baseDir: baseDir))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]  // a stable key: unsorted JSON varies between calls
+        let config = (try? encoder.encode(spec.mainnet.resolvedConfig)).flatMap { String(data: $0, encoding: .utf8) } ?? "?"
+        let dtype = spec.training.featureCacheDType
+        var parts = ["v1", spec.mainnet.arch.rawValue, config, weights, spec.sidenet.attach, data.identity]
+        if dtype != .float32 { parts.append(dtype.rawValue) }  // float32 keys are those of older caches
+        return FileDigest.hash(parts.joined(separator: "|"))
+    }
+
     /// The features for `key`, computing them with `compute` (batches of pool indices, visited in
     /// `order`, a permutation of the pool) when absent. Rows come back in pool order.
     func features(key: String, poolCount: Int, order: [Int], batchSize: Int, dtype: FeatureCacheDType,

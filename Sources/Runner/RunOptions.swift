@@ -27,6 +27,10 @@ public struct RunOptions {
     /// Called after each committed epoch with (experiment, variant, seed, epoch); tests use it to
     /// simulate a crash by throwing.
     public var afterEpoch: ((String, Variant, Int, Int) throws -> Void)?
+    /// Regimes on cached features (`heads`, `sidenet`): train all selected runs of a spec together
+    /// (`Runner+Lockstep.swift`), each with its own results exactly as alone. False: one run after
+    /// the other (`RunJob`), kept to compare the two.
+    public var lockstep = true
 
     public init() {}
 }

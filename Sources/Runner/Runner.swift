@@ -12,8 +12,8 @@ import Tensors
 public final class Runner {
     public let store: ResultStore
     public let options: RunOptions
-    public private(set) var stats = RunnerStats()
-    private let cache: FeatureCache
+    public internal(set) var stats = RunnerStats()
+    let cache: FeatureCache
 
     public init(store: ResultStore, options: RunOptions) {
         self.store = store
@@ -71,6 +71,10 @@ public final class Runner {
         }
         var data: Result<PreparedData, Error>?
         var outcomes: [RunOutcome] = []
+        let d = spec.training.regime.declaration
+        if options.lockstep, d.cachesFeatures, d.checkpoint == .heads {  // cached features: all runs at once
+            return runLockstep(spec, experimentId: experimentId, selection: sel, only: selected)
+        }
         for (seed, variant) in sel.pairs {
             if options.stop.isRequested { return outcomes }
             if let selected, !selected.contains(where: { $0.experiment == spec.name && $0.variant == variant && $0.seed == seed }) {
@@ -83,7 +87,7 @@ public final class Runner {
         return outcomes
     }
 
-    private func failed(_ spec: ExperimentSpec, _ variant: Variant, _ seed: Int, reason: String) -> RunOutcome {
+    func failed(_ spec: ExperimentSpec, _ variant: Variant, _ seed: Int, reason: String) -> RunOutcome {
         options.progress.note("\(spec.name) \(variant.rawValue) seed \(seed): FAILED: \(reason)")
         return RunOutcome(experiment: spec.name, variant: variant, seed: seed, status: .failed, reason: reason)
     }
@@ -144,7 +148,7 @@ public final class Runner {
     }
 
     /// "running in process 123 on host h (heartbeat ...)" for a run another process holds.
-    private func holderDescription(_ runId: Int64) -> String {
+    func holderDescription(_ runId: Int64) -> String {
         guard let row = try? store.run(id: runId) else { return "running in another process" }
         var s = "running in another process"
         if let o = row.claimOwner { s = "running in process \(o.pid) on \(o.host)" }

@@ -5,6 +5,7 @@ import Foundation
 /// The thread setting shared by OpenBLAS and sidenet's own loops. Defaults to all cores.
 public enum Threads {
     nonisolated(unsafe) private static var current: Int = {
+        _ = HeapPolicy.applied
         let n = ProcessInfo.processInfo.activeProcessorCount
         openblas_set_num_threads(Int32(n))
         return n

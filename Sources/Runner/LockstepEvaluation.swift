@@ -1,0 +1,85 @@
+import Foundation
+import Models
+import Store
+import Tensors
+
+/// Validation losses and accuracies of one run (what `RunJob.validate` computes).
+struct HeadsValidation {
+    var lossMain: Double, lossSide: Double?, accMain: Double, accSide: Double?
+}
+
+/// Validation and test of every run of a lockstep group in one pass over the cached features:
+/// each chunk of rows is gathered (and decoded from Float16) once for all runs, then every head
+/// runs on it. The chunk size does not depend on which runs are in the group (always sized for
+/// head + attach rows), so each run's GEMMs have the same shapes as when it runs alone: its
+/// logits are bit for bit its own. (Stacking the runs' first layers into one wider GEMM was
+/// tried and is not bit-exact: OpenBLAS picks kernels by shape, and a column's rounding then
+/// depends on how many columns sit beside it.) The callers see the same evaluation batches as
+/// `RunJob`, so losses and sums are unchanged.
+enum LockstepEvaluation {
+    /// Eval-mode logits of every run on `idxs`, handed to `body(run, start, batchIndices, main,
+    /// side)` per evaluation batch of `batchSize` rows (`start` = position in `idxs`).
+    static func forEachBatch(_ runs: [LockstepRun], features f: FeatureCache.Features, idxs: [Int], batchSize bs: Int,
+                             heartbeat: () throws -> Void,
+                             _ body: (Int, Int, [Int], Tensor, Tensor?) throws -> Void) throws {
+        let sided = runs.contains { $0.withSide }
+        let rowBytes = 4 * (f.head.cols + f.attach.cols)
+        let chunk = max(1, FeatureEvaluation.chunkBytes / max(1, rowBytes) / bs) * bs
+        for cStart in stride(from: 0, to: idxs.count, by: chunk) {
+            let cIdx = Array(idxs[cStart..<min(idxs.count, cStart + chunk)])
+            let head = f.head.gather(cIdx)  // [n, Fh]
+            let attach = sided ? f.attach.gather(cIdx) : nil  // [n, Fa]
+            for (r, run) in runs.enumerated() {
+                let main = run.head.forward(head, mode: .eval)
+                let side = run.withSide ? run.side.forward(attach!, mode: .eval) : nil
+                for bStart in stride(from: 0, to: cIdx.count, by: bs) {
+                    let range = bStart..<min(cIdx.count, bStart + bs)
+                    let whole = range.count == cIdx.count
+                    try body(r, cStart + bStart, Array(cIdx[range]), whole ? main : main.rows(range),
+                             whole ? side : side?.rows(range))
+                }
+            }
+            try heartbeat()
+        }
+    }
+
+    /// Validation losses and accuracies of every run (per evaluation batch, as `RunJob.validate`).
+    static func validate(_ runs: [LockstepRun], features f: FeatureCache.Features, data: PreparedData, batchSize: Int,
+                         heartbeat: () throws -> Void) throws -> [HeadsValidation] {
+        var lm = [Double](repeating: 0, count: runs.count), ls = lm
+        var cm = [Int](repeating: 0, count: runs.count), cs = cm
+        try forEachBatch(runs, features: f, idxs: data.validation, batchSize: batchSize, heartbeat: heartbeat) { r, _, idx, main, side in
+            let labels = idx.map { data.labels[$0] }
+            lm[r] += headLoss(main, labels: labels).loss * Double(idx.count)
+            cm[r] += zip(predictions(main), labels).filter { $0.0.pred == $0.1 }.count
+            if let side {
+                ls[r] += headLoss(side, labels: labels).loss * Double(idx.count)
+                cs[r] += zip(predictions(side), labels).filter { $0.0.pred == $0.1 }.count
+            }
+        }
+        let n = Double(max(data.validation.count, 1))
+        return runs.indices.map { r in
+            let s = runs[r].withSide
+            return HeadsValidation(lossMain: lm[r] / n, lossSide: s ? ls[r] / n : nil, accMain: Double(cm[r]) / n,
+                                   accSide: s ? Double(cs[r]) / n : nil)
+        }
+    }
+
+    /// Per-example prediction rows of every run on `idxs` (row idx = position in `idxs`).
+    static func predictionRows(_ runs: [LockstepRun], features f: FeatureCache.Features, idxs: [Int], data: PreparedData,
+                               batchSize: Int, heartbeat: () throws -> Void) throws -> [[PredictionRow]] {
+        var rows = [[PredictionRow]](repeating: [], count: runs.count)
+        try forEachBatch(runs, features: f, idxs: idxs, batchSize: batchSize, heartbeat: heartbeat) { r, start, idx, main, side in
+            let pm = predictions(main), ps = side.map(predictions)
+            let k = main.shape[1]
+            for (i, poolIndex) in idx.enumerated() {
+                rows[r].append(PredictionRow(runId: runs[r].runId, idx: start + i, label: data.labels[poolIndex],
+                                             sidePred: ps?[i].pred, sideConf: ps?[i].conf,
+                                             mainPred: pm[i].pred, mainConf: pm[i].conf,
+                                             sideLogits: side.map { Array($0.data[(i * k)..<(i * k + k)]) },
+                                             mainLogits: Array(main.data[(i * k)..<(i * k + k)])))
+            }
+        }
+        return rows
+    }
+}

@@ -1,0 +1,319 @@
+import Foundation
+import Dispatch
+import Specs
+import Store
+import Tensors
+
+/// Regimes on cached features (`heads`, `sidenet`): all selected (variant, seed) runs of a spec
+/// train together, epoch by epoch. Each run keeps its own seed, data order, Adam, plateau
+/// schedule and model selection; within an epoch the runs train side by side, one per thread,
+/// each on one thread (OpenBLAS included: a skinny GEMM runs better whole on one core than split
+/// over two), so a run computes exactly what it computes alone. Validation and test run once
+/// per chunk of cached rows for all runs together (`LockstepEvaluation`). Each run is still
+/// claimed, committed (every epoch, one transaction) and finished on its own: a stop or a kill
+/// leaves finished runs finished and the others with their committed epochs, to resume.
+extension Runner {
+    func runLockstep(_ spec: ExperimentSpec, experimentId: Int64, selection sel: RunSelection,
+                     only selected: Set<RunUnit>?) -> [RunOutcome] {
+        var outcomes: [RunOutcome] = []
+        var claimed: [(outcome: Int, runId: Int64, resumeFrom: Int?, seed: Int, variant: Variant)] = []
+        for (seed, variant) in sel.pairs {
+            if options.stop.isRequested { break }
+            if let selected, !selected.contains(where: { $0.experiment == spec.name && $0.variant == variant && $0.seed == seed }) {
+                continue  // another shard's unit
+            }
+            let label = "\(spec.name) \(variant.rawValue) seed \(seed)"
+            var outcome = RunOutcome(experiment: spec.name, variant: variant, seed: seed, status: .skipped)
+            do {
+                switch try store.claimRun(experimentId: experimentId, variant: variant == .sidenet ? .sidenet : .baseline,
+                                          seed: seed, host: options.host, threads: options.threads,
+                                          gitCommit: options.gitCommit, regime: spec.training.regime.rawValue,
+                                          force: options.force) {
+                case .skipFinished(let runId):
+                    let row = try? store.run(id: runId)
+                    outcome.testAccMain = row?.testAccMain
+                    outcome.testAccSide = row?.testAccSide
+                    options.progress.note("\(label): finished earlier, skipped (--force reruns)")
+                case .skipRunning(let runId):
+                    outcome.status = .runningElsewhere
+                    outcome.reason = holderDescription(runId)
+                    options.progress.note("\(label): \(outcome.reason!), skipped")
+                case .claimed(let runId, let resumeFrom):
+                    claimed.append((outcomes.count, runId, resumeFrom, seed, variant))
+                }
+            } catch {
+                outcome = failed(spec, variant, seed, reason: "cannot claim the run: \(error)")
+            }
+            outcomes.append(outcome)
+        }
+        if claimed.isEmpty { return outcomes }
+        let group = LockstepGroup(runner: self, spec: spec)
+        group.run(claimed.map { ($0.runId, $0.resumeFrom, $0.seed, $0.variant) })
+        for (i, c) in claimed.enumerated() { outcomes[c.outcome] = group.outcomes[i] }
+        return outcomes
+    }
+}
+
+/// The claimed runs of one spec in lockstep (see `Runner.runLockstep`).
+final class LockstepGroup {
+    let runner: Runner
+    let spec: ExperimentSpec
+    var options: RunOptions { runner.options }
+    var store: ResultStore { runner.store }
+    /// One per claimed run, in claim order.
+    private(set) var outcomes: [RunOutcome] = []
+    private var runIds: [Int64] = []
+    /// Claimed runs not yet finished, failed or interrupted (they get heartbeats).
+    private var live = Set<Int>()
+    private var lastHeartbeat = Date()
+
+    init(runner: Runner, spec: ExperimentSpec) {
+        self.runner = runner
+        self.spec = spec
+    }
+
+    func run(_ claims: [(runId: Int64, resumeFrom: Int?, seed: Int, variant: Variant)]) {
+        outcomes = claims.map { RunOutcome(experiment: spec.name, variant: $0.variant, seed: $0.seed, status: .failed) }
+        runIds = claims.map(\.runId)
+        live = Set(claims.indices)
+        let data: PreparedData
+        do { data = try PreparedData.load(spec, baseDir: options.baseDir) } catch {
+            for i in claims.indices { fail(i, error) }
+            return
+        }
+        // Runs share features when the backbone comes from a weight file; a randomly initialised
+        // backbone differs per seed, so then each seed's runs form their own group, one after the other.
+        var parts: [[Int]] = []
+        for i in claims.indices {
+            if spec.mainnet.weights == nil, let p = parts.firstIndex(where: { claims[$0[0]].seed == claims[i].seed }) {
+                parts[p].append(i)
+            } else if spec.mainnet.weights != nil, !parts.isEmpty {
+                parts[0].append(i)
+            } else {
+                parts.append([i])
+            }
+        }
+        for part in parts {
+            if options.stop.isRequested { break }
+            run(part, claims, data: data)
+        }
+        if options.stop.isRequested { interrupt(Array(live).sorted()) }
+    }
+
+    /// Builds the runs `part` of `claims` (their features one set), then trains them together.
+    private func run(_ part: [Int], _ claims: [(runId: Int64, resumeFrom: Int?, seed: Int, variant: Variant)],
+                     data: PreparedData) {
+        var runs: [(Int, LockstepRun)] = []
+        var features: FeatureCache.Features?
+        var key: String?
+        for i in part {
+            let c = claims[i]
+            if options.stop.isRequested { break }
+            do {
+                let (net, warnings, headLoaded) = try buildNet(spec, data: data, seed: c.seed, baseDir: options.baseDir)
+                let d = spec.training.regime.declaration
+                if d.needsLoadedHead && !headLoaded {
+                    throw RunnerError.invalid("\(spec.name): regime \(d.regime.rawValue) keeps the MainNet as loaded, so mainnet.weights must be a "
+                        + "sidenet checkpoint holding the backbone and head.* (e.g. the best checkpoint of a full-regime run)")
+                }
+                for w in warnings { options.progress.note("  \(spec.name): \(w)") }
+                if key == nil { key = try FeatureCache.key(spec, data: data, seed: c.seed, baseDir: options.baseDir) }
+                features = try runner.cache.features(key: key!, poolCount: data.poolCount, order: data.featureOrder,
+                                                     batchSize: spec.evaluation.batchSize, dtype: spec.training.featureCacheDType,
+                                                     stats: &runner.stats, progress: options.progress, stop: options.stop) { idx in
+                    try self.heartbeatIfDue()  // a long feature pass must not look like an abandoned claim
+                    return try net.features(idx, data: data)
+                }
+                let run = LockstepRun(spec: spec, variant: c.variant, seed: c.seed, runId: c.runId, net: net,
+                                      resultsDir: options.resultsDir)
+                if let done = c.resumeFrom, done >= 1 {
+                    try run.restore(epoch: done, store: store)
+                    options.progress.note("  resuming \(spec.name) \(run.tag) after epoch \(done)")
+                }
+                runs.append((i, run))
+            } catch RunnerError.interrupted {
+                break
+            } catch {
+                fail(i, error)
+            }
+        }
+        if options.stop.isRequested { return }  // the caller marks every live run interrupted
+        if let f = features, !runs.isEmpty { train(runs, features: f, data: data) }
+    }
+
+    // MARK: epochs
+
+    private func train(_ all: [(Int, LockstepRun)], features f: FeatureCache.Features, data: PreparedData) {
+        var active = all
+        let epochs = spec.training.epochs
+        while !active.isEmpty {
+            let done = active.filter { $0.1.nextEpoch > epochs }
+            if !done.isEmpty {
+                finish(done, features: f, data: data)
+                active.removeAll { a in done.contains { $0.0 == a.0 } }
+                continue
+            }
+            if options.stop.isRequested { interrupt(Array(live).sorted()); return }
+            let epoch = active.map(\.1.nextEpoch).min()!
+            let group = active.filter { $0.1.nextEpoch == epoch }
+            let errors = trainEpoch(group.map(\.1), epoch: epoch, features: f, data: data)
+            if errors.contains(where: { if case RunnerError.interrupted? = $0 { return true } else { return false } }) {
+                interrupt(Array(live).sorted())
+                return
+            }
+            var trained: [(Int, LockstepRun)] = []
+            for (g, e) in zip(group, errors) {
+                if let e { fail(g.0, e); active.removeAll { $0.0 == g.0 } } else { trained.append(g) }
+            }
+            if trained.isEmpty { continue }
+            let began = Date()
+            let validations: [HeadsValidation]
+            do {
+                validations = try LockstepEvaluation.validate(trained.map(\.1), features: f, data: data,
+                                                              batchSize: spec.evaluation.batchSize, heartbeat: heartbeatIfDue)
+            } catch {
+                for t in trained { fail(t.0, error) }
+                active.removeAll { a in trained.contains { $0.0 == a.0 } }
+                continue
+            }
+            let share = Date().timeIntervalSince(began) / Double(trained.count)
+            for ((i, run), v) in zip(trained, validations) {
+                do {
+                    let (row, reduced) = try run.commitEpoch(epoch, validation: v, extraSeconds: share, store: store)
+                    var s = String(format: "%@ epoch %d/%d: train loss %.4f, val loss %.4f, val acc %.2f%%", run.label, epoch,
+                                   epochs, row.trainLossMain ?? .nan, v.lossMain, 100 * v.accMain)
+                    if let a = v.accSide { s += String(format: ", SideNet val acc %.2f%%", 100 * a) }
+                    if reduced { s += String(format: ", lr -> %.3g", run.adam.lr) }
+                    options.progress.note(s)
+                    try options.afterEpoch?(spec.name, run.variant, run.seed, epoch)
+                } catch {
+                    fail(i, error)
+                    active.removeAll { $0.0 == i }
+                }
+            }
+        }
+    }
+
+    /// One epoch of each run, the runs spread over `options.threads` threads (heaviest first),
+    /// each run on one thread. Returns each run's error (nil: trained).
+    private func trainEpoch(_ runs: [LockstepRun], epoch: Int, features f: FeatureCache.Features,
+                            data: PreparedData) -> [Error?] {
+        let label = runs.count == 1 ? "\(spec.name) \(runs[0].tag) epoch \(epoch)/\(spec.training.epochs)"
+            : "\(spec.name) epoch \(epoch)/\(spec.training.epochs), \(runs.count) runs in lockstep"
+        options.progress.begin(label, total: runs.count * data.train.count, unit: "ex")
+        let shared = LockstepShared(count: runs.count)
+        let progress = options.progress, stop = options.stop
+        let workers = min(options.threads, runs.count)
+        let order = runs.indices.sorted { (runs[$0].withSide ? 1 : 0) > (runs[$1].withSide ? 1 : 0) }
+        let work: (Int) -> Void = { _ in
+            while let i = shared.next(order) {
+                do {
+                    try runs[i].trainEpoch(epoch, features: f, data: data, stop: stop) { n in
+                        shared.locked { shared.done += n; progress.advance(to: shared.done) }
+                    }
+                } catch {
+                    shared.locked { shared.errors[i] = error }
+                }
+            }
+        }
+        if workers <= 1 {
+            work(0)
+        } else {
+            Threads.set(1)  // one thread per run, OpenBLAS included
+            defer { Threads.set(options.threads) }
+            DispatchQueue.concurrentPerform(iterations: workers, execute: work)
+        }
+        progress.end(shared.errors.allSatisfy { $0 == nil } ? "\(runs.count) run(s) trained" : "stopped")
+        return shared.errors
+    }
+
+    // MARK: the end of a run
+
+    /// Model selection, validation and test rows of `done` (all runs at once), then each run
+    /// finishes in its own transaction.
+    private func finish(_ done: [(Int, LockstepRun)], features f: FeatureCache.Features, data: PreparedData) {
+        var ok: [(Int, LockstepRun)] = []
+        for (i, run) in done {
+            do { try run.loadBest(); ok.append((i, run)) } catch { fail(i, error) }
+        }
+        if ok.isEmpty { return }
+        let runs = ok.map(\.1), bs = spec.evaluation.batchSize
+        do {
+            let validation = try LockstepEvaluation.predictionRows(runs, features: f, idxs: data.validation, data: data,
+                                                                   batchSize: bs, heartbeat: heartbeatIfDue)
+            options.progress.begin("\(spec.name) test, \(runs.count) run(s)", total: data.test.count, unit: "ex")
+            let test = try LockstepEvaluation.predictionRows(runs, features: f, idxs: data.test, data: data,
+                                                             batchSize: bs, heartbeat: heartbeatIfDue)
+            options.progress.end("")
+            for (k, (i, run)) in ok.enumerated() {
+                let n = Double(max(data.test.count, 1))
+                let accMain = Double(test[k].filter { $0.mainPred == $0.label }.count) / n
+                let accSide: Double? = run.withSide ? Double(test[k].filter { $0.sidePred == $0.label }.count) / n : nil
+                do {
+                    try store.finishRun(runId: run.runId, predictions: test[k], summary: run.summary(data: data, accMain: accMain,
+                                                                                                      accSide: accSide),
+                                        validationPredictions: validation[k])
+                    live.remove(i)
+                    outcomes[i].status = .finished
+                    outcomes[i].testAccMain = accMain
+                    outcomes[i].testAccSide = accSide
+                    options.progress.note(String(format: "%@: test acc MainNet %.2f%%", run.label, 100 * accMain)
+                                          + (accSide.map { String(format: ", SideNet %.2f%%", 100 * $0) } ?? ""))
+                } catch {
+                    fail(i, error)
+                }
+            }
+        } catch {
+            for (i, _) in ok { fail(i, error) }
+        }
+    }
+
+    private func fail(_ i: Int, _ error: Error) {
+        var reason = "\(error)"
+        do { try store.failRun(runId: runIds[i], reason: reason) } catch let storeError {
+            reason += " (not recorded: \(storeError))"
+        }
+        live.remove(i)
+        let o = outcomes[i]
+        outcomes[i] = runner.failed(spec, o.variant, o.seed, reason: reason)
+    }
+
+    private func interrupt(_ indices: [Int]) {
+        for i in indices {
+            live.remove(i)
+            outcomes[i].status = .interrupted
+            outcomes[i].reason = options.stop.reason
+            do { try store.markInterrupted(runId: runIds[i], reason: options.stop.reason) } catch {
+                outcomes[i].reason! += " (not recorded: \(error))"
+            }
+            options.progress.note("\(spec.name) \(outcomes[i].variant.rawValue) seed \(outcomes[i].seed): "
+                                  + "interrupted; committed epochs are kept")
+        }
+    }
+
+    /// Heartbeats every claimed run that is not over yet, once a minute.
+    private func heartbeatIfDue() throws {
+        guard Date().timeIntervalSince(lastHeartbeat) > 60 else { return }
+        for i in live.sorted() { try store.heartbeat(runId: runIds[i]) }
+        lastHeartbeat = Date()
+    }
+}
+
+/// What the worker threads of one lockstep epoch share: the next run to take, examples done, errors.
+private final class LockstepShared: @unchecked Sendable {
+    private let lock = NSLock()
+    private var taken = 0
+    var done = 0
+    var errors: [Error?]
+    init(count: Int) { errors = [Error?](repeating: nil, count: count) }
+
+    func locked(_ body: () -> Void) { lock.lock(); body(); lock.unlock() }
+
+    func next(_ order: [Int]) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard taken < order.count else { return nil }
+        taken += 1
+        return order[taken - 1]
+    }
+}
