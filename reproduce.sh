@@ -87,6 +87,20 @@ if [ "\$near_limit" = 1 ] && [ "\$status" = 143 ]; then
 fi
 exit \$status
 EOF
+  if [ "$pretrain" = 1 ]; then
+    cat > "$root/pretrain.sbatch" <<EOF
+#!/usr/bin/env bash
+# Written by reproduce.sh --slurm: pretrains the demo MainNets (experiments/pretrain) before the shards run.
+#SBATCH --job-name=sidenet-$set_name-pretrain
+#SBATCH --output=$root/logs/pretrain.log
+#SBATCH --open-mode=append
+#SBATCH --requeue
+set -eu
+cd $(printf '%q' "$repo")
+echo "==> pretraining on \$(hostname) at \$(date -u +%FT%TZ)"
+$qbin pretrain experiments/pretrain/*.yaml
+EOF
+  fi
   local qsrcs=""
   for k in $(seq 1 "$shards"); do qsrcs+=" $(printf '%q' "$work/shard-$k/sidenet.sqlite")"; done
   cat > "$root/merge-report.sbatch" <<EOF
@@ -105,6 +119,15 @@ $qbin merge "\${srcs[@]}" --into $(printf '%q' "$merged")
 $qbin report --db $(printf '%q' "$merged") --out $(printf '%q' "$plots") --tables $(printf '%q' "$tables")$qspecs
 echo "==> done: figures in $plots, tables in $tables, database $merged"
 EOF
+}
+
+# Generated stand-in data in the real file formats (deterministic; skipped when present): the
+# demo's data, and larger independent draws (seed 1) that stand in for the pretraining data.
+demo_data() {
+  [ -f data/synthetic/cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/cifar-10-batches-bin --train 6000 --test 2000 --hard-fraction 0.6
+  [ -f data/synthetic/sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/sst --hard-fraction 0.5
+  [ -f data/synthetic/pretrain-cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/pretrain-cifar-10-batches-bin --seed 1 --train 12000 --test 500 --hard-fraction 0.6
+  [ -f data/synthetic/pretrain-sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/pretrain-sst --seed 1 --count 16000 --hard-fraction 0.6
 }
 
 slurm_main() {
@@ -133,9 +156,10 @@ slurm_main() {
   local cpus="${threads:-4}"
   local extra=(); [ -n "$sbatch_args" ] && read -r -a extra <<< "$sbatch_args"
 
+  local pretrain=0
   if [ -z "$exp_dir" ] && [ "$profile" = demo ]; then
-    [ -f data/synthetic/cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/cifar-10-batches-bin
-    [ -f data/synthetic/sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/sst
+    demo_data   # the same generated data as a local demo; its MainNets are pretrained by a first job
+    pretrain=1
   else
     echo "==> checking that every dataset and weight file is in place"
     if ! "$bin" check "${specs[@]}"; then
@@ -170,10 +194,17 @@ slurm_main() {
 
   slurm_write_scripts
 
-  local array_id="" merge_id dep=()
+  local array_id="" merge_id pretrain_id="" dep=() after=()
+  if [ "$pretrain" = 1 ] && [ ${#pending[@]} -gt 0 ]; then
+    # the demo specs load results/pretrained/*.safetensors: pretrain first (a no-op when up to date)
+    pretrain_id="$(sbatch --parsable --cpus-per-task="$cpus" ${extra[@]+"${extra[@]}"} "$root/pretrain.sbatch")"
+    pretrain_id="${pretrain_id%%;*}"
+    after=(--dependency="afterok:$pretrain_id" --kill-on-invalid-dep=yes)
+    echo "==> submitted the pretraining of the demo MainNets as job $pretrain_id (the shards start when it ended OK)"
+  fi
   if [ ${#pending[@]} -gt 0 ]; then
     local list; list="$(IFS=,; echo "${pending[*]}")"
-    array_id="$(sbatch --parsable --array="$list" --cpus-per-task="$cpus" ${extra[@]+"${extra[@]}"} "$root/run-shards.sbatch")"
+    array_id="$(sbatch --parsable --array="$list" --cpus-per-task="$cpus" ${after[@]+"${after[@]}"} ${extra[@]+"${extra[@]}"} "$root/run-shards.sbatch")"
     array_id="${array_id%%;*}"
     dep=(--dependency="afterok:$array_id" --kill-on-invalid-dep=yes)
     echo "==> submitted shards $list of $shards as job array $array_id ($cpus CPUs each; task K runs shard K/$shards)"
@@ -182,10 +213,10 @@ slurm_main() {
   fi
   merge_id="$(sbatch --parsable ${dep[@]+"${dep[@]}"} ${extra[@]+"${extra[@]}"} "$root/merge-report.sbatch")"
   merge_id="${merge_id%%;*}"
-  printf '%s\n' $array_id "$merge_id" > "$root/jobs"
+  printf '%s\n' $array_id "$merge_id" $pretrain_id > "$root/jobs"
   echo "==> merge and report: job $merge_id${array_id:+ (starts when every task of $array_id ended OK)}"
-  echo "    follow:  squeue -j ${array_id:+$array_id,}$merge_id"
-  echo "    logs:    $root/logs/shard-K.log (one per task), $root/logs/merge-report.log"
+  echo "    follow:  squeue -j ${pretrain_id:+$pretrain_id,}${array_id:+$array_id,}$merge_id"
+  echo "    logs:    ${pretrain_id:+$root/logs/pretrain.log, }$root/logs/shard-K.log (one per task), $root/logs/merge-report.log"
   echo "    scripts: $root/run-shards.sbatch, $root/merge-report.sbatch"
   echo "    results: $merged, $plots, $tables (rerun ./reproduce.sh --slurm to resubmit unfinished shards)"
 }
@@ -225,12 +256,7 @@ case "$profile" in
 esac
 
 if [ "$profile" = demo ]; then
-  # Generated stand-in data in the real file formats (deterministic; skipped when present):
-  # the demo's data, and larger independent draws (seed 1) that stand in for the pretraining data.
-  [ -f data/synthetic/cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/cifar-10-batches-bin --train 6000 --test 2000 --hard-fraction 0.6
-  [ -f data/synthetic/sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/sst --hard-fraction 0.5
-  [ -f data/synthetic/pretrain-cifar-10-batches-bin/test_batch.bin ] || "$bin" data synth cifar10 --out data/synthetic/pretrain-cifar-10-batches-bin --seed 1 --train 12000 --test 500 --hard-fraction 0.6
-  [ -f data/synthetic/pretrain-sst/vocab.txt ] || "$bin" data synth sst --out data/synthetic/pretrain-sst --seed 1 --count 16000 --hard-fraction 0.6
+  demo_data
   echo "==> pretraining the demo MainNets (once per architecture; reused while spec and data are unchanged)"
   "$bin" pretrain ${targs[@]+"${targs[@]}"} experiments/pretrain/*.yaml
 else

@@ -141,10 +141,15 @@ public enum SyntheticCIFAR {
         7 horse = shaded ellipse, 8 ship = hull, 9 truck = striped wide rectangle.
         Easy images: centred, full size, class colours, high contrast: colour and local texture
         at fixed positions answer them, which early (shallow) features already carry.
-        What makes an image hard: the object is small, anywhere in the frame, rotated, noisy and
-        cluttered, always in the colours of its confusable partner class (sometimes on a foreign
-        background), often low contrast, sometimes occluded. Colour and position then mislead; only the shape and
-        texture, recognised wherever they are (translation-invariant, deeper features), answer it.
+        What makes an image hard is that only depth answers it: the object is small (radius 6-9
+        px instead of 11), anywhere in the frame, freely rotated, among small clutter, and always
+        in the colours of its confusable partner class (airplane/ship, automobile/truck,
+        bird/frog, cat/dog, deer/horse; sometimes on a foreign background). Colour and position,
+        the cues early features read, then point to the wrong class; only the shape and texture,
+        recognised wherever and however turned they are (translation- and rotation-invariant
+        features, built up over many layers), answer it. Hard images are never ambiguous: the
+        object is whole, at full contrast, the largest shape in the frame, under mild noise, so
+        a deep enough network can answer all of them.
         difficulty_train.bin / difficulty_test.bin: one byte per record in file order, 1 = hard.
 
         """

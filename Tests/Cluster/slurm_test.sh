@@ -189,4 +189,21 @@ for _ in $(seq 120); do [ -z "$(squeue -h -j "$merge2" 2>/dev/null)" ] && break;
 rm -f "$jobs_file"
 [ "$(grep -c "==> done" "$root/logs/merge-report.log")" = 2 ] || fail "the second merge-and-report job did not finish"
 grep -q "nothing new" "$root/logs/merge-report.log" || fail "the second merge-and-report job changed the database"
+# ---- the demo profile pretrains its MainNets first: a held submission (nothing runs) must
+# submit the pretraining job and make the shard array wait for it (afterok)
+demo_root="results/slurm/demo"
+if [ -e "$demo_root" ]; then
+  say "skipping the demo submission check: $demo_root exists (an earlier demo submission; move it away to run it)"
+else
+  ./reproduce.sh --slurm --profile demo --threads 1 --sbatch-args "--hold" > "$tmp/demo-submit.log" ||
+    fail "./reproduce.sh --slurm --profile demo failed: $(tail -5 "$tmp/demo-submit.log")"
+  demo_array="$(sed -n 1p "$demo_root/jobs")"; demo_merge="$(sed -n 2p "$demo_root/jobs")"; demo_pre="$(sed -n 3p "$demo_root/jobs")"
+  dep="$(scontrol show job "$demo_array" 2>/dev/null | grep -o 'Dependency=[^ ]*' | head -1)"
+  scancel "$demo_pre" "$demo_array" "$demo_merge" 2>/dev/null || true
+  [ -n "$demo_pre" ] || fail "the demo submission recorded no pretraining job: $(cat "$tmp/demo-submit.log")"
+  grep -q "pretrain experiments/pretrain/\*.yaml" "$demo_root/pretrain.sbatch" || fail "$demo_root/pretrain.sbatch does not run sidenet pretrain"
+  case "$dep" in *"afterok:$demo_pre"*) ;; *) fail "the demo shard array $demo_array does not wait for the pretraining job $demo_pre ($dep)" ;; esac
+  rm -rf "$demo_root"
+  say "PASS: --profile demo submits the pretraining (job $demo_pre) and the shards wait for it ($dep)"
+fi
 say "PASS: 2 shards, task ${array}_1 requeued and resumed, $finished runs finished once each, merge idempotent, figures written, resubmission skipped finished shards"

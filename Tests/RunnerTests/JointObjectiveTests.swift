@@ -38,6 +38,9 @@ final class JointObjectiveTests: XCTestCase {
             _ = try o.gradients(batch, alpha: alpha, withSide: true)
             let analytic = p.grad.data
             let step = max(1, p.value.count / 5)
+            func tolerance(_ a: Double, _ b: Double) -> Double { 0.03 * max(abs(a), abs(b)) + 2e-3 }
+            var checked = 0
+            let f0 = try o.loss(batch, alpha: alpha, withSide: true).total
             for i in Swift.stride(from: 0, to: p.value.count, by: step).prefix(5) {
                 let saved = p.value.data[i]
                 let h: Float = 1e-4  // BatchNorm over 8 examples is strongly curved: larger steps bias the estimate
@@ -46,10 +49,18 @@ final class JointObjectiveTests: XCTestCase {
                 p.value.data[i] = saved - h
                 let down = try o.loss(batch, alpha: alpha, withSide: true).total
                 p.value.data[i] = saved
+                // An element sitting on a kink (a max-pool tie or a ReLU at 0: the left and right
+                // derivatives differ, so no gradient exists to compare with) is left out; at most
+                // 2 of 5 may be. (The generated images of 2026-11-30 put conv1.weight[351] on one:
+                // right 0.041, left 0.072; the analytic 0.042 is the right derivative.)
+                let right = (up - f0) / Double(h), left = (f0 - down) / Double(h)
+                if abs(right - left) > 0.1 * max(abs(right), abs(left)) + 4e-3 { continue }
                 let fd = (up - down) / Double(2 * h)
                 let g = Double(analytic[i])
-                XCTAssertEqual(g, fd, accuracy: 0.03 * max(abs(g), abs(fd)) + 2e-3, "\(name)[\(i)]: analytic \(g), finite differences \(fd)")
+                XCTAssertEqual(g, fd, accuracy: tolerance(g, fd), "\(name)[\(i)]: analytic \(g), finite differences \(fd)")
+                checked += 1
             }
+            XCTAssertGreaterThanOrEqual(checked, 3, "\(name): only \(checked) of 5 elements away from a kink")
         }
     }
 
