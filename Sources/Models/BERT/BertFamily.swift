@@ -115,6 +115,13 @@ public struct BertFamily: MainNetFamily {
                      droppedKeys: ["embeddings.position_ids", "embeddings.token_type_ids"], ignoredPrefixes: ["cls.", "classifier."])
     }
 
+    public var publishedWeights: PublishedWeights {
+        PublishedWeights(folders: [
+            "bert-base": "https://huggingface.co/google-bert/bert-base-uncased (files config.json, vocab.txt, model.safetensors)",
+            "bert-large": "https://huggingface.co/google-bert/bert-large-uncased (files config.json, vocab.txt, model.safetensors)",
+        ])
+    }
+
     public func describe(_ arch: String, config: FamilyConfig, context: MainNetContext, attach: String) throws -> String {
         "\(arch) (\(layers(config) ?? 0) layers), \(context.sequenceLength) tokens, SideNet on the [CLS] state after \(attach), "
             + "MainNet head on the pooler output"

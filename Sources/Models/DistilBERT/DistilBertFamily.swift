@@ -96,6 +96,12 @@ public struct DistilBertFamily: MainNetFamily {
                                        "classifier.", "pooler."])
     }
 
+    public var publishedWeights: PublishedWeights {
+        PublishedWeights(folders: [
+            "distilbert": "https://huggingface.co/distilbert/distilbert-base-uncased (files config.json, vocab.txt, model.safetensors)",
+        ])
+    }
+
     public func describe(_ arch: String, config: FamilyConfig, context: MainNetContext, attach: String) throws -> String {
         "\(arch) (\(layers(config) ?? 0) layers), \(context.sequenceLength) tokens, SideNet on the [CLS] state after \(attach), "
             + "MainNet head on the [CLS] hidden state"

@@ -57,6 +57,8 @@ public protocol MainNetFamily: Sendable {
     func makeBackbone(_ config: FamilyConfig, context: MainNetContext, rng: inout SeededGenerator) throws -> MainNetBackbone
     /// How published weight files (torchvision / HF) name this family's tensors.
     var weightNaming: WeightNaming { get }
+    /// Where the published weight files are (for "missing file" messages; nothing is downloaded).
+    var publishedWeights: PublishedWeights { get }
     /// One line describing the split for `sidenet model` (arch, shape, attach point).
     func describe(_ arch: String, config: FamilyConfig, context: MainNetContext, attach: String) throws -> String
 }
@@ -68,6 +70,19 @@ extension MainNetFamily {
     }
     public func describesConfigFile(_ data: Data) -> Bool { false }
     public func maxInputLength(_ config: FamilyConfig) -> Int? { nil }
+    public var publishedWeights: PublishedWeights { PublishedWeights() }
+}
+
+/// A family's published pretrained weights: single files by their published name (torchvision:
+/// the 8 hex digits are the file's SHA-256 prefix), and model folders by preset (HF).
+public struct PublishedWeights: Sendable {
+    /// File name -> URL.
+    public var files: [String: String]
+    /// Preset arch name -> where its files are (a folder of config.json, vocab.txt, weights).
+    public var folders: [String: String]
+    public init(files: [String: String] = [:], folders: [String: String] = [:]) {
+        self.files = files; self.folders = folders
+    }
 }
 
 /// Per-unit costs of a backbone for one input size, and the sizes its heads read.

@@ -66,6 +66,12 @@ public struct ResNetFamily: MainNetFamily {
     }
 
     public var weightNaming: WeightNaming { WeightNaming(format: "torchvision state_dict names", ignoredPrefixes: ["fc."]) }
+    public var publishedWeights: PublishedWeights {
+        PublishedWeights(files: Dictionary(uniqueKeysWithValues: [
+            "resnet18-f37072fd.pth", "resnet34-b627a593.pth", "resnet50-0676ba61.pth", "resnet50-11ad3fa6.pth",
+            "resnet101-63fe2227.pth", "resnet152-394f9c45.pth", "resnet152-f82ba261.pth",
+        ].map { ($0, "https://download.pytorch.org/models/\($0)") }))
+    }
 
     public func describe(_ arch: String, config: FamilyConfig, context: MainNetContext, attach: String) throws -> String {
         let c = try resNetConfig(config, outputs: context.outputs)

@@ -85,6 +85,12 @@ public struct VGGFamily: MainNetFamily {
     }
 
     public var weightNaming: WeightNaming { WeightNaming(format: "torchvision state_dict names", ignoredPrefixes: ["classifier."]) }
+    public var publishedWeights: PublishedWeights {
+        PublishedWeights(files: Dictionary(uniqueKeysWithValues: [
+            "vgg11_bn-6002323d.pth", "vgg13_bn-abd245e5.pth", "vgg16_bn-6c64b313.pth", "vgg19_bn-c79401a0.pth",
+            "vgg16-397923af.pth", "vgg19-dcbb9e9d.pth",
+        ].map { ($0, "https://download.pytorch.org/models/\($0)") }))
+    }
 
     public func describe(_ arch: String, config: FamilyConfig, context: MainNetContext, attach: String) throws -> String {
         let c = try vggConfig(config)
