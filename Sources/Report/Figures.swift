@@ -139,7 +139,6 @@ extension Report {
         let synthetic = drawn.contains { $0.info.synthetic }
         let seeds = seedsPhrase(drawn.flatMap { e in
             [e.sweep.isEmpty ? nil : e.sweeps.count, e.baseline?.seeds].compactMap { $0 } })
-        let models = figure == 2 ? "ResNets" : figure == 4 ? "transformers" : "MainNets"
         // Error bars on every grid point would hide the curves: draw them on every 5th theta.
         let errorBarStride = 5
         for axis in ComputeAxis.allCases {
@@ -147,7 +146,7 @@ extension Report {
             let xcol = axis == .params ? (side: 2, base: 1) : (side: 4, base: 3)
             var title = "Figure \(figure). \(dataset): test accuracy vs \(axis.phrase)"
             if synthetic { title += " — synthetic stand-in data" }
-            let subtitle = "\(models) with SideNets (θ = \(dat(thetas.first)) … \(dat(thetas.last)), "
+            let subtitle = "MainNets with SideNets (θ = \(dat(thetas.first)) … \(dat(thetas.last)), "
                 + "error bars at every \(errorBarStride)th θ) and without; mean ± std over \(seeds)"
             var plots = [String]()
             for (i, e) in drawn.enumerated() {

@@ -54,7 +54,7 @@ final class FigureTests: XCTestCase {
         XCTAssertTrue(f2.contains("CIFAR-10"), f2)
         XCTAssertTrue(f2.contains("— synthetic stand-in data"), f2)
         XCTAssertTrue(f2.contains("with yerrorbars"), f2)
-        XCTAssertTrue(f2.contains("set title 'Figure 2. CIFAR-10: test accuracy vs average parameters per input — synthetic stand-in data'.\"\\n\".'ResNets"), f2)
+        XCTAssertTrue(f2.contains("set title 'Figure 2. CIFAR-10: test accuracy vs average parameters per input — synthetic stand-in data'.\"\\n\".'MainNets with SideNets"), f2)
         XCTAssertTrue(f2.contains("'ResNet152 + SideNet'"), f2)
         XCTAssertTrue(f2.contains("'ResNet152, no SideNet'"), f2)
         XCTAssertTrue(file("figure2_flops.gp").contains("set xlabel 'Average FLOPs per input (GFLOPs)'"))
