@@ -25,8 +25,8 @@ final class FeatureCache {
     func url(for key: String) -> URL { directory.appendingPathComponent("features-\(key).safetensors") }
 
     /// The cache key of a spec's features: backbone arch, config and weight file digest (or the
-    /// random init seed), attach point, data identity, and the storage dtype unless float32. The
-    /// same key as `RunJob.cachedFeatures` (a lockstep group and a single run share one cache).
+    /// random init seed), attach point, data identity, and the storage dtype unless float32. Single
+    /// runs (`RunJob.featureCacheKey`) and lockstep groups both key by it, so they share one cache.
     static func key(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: URL) throws -> String {
         var weights = "random-init-seed\(seed)"
         if let w = spec.mainnet.weights {

@@ -16,19 +16,10 @@ extension RunJob {
         if d.cachesFeatures { model.features = try cachedFeatures() }
     }
 
-    /// The cache key: everything the frozen backbone's features depend on.
+    /// The cache key: everything the frozen backbone's features depend on (`FeatureCache.key`,
+    /// shared with lockstep groups so a group and a single run read one cache).
     func featureCacheKey() throws -> String {
-        var weights = "random-init-seed\(seed)"
-        if let w = spec.mainnet.weights {
-            weights = try FileDigest.digest(WeightsCatalog.require(w, arch: spec.mainnet.arch, baseDir: options.baseDir))
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]  // a stable key: unsorted JSON varies between calls
-        let config = (try? encoder.encode(spec.mainnet.resolvedConfig)).flatMap { String(data: $0, encoding: .utf8) } ?? "?"
-        let dtype = spec.training.featureCacheDType
-        var parts = ["v1", spec.mainnet.arch.rawValue, config, weights, spec.sidenet.attach, data.identity]
-        if dtype != .float32 { parts.append(dtype.rawValue) }  // float32 keys are those of older caches
-        return FileDigest.hash(parts.joined(separator: "|"))
+        try FeatureCache.key(spec, data: data, seed: seed, baseDir: options.baseDir)
     }
 
     private func cachedFeatures() throws -> FeatureCache.Features {
