@@ -23,19 +23,13 @@ final class LockstepRun {
     let adam: Adam
     let plateau: ReduceLROnPlateau
     let checkpointDir: URL
-    var best = Best()
+    var best = BestEpoch()
     /// The next epoch to train (1 + the last committed one).
     var nextEpoch = 1
     /// Training sums of the epoch in progress, and its training seconds.
     var sumMain = 0.0, sumSide = 0.0, seen = 0, trainSeconds = 0.0
 
     /// The epoch with the best monitored validation value so far, and its checkpoint.
-    struct Best {
-        var value = Double.infinity
-        var epoch: Int?
-        var path: String?
-    }
-
     var withSide: Bool { variant == .sidenet }
     var tag: String { "\(variant.rawValue)-seed\(seed)" }
     var label: String { "\(spec.name) \(variant.rawValue) seed \(seed)" }
@@ -150,17 +144,8 @@ final class LockstepRun {
     // MARK: checkpoints (the format of `RunJob`)
 
     private func saveState(to url: URL, epoch: Int, includeOptimizer: Bool) throws {
-        var tensors = storedStateDict(checkpointModule)
-        if includeOptimizer {
-            for (k, t) in adam.stateTensors() { tensors["optim." + k] = StoredTensor(t) }
-        }
-        let plateauJSON = String(data: try JSONEncoder().encode(plateau.exportState()), encoding: .utf8) ?? "{}"
-        let meta = RunCheckpointMetadata(experiment: spec.name, specHash: spec.specHash, variant: variant.rawValue, seed: seed,
-                                         regime: declaration.regime.rawValue, contents: declaration.checkpoint.rawValue,
-                                         epoch: epoch, plateau: plateauJSON,
-                                         bestValue: best.value.isFinite ? best.value : nil, bestEpoch: best.epoch,
-                                         bestPath: best.path)
-        try SafeTensors.write(tensors, metadata: meta.entries, to: url)
+        try writeRunCheckpoint(to: url, module: checkpointModule, spec: spec, variant: variant, seed: seed, epoch: epoch,
+                               adam: adam, plateau: plateau, best: best, includeOptimizer: includeOptimizer)
     }
 
     /// Loads the heads of the selected epoch (model selection), if any epoch was selected.
@@ -197,7 +182,7 @@ final class LockstepRun {
         if let j = meta.plateau {
             plateau.importState(try JSONDecoder().decode(PlateauState.self, from: Data(j.utf8)))
         }
-        best = Best(value: meta.bestValue ?? .infinity, epoch: meta.bestEpoch, path: meta.bestPath)
+        best = BestEpoch(value: meta.bestValue ?? .infinity, epoch: meta.bestEpoch, path: meta.bestPath)
         nextEpoch = epoch + 1
     }
 

@@ -1,26 +1,44 @@
 import Foundation
 import Models
 import Optim
+import Specs
 import Tensors
 import WeightIO
 
 /// A run's checkpoints: what the regime declares a checkpoint holds, plus (resume point) the
 /// Adam state under `optim.*`, with `RunCheckpointMetadata` saying which run, regime and epoch
 /// it is and the schedule and best-epoch state a resume continues from.
+/// The selected epoch so far (model selection): its validation value and checkpoint.
+struct BestEpoch {
+    var value = Double.infinity
+    var epoch: Int?
+    var path: String?
+}
+
+/// Writes a run's checkpoint: `module`'s state (plus Adam's under `optim.*` when asked) and the
+/// metadata resume and evaluation read. The one writer of single runs and lockstep groups, so a
+/// run resumes alone or in a group from either.
+func writeRunCheckpoint(to url: URL, module: Module, spec: ExperimentSpec, variant: Variant, seed: Int, epoch: Int,
+                        adam: Adam, plateau: ReduceLROnPlateau, best: BestEpoch, includeOptimizer: Bool) throws {
+    var tensors = storedStateDict(module)
+    if includeOptimizer {
+        for (k, t) in adam.stateTensors() { tensors["optim." + k] = StoredTensor(t) }
+    }
+    let declaration = spec.training.regime.declaration
+    let plateauJSON = String(data: try JSONEncoder().encode(plateau.exportState()), encoding: .utf8) ?? "{}"
+    let meta = RunCheckpointMetadata(experiment: spec.name, specHash: spec.specHash, variant: variant.rawValue, seed: seed,
+                                     regime: declaration.regime.rawValue, contents: declaration.checkpoint.rawValue,
+                                     epoch: epoch, plateau: plateauJSON,
+                                     bestValue: best.value.isFinite ? best.value : nil, bestEpoch: best.epoch,
+                                     bestPath: best.path)
+    try SafeTensors.write(tensors, metadata: meta.entries, to: url)
+}
+
 extension RunJob {
     func saveState(to url: URL, epoch: Int, adam: Adam, plateau: ReduceLROnPlateau, best: BestEpoch,
                    includeOptimizer: Bool) throws {
-        var tensors = storedStateDict(model.checkpointModule)
-        if includeOptimizer {
-            for (k, t) in adam.stateTensors() { tensors["optim." + k] = StoredTensor(t) }
-        }
-        let plateauJSON = String(data: try JSONEncoder().encode(plateau.exportState()), encoding: .utf8) ?? "{}"
-        let meta = RunCheckpointMetadata(experiment: spec.name, specHash: spec.specHash, variant: variant.rawValue, seed: seed,
-                                         regime: declaration.regime.rawValue, contents: declaration.checkpoint.rawValue,
-                                         epoch: epoch, plateau: plateauJSON,
-                                         bestValue: best.value.isFinite ? best.value : nil, bestEpoch: best.epoch,
-                                         bestPath: best.path)
-        try SafeTensors.write(tensors, metadata: meta.entries, to: url)
+        try writeRunCheckpoint(to: url, module: model.checkpointModule, spec: spec, variant: variant, seed: seed,
+                               epoch: epoch, adam: adam, plateau: plateau, best: best, includeOptimizer: includeOptimizer)
     }
 
     private func open(_ url: URL) throws -> SafeTensorsFile {

@@ -6,12 +6,6 @@ import Store
 /// The epoch loop: one pass of training steps over the shuffled training split, validation,
 /// the plateau schedule, the best-epoch choice, checkpoints, then one store transaction.
 extension RunJob {
-    struct BestEpoch {
-        var value = Double.infinity
-        var epoch: Int?
-        var path: String?
-    }
-
     /// Summed losses of an epoch's training steps.
     struct TrainingSums {
         var main = 0.0, side = 0.0
