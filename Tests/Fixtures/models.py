@@ -163,6 +163,27 @@ def randomize_bn(model, g):
                 m.num_batches_tracked.fill_(3)
 
 
+def train_step(model, x, y, io, grad_keys, buffer_keys):
+    """One train-mode step of L = CE(main) + CE(side) (alpha 1) into `io`: logits, loss,
+    dL/dinput, the gradients of `grad_keys` and the buffers `buffer_keys` after the step."""
+    model.train()
+    xg = x.clone().requires_grad_(True)
+    main, side = model(xg)
+    loss = F.cross_entropy(main, y) + F.cross_entropy(side, y)
+    loss.backward()
+    io["train.main_logits"] = main.detach()
+    io["train.side_logits"] = side.detach()
+    io["train.loss"] = loss.detach().reshape(1)
+    io["grad.input"] = xg.grad
+    params = dict(model.named_parameters())
+    for k in grad_keys:
+        io["grad." + k] = params[k].grad
+    bufs = dict(model.named_buffers())
+    for k in buffer_keys:
+        io["after_train." + k] = bufs[k]
+    return loss
+
+
 def make_case(out, name, block, layers, width, classes, hidden, n, size, seed, strip_counters):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed + 1)
@@ -207,23 +228,11 @@ def make_case(out, name, block, layers, width, classes, hidden, n, size, seed, s
         io["eval.features"] = model.features(x)
         io["eval.attach"] = model.layer1(model.stem(x))
         io["tv.eval.logits"] = tv.eval()(x)
-    model.train()
-    xg = x.clone().requires_grad_(True)
-    main, side = model(xg)
-    loss = F.cross_entropy(main, y) + F.cross_entropy(side, y)   # L = L_M + alpha L_S, alpha 1
-    loss.backward()
-    io["train.main_logits"] = main.detach()
-    io["train.side_logits"] = side.detach()
-    io["train.loss"] = loss.detach().reshape(1)
-    io["grad.input"] = xg.grad
-    params = dict(model.named_parameters())
-    for k in ["conv1.weight", "layer1.0.bn1.weight", "layer1.0.conv1.weight", "layer4.0.conv2.weight",
-              "head.fc1.weight", "head.bn.weight", "head.fc2.bias", "sidenet.fc1.bias", "sidenet.fc2.weight"]:
-        io["grad." + k] = params[k].grad
-    bufs = dict(model.named_buffers())
-    for k in ["bn1.running_mean", "bn1.running_var", "layer1.0.bn1.running_var", "sidenet.bn.running_mean",
-              "head.bn.running_var"]:
-        io["after_train." + k] = bufs[k]
+    loss = train_step(model, x, y, io,
+                      ["conv1.weight", "layer1.0.bn1.weight", "layer1.0.conv1.weight", "layer4.0.conv2.weight",
+                       "head.fc1.weight", "head.bn.weight", "head.fc2.bias", "sidenet.fc1.bias", "sidenet.fc2.weight"],
+                      ["bn1.running_mean", "bn1.running_var", "layer1.0.bn1.running_var", "sidenet.bn.running_mean",
+                       "head.bn.running_var"])
     save_file({k: v.detach().contiguous() for k, v in io.items()}, os.path.join(d, "io.safetensors"))
     print(f"  {name}: {sum(p.numel() for p in model.parameters())} params, loss {loss.item():.4f}")
 
