@@ -45,14 +45,8 @@ public struct BertConfig: Equatable, Sendable, HFConfigFile {
     public static let largeUncased = BertConfig(hiddenSize: 1024, numHiddenLayers: 24, numAttentionHeads: 16,
                                                 intermediateSize: 4096)
 
-    /// Defaults by hub name ("bert-base-uncased", "bert-large-uncased"; a "google-bert/" prefix is accepted).
-    public static func named(_ name: String) throws -> BertConfig {
-        switch name.replacingOccurrences(of: "google-bert/", with: "") {
-        case "bert-base-uncased": return .baseUncased
-        case "bert-large-uncased": return .largeUncased
-        default: throw TextModelError.unknownModelName(name)
-        }
-    }
+    public static let hubConfigs = ["bert-base-uncased": baseUncased, "bert-large-uncased": largeUncased]
+    public static let hubOrganisation = "google-bert"
 
     /// Decodes an HF `config.json`. `file` names the source in error messages.
     public init(json data: Data, file: String = "config.json") throws {

@@ -11,6 +11,7 @@ public struct BertFamily: TextFamily {
     public var presetNames: [String] { ["bert-base", "bert-large"] }
     public var configHint: String { "a config.json path or inline HF BertConfig fields" }
     public var encoderFields: EncoderFieldNames { .bert }
+    public var referenceLabel: String { "HF base model (BertModel with pooler)" }
     public var attachPrefix: String { "encoder.layer" }
 
     public func presetConfig(_ arch: String) -> FamilyConfig? {
@@ -47,6 +48,8 @@ public struct BertFamily: TextFamily {
         BertFamily.fields(try BertConfig(json: data, file: file))
     }
 
+    public func encoderConfig(_ c: FamilyConfig, context: MainNetContext) throws -> BertConfig { try bertConfig(c, context: context) }
+
     /// The HF config (vocabulary from the config, else `context.vocabSize`).
     public func bertConfig(_ c: FamilyConfig, context: MainNetContext) throws -> BertConfig {
         let f = try canonicalConfig(c)
@@ -60,13 +63,6 @@ public struct BertFamily: TextFamily {
     public func defaultAttachPoint(_ config: FamilyConfig) throws -> String {
         let n = layers(config) ?? 12
         return grammar.name(afterBlock: min(n >= 24 ? 7 : 3, n - 1))
-    }
-
-    public func plan(_ config: FamilyConfig, context: MainNetContext) throws -> BackbonePlan {
-        let c = try bertConfig(config, context: context)
-        return c.encoderShape.plan(length: context.sequenceLength, pooler: true,
-                                   reference: ("HF base model (BertModel with pooler)", c.baseModelCost(length: context.sequenceLength)),
-                                   unitName: grammar.name(afterBlock:))
     }
 
     public func makeBackbone(_ config: FamilyConfig, context: MainNetContext, rng: inout SeededGenerator) throws -> MainNetBackbone {
@@ -83,21 +79,5 @@ public struct BertFamily: TextFamily {
             "bert-base": "https://huggingface.co/google-bert/bert-base-uncased (files config.json, vocab.txt, model.safetensors)",
             "bert-large": "https://huggingface.co/google-bert/bert-large-uncased (files config.json, vocab.txt, model.safetensors)",
         ])
-    }
-
-    public func describe(_ arch: String, config: FamilyConfig, context: MainNetContext, attach: String) throws -> String {
-        "\(arch) (\(layers(config) ?? 0) layers), \(context.sequenceLength) tokens, SideNet on the [CLS] state after \(attach), "
-            + "MainNet head on the pooler output"
-    }
-}
-
-extension TransformerShape {
-    /// Units: embeddings, then every block at sequence length `length`; head input = pooler or [CLS].
-    func plan(length: Int, pooler: Bool, reference: (label: String, cost: ComputeCost),
-              unitName: (Int) -> String) -> BackbonePlan {
-        BackbonePlan(unitNames: ["embeddings"] + (0..<layers).map(unitName),
-                     unitCosts: [embeddingsCost] + Array(repeating: layerCost(length: length), count: layers),
-                     sideFeatures: Array(repeating: hidden, count: layers + 1), headFeatures: hidden,
-                     headInputCost: pooler ? poolerCost : .zero, reference: reference)
     }
 }

@@ -38,13 +38,8 @@ public struct DistilBertConfig: Equatable, Sendable, HFConfigFile {
     /// distilbert-base-uncased: 6 layers, 768 dim, 12 heads, 3072 FFN.
     public static let baseUncased = DistilBertConfig()
 
-    /// Defaults by hub name ("distilbert-base-uncased"; a "distilbert/" prefix is accepted).
-    public static func named(_ name: String) throws -> DistilBertConfig {
-        switch name.replacingOccurrences(of: "distilbert/", with: "") {
-        case "distilbert-base-uncased": return .baseUncased
-        default: throw TextModelError.unknownModelName(name)
-        }
-    }
+    public static let hubConfigs = ["distilbert-base-uncased": baseUncased]
+    public static let hubOrganisation = "distilbert"
 
     /// Decodes an HF `config.json`. `file` names the source in error messages.
     public init(json data: Data, file: String = "config.json") throws {

@@ -11,6 +11,7 @@ public struct DistilBertFamily: TextFamily {
     public var presetNames: [String] { [] }
     public var configHint: String { "a config.json path or inline HF DistilBertConfig fields" }
     public var encoderFields: EncoderFieldNames { .distilBert }
+    public var referenceLabel: String { "HF base model (DistilBertModel)" }
     public var attachPrefix: String { "transformer.layer" }
 
     /// `distilbert` alone is the preset (distilbert-base-uncased) unless a config is given.
@@ -32,6 +33,8 @@ public struct DistilBertFamily: TextFamily {
         DistilBertFamily.fields(try DistilBertConfig(json: data, file: file))
     }
 
+    public func encoderConfig(_ c: FamilyConfig, context: MainNetContext) throws -> DistilBertConfig { try distilBertConfig(c, context: context) }
+
     /// The HF config (vocabulary from the config, else `context.vocabSize`).
     public func distilBertConfig(_ c: FamilyConfig, context: MainNetContext) throws -> DistilBertConfig {
         DistilBertConfig(shape: try encoderFields.shape(try canonicalConfig(c), context: context, typeVocab: 0,
@@ -40,13 +43,6 @@ public struct DistilBertFamily: TextFamily {
 
     /// The paper: after block 1 of 6.
     public func defaultAttachPoint(_ config: FamilyConfig) throws -> String { grammar.name(afterBlock: 0) }
-
-    public func plan(_ config: FamilyConfig, context: MainNetContext) throws -> BackbonePlan {
-        let c = try distilBertConfig(config, context: context)
-        return c.encoderShape.plan(length: context.sequenceLength, pooler: false,
-                                   reference: ("HF base model (DistilBertModel)", c.baseModelCost(length: context.sequenceLength)),
-                                   unitName: grammar.name(afterBlock:))
-    }
 
     public func makeBackbone(_ config: FamilyConfig, context: MainNetContext, rng: inout SeededGenerator) throws -> MainNetBackbone {
         DistilBertModel(config: try distilBertConfig(config, context: context), seed: rng.next())
@@ -62,10 +58,5 @@ public struct DistilBertFamily: TextFamily {
         PublishedWeights(folders: [
             "distilbert": "https://huggingface.co/distilbert/distilbert-base-uncased (files config.json, vocab.txt, model.safetensors)",
         ])
-    }
-
-    public func describe(_ arch: String, config: FamilyConfig, context: MainNetContext, attach: String) throws -> String {
-        "\(arch) (\(layers(config) ?? 0) layers), \(context.sequenceLength) tokens, SideNet on the [CLS] state after \(attach), "
-            + "MainNet head on the [CLS] hidden state"
     }
 }

@@ -141,13 +141,25 @@ struct ConfigFields {
     }
 }
 
-/// An HF config type decoded from a `config.json`.
+/// An HF config type decoded from a `config.json`, with its published configs by hub name.
 public protocol HFConfigFile {
     /// Decodes an HF `config.json`. `file` names the source in error messages.
     init(json data: Data, file: String) throws
+    /// Published configs by hub name ("bert-base-uncased").
+    static var hubConfigs: [String: Self] { get }
+    /// The hub organisation accepted before a name ("google-bert").
+    static var hubOrganisation: String { get }
 }
 
 extension HFConfigFile {
+    /// Defaults by hub name, with or without the organisation prefix.
+    public static func named(_ name: String) throws -> Self {
+        guard let c = hubConfigs[name.replacingOccurrences(of: hubOrganisation + "/", with: "")] else {
+            throw TextModelError.unknownModelName(name)
+        }
+        return c
+    }
+
     /// Reads and decodes a `config.json` file.
     public init(contentsOf url: URL) throws {
         let data: Data

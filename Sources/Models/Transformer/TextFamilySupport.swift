@@ -92,10 +92,15 @@ public struct EncoderFieldNames: Sendable {
 /// What BERT and DistilBERT declare alike as families: config.json files by model_type, the
 /// attach grammar, the longest input, and the shared encoder fields.
 public protocol TextFamily: MainNetFamily {
+    associatedtype Config: EncoderConfig
     /// The HF names of the encoder fields.
     var encoderFields: EncoderFieldNames { get }
     /// The attach-point grammar (`encoder.layer.N`, `transformer.layer.N`).
     var attachPrefix: String { get }
+    /// The HF base model the reference counts name ("HF base model (BertModel with pooler)").
+    var referenceLabel: String { get }
+    /// The HF config of a family config (vocabulary from the config, else `context.vocabSize`).
+    func encoderConfig(_ c: FamilyConfig, context: MainNetContext) throws -> Config
 }
 
 extension TextFamily {
@@ -115,5 +120,17 @@ extension TextFamily {
     public func maxInputLength(_ config: FamilyConfig) -> Int? {
         if case .int(let n)? = config["max_position_embeddings"] { return n }
         return 512
+    }
+
+    public func plan(_ config: FamilyConfig, context: MainNetContext) throws -> BackbonePlan {
+        let c = try encoderConfig(config, context: context)
+        return c.encoderShape.plan(length: context.sequenceLength, pooler: Config.hasPooler,
+                                   reference: (referenceLabel, c.baseModelCost(length: context.sequenceLength)),
+                                   unitName: grammar.name(afterBlock:))
+    }
+
+    public func describe(_ arch: String, config: FamilyConfig, context: MainNetContext, attach: String) throws -> String {
+        "\(arch) (\(layers(config) ?? 0) layers), \(context.sequenceLength) tokens, SideNet on the [CLS] state after \(attach), "
+            + "MainNet head on the \(Config.hasPooler ? "pooler output" : "[CLS] hidden state")"
     }
 }
