@@ -142,6 +142,10 @@ final class VGGParityTests: XCTestCase {
         XCTAssertEqual(built.parameterCount, plan.backbone.parameters)
         XCTAssertEqual(built.unitCount, plan.unitCosts.count)
         XCTAssertEqual(try family.defaultAttachPoint(try XCTUnwrap(family.presetConfig("vgg16_bn"))), "features.13")
+        XCTAssertEqual(tiny["dropout"], .double(0.5), "torchvision's VGG(dropout=0.5) by default")
+        XCTAssertThrowsError(try family.canonicalConfig(FamilyConfig(["cfg": .string("A"), "dropout": .double(1)]))) { e in
+            XCTAssertEqual((e as? FamilyConfigError)?.field, "dropout", "\(e)")
+        }
         XCTAssertThrowsError(try family.attachUnit("features.99", config: tiny)) { e in
             XCTAssertTrue("\(e)".contains("features.99") && "\(e)".contains("features.6"), "\(e)")
         }
