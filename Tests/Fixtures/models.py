@@ -163,6 +163,26 @@ def randomize_bn(model, g):
                 m.num_batches_tracked.fill_(3)
 
 
+def write_case(out, name, model, meta):
+    """Creates out/name with config.json (`meta`; safetensors would write a metadata map in hash
+    order) and checkpoint.safetensors (the model's state dict). Returns the folder and the state."""
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(meta, f, sort_keys=True, indent=1)
+    ckpt = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    save_file(ckpt, os.path.join(d, "checkpoint.safetensors"))
+    return d, ckpt
+
+
+def eval_io(model, x, y):
+    """The inputs, labels and eval-mode MainNet and SideNet logits of a case."""
+    model.eval()
+    with torch.no_grad():
+        main, side = model(x)
+    return {"input": x, "labels": y.to(torch.int64), "eval.main_logits": main, "eval.side_logits": side}
+
+
 def train_step(model, x, y, io, grad_keys, buffer_keys):
     """One train-mode step of L = CE(main) + CE(side) (alpha 1) into `io`: logits, loss,
     dL/dinput, the gradients of `grad_keys` and the buffers `buffer_keys` after the step."""
@@ -196,16 +216,9 @@ def make_case(out, name, block, layers, width, classes, hidden, n, size, seed, s
     x = torch.randn(n, 3, size, size, generator=g)
     y = torch.randint(0, classes, (n,), generator=g)
 
-    d = os.path.join(out, name)
-    os.makedirs(d, exist_ok=True)
-    meta = {"block": "basic" if block is BasicBlock else "bottleneck", "blocks": layers,
-            "width": width, "classes": classes, "hidden": hidden, "attach": "layer1",
-            "input_size": size, "batch": n}
-    ckpt = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    # metadata goes to config.json: safetensors writes its metadata map in hash order
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(meta, f, sort_keys=True, indent=1)
-    save_file(ckpt, os.path.join(d, "checkpoint.safetensors"))
+    d, ckpt = write_case(out, name, model, {"block": "basic" if block is BasicBlock else "bottleneck", "blocks": layers,
+                                            "width": width, "classes": classes, "hidden": hidden, "attach": "layer1",
+                                            "input_size": size, "batch": n})
 
     # torchvision-keyed plain net with an fc, sharing the backbone weights
     tv = ResNet(block, layers, width, classes)
@@ -219,12 +232,8 @@ def make_case(out, name, block, layers, width, classes, hidden, n, size, seed, s
         sd = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}
     torch.save(sd, os.path.join(d, "torchvision.pth"))
 
-    io = {"input": x, "labels": y.to(torch.int64)}
-    model.eval()
+    io = eval_io(model, x, y)
     with torch.no_grad():
-        main, side = model(x)
-        io["eval.main_logits"] = main
-        io["eval.side_logits"] = side
         io["eval.features"] = model.features(x)
         io["eval.attach"] = model.layer1(model.stem(x))
         io["tv.eval.logits"] = tv.eval()(x)

@@ -10,7 +10,7 @@ below are a faithful copy of torchvision/models/vgg.py (same Sequential indices,
 `features.N.*` / `classifier.N.*` keys, same init), with a `width` that scales every channel
 count and the classifier's 4096 by width/64 so the fixtures stay small, and non-inplace ReLUs
 (same values; lets the SideNet read any module's output). MLPHead, randomize_bn and train_step
-are models.py's.
+are models.py's (and write_case, eval_io).
 
 Writes Tests/Fixtures/models/vgg_bn/ (32x32: the last map is 1x1, copied 49 times by the 7x7
 pool) and vgg_plain/ (64x64: a 2x2 map into overlapping 7x7 bins):
@@ -24,7 +24,6 @@ pool) and vgg_plain/ (64x64: a 2x2 map into overlapping 7x7 bins):
 and Tests/Fixtures/models/vgg_pool.safetensors: AdaptiveAvgPool2d forward and backward for
 several input and output sizes (`case<i>.x`, `.dout`, `.y`, `.dx`, `.size` = [oh, ow]).
 """
-import json
 import os
 
 import torch
@@ -32,7 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from models import MLPHead, randomize_bn, train_step
+from models import MLPHead, eval_io, randomize_bn, train_step, write_case
 
 cfgs = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -134,22 +133,13 @@ def make_case(out, name, cfg, batch_norm, width, classes, hidden, attach, n, siz
     randomize(model.head, g)
     randomize(model.sidenet, g)
 
-    d = os.path.join(out, name)
-    os.makedirs(d, exist_ok=True)
-    meta = {"cfg": cfg, "batch_norm": batch_norm, "width": width, "dropout": 0.0, "classes": classes,
-            "hidden": hidden, "attach": f"features.{attach}", "input_size": size, "batch": n}
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(meta, f, sort_keys=True, indent=1)
-    save_file({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()},
-              os.path.join(d, "checkpoint.safetensors"))
+    d, _ = write_case(out, name, model, {"cfg": cfg, "batch_norm": batch_norm, "width": width, "dropout": 0.0,
+                                         "classes": classes, "hidden": hidden, "attach": f"features.{attach}",
+                                         "input_size": size, "batch": n})
     torch.save(tv.state_dict(), os.path.join(d, "torchvision.pth"))
 
-    io = {"input": x, "labels": y.to(torch.int64)}
-    model.eval()
+    io = eval_io(model, x, y)
     with torch.no_grad():
-        main, side = model(x)
-        io["eval.main_logits"] = main
-        io["eval.side_logits"] = side
         io["eval.attach"] = model.prefix(x)
         io["eval.head_input"] = model.classifier(torch.flatten(model.avgpool(model.features(x)), 1))
     for m in model.classifier:
