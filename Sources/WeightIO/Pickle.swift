@@ -4,15 +4,6 @@ import Foundation
 // with an allow-list of globals. Nothing is ever executed: REDUCE of an allowed global builds a
 // plain description (empty dict, tensor reference); any other global is refused when it is named.
 
-/// The restricted pickle reader on its own (fuzzing, diagnostics).
-public enum PickleReader {
-    /// Runs one pickle stream (up to its STOP) and discards the value; storage references are
-    /// refused. Throws `PickleError` for anything the reader does not accept.
-    public static func check(_ data: Data, file: String) throws {
-        _ = try PickleMachine.run(data, file: file)
-    }
-}
-
 /// Runs one pickle (up to and including STOP) starting at `start` in `data`.
 struct PickleMachine {
     /// A value and its nesting depth (0 for scalars, 1 + the deepest child for containers).

@@ -1,7 +1,7 @@
 import Foundation
 
-// The values and errors of the restricted pickle machine (`Pickle.swift`), and the globals a
-// weights file may name.
+// The values and errors of the restricted pickle machine (`Pickle.swift`), the globals a
+// weights file may name, and the reader's public entry point.
 
 /// Pickle stream problems; each names the file and the byte offset of the opcode.
 public enum PickleError: Error, CustomStringConvertible, Equatable {
@@ -117,3 +117,12 @@ let allowedGlobals: Set<String> = {
     for d in DType.allCases { if let n = d.torchStorageName { s.insert("torch." + n) } }
     return s
 }()
+
+/// The restricted pickle reader on its own (fuzzing, diagnostics).
+public enum PickleReader {
+    /// Runs one pickle stream (up to its STOP) and discards the value; storage references are
+    /// refused. Throws `PickleError` for anything the reader does not accept.
+    public static func check(_ data: Data, file: String) throws {
+        _ = try PickleMachine.run(data, file: file)
+    }
+}
