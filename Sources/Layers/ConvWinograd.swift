@@ -1,0 +1,225 @@
+import Tensors
+
+// Winograd F(2x2, 3x3) (Lavin & Gray 2016) for 3x3 stride-1 padding-1 convolutions on maps of at
+// least 4x4: each 2x2 output tile comes from a 4x4 input patch with 16 multiplies per (input,
+// output channel) pair instead of 36, the multiplies batched into 16 GEMMs (one per transformed
+// position ξ) over the tiles of a group of images:
+//   forward        U = G g Gᵀ [16, O, C], V = Bᵀ d B [16, C, P], M[ξ] = U[ξ]·V[ξ], y = Aᵀ M A
+//   backward-data  the same convolution of dOut with the weight transposed (O <-> C) and flipped
+//   backward-weight (its transpose) Z = A dY Aᵀ [16, O, P], S[ξ] += Z[ξ]·V[ξ]ᵀ, dW += Gᵀ S G
+// P = images in the group × ceil(H/2)·ceil(W/2) tiles. Patches reading outside the map read zeros,
+// outputs of partial tiles (odd H or W) are dropped. Plain Swift arithmetic (no ISA-specific SIMD);
+// the direct loops of ConvReference.swift are the reference (WinogradTests).
+
+enum Winograd {
+    /// Whether `g` takes the Winograd path (smaller maps gain nothing over the tap classes).
+    static func applies(_ g: ConvGeometry) -> Bool {
+        ConvTuning.winograd && g.k == 3 && g.stride == 1 && g.padding == 1 && g.h >= 4 && g.w >= 4
+    }
+
+    /// weight [O, C, 3, 3] -> U [16, O, C], U[·, o, c] = G g Gᵀ; `flip` instead transforms the
+    /// backward-data weight g'[c, o] = rot180(g[o, c]) into U [16, C, O].
+    static func transformWeight(_ w: UnsafePointer<Float>, o: Int, c: Int, flip: Bool) -> [Float] {
+        let rows = flip ? c : o, cols = flip ? o : c, plane = o * c
+        return [Float](unsafeUninitializedCapacity: 16 * plane) { u, initialized in
+            let up = u.baseAddress!
+            for r in 0..<rows { for q in 0..<cols {
+                let src = w + (flip ? q * c + r : r * c + q) * 9
+                @inline(__always) func gv(_ i: Int) -> Float { src[flip ? 8 - i : i] }
+                let dst = up + r * cols + q
+                // rows of G g: g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2 (3 each); then each row (a, b, d) G ᵀ
+                for i in 0..<4 {
+                    var row = SIMD3<Float>()
+                    for j in 0..<3 {
+                        let a = gv(j), b = gv(3 + j), d = gv(6 + j)
+                        row[j] = i == 0 ? a : i == 1 ? 0.5 * (a + b + d) : i == 2 ? 0.5 * (a - b + d) : d
+                    }
+                    let (a, b, d) = (row[0], row[1], row[2])
+                    dst[(4 * i) * plane] = a
+                    dst[(4 * i + 1) * plane] = 0.5 * (a + b + d)
+                    dst[(4 * i + 2) * plane] = 0.5 * (a - b + d)
+                    dst[(4 * i + 3) * plane] = d
+                }
+            } }
+            initialized = 16 * plane
+        }
+    }
+}
+
+/// Tiles of one image and the zero-padded plane the input patches are read from.
+struct WinogradTiles {
+    let h, w, th, tw: Int
+    init(h: Int, w: Int) { self.h = h; self.w = w; th = (h + 1) / 2; tw = (w + 1) / 2 }
+    var perImage: Int { th * tw }
+    /// Padded plane: 1 zero row/column before, enough after for the last 4x4 patch.
+    var padW: Int { 2 * tw + 2 }
+    var padSize: Int { (2 * th + 2) * padW }
+
+    /// Images x [count, C, H, W] -> V[ξ, c, j·T + t] (row stride `ld`, ξ stride C·ld) = Bᵀ d B.
+    func transformInput(_ x: UnsafePointer<Float>, c: Int, image j: Int, _ v: UnsafeMutablePointer<Float>, ld: Int,
+                        pad: UnsafeMutablePointer<Float>) {
+        let pw = padW, xi = c * ld, plane = h * w
+        pad.update(repeating: 0, count: padSize)
+        for ci in 0..<c {
+            let src = x + (j * c + ci) * plane
+            for y in 0..<h { (pad + (y + 1) * pw + 1).update(from: src + y * w, count: w) }
+            let out = v + ci * ld + j * perImage
+            for ty in 0..<th { for tx in 0..<tw {
+                let d = pad + 2 * ty * pw + 2 * tx, o = out + ty * tw + tx
+                // Bᵀ d: rows combined (4 columns each), then (Bᵀ d) B: columns combined within each row
+                let r0 = load4(d), r1 = load4(d + pw), r2 = load4(d + 2 * pw), r3 = load4(d + 3 * pw)
+                store4(r0 - r2, o, xi); store4(r1 + r2, o + 4 * xi, xi)
+                store4(r2 - r1, o + 8 * xi, xi); store4(r1 - r3, o + 12 * xi, xi)
+            } }
+        }
+    }
+
+    /// M[ξ, o, j·T + t] (row stride `ld`, ξ stride O·ld) -> image j of y [·, O, H, W] = Aᵀ M A (+ bias).
+    func transformOutput(_ m: UnsafePointer<Float>, o: Int, ld: Int, bias: UnsafePointer<Float>?,
+                         image j: Int, _ y: UnsafeMutablePointer<Float>) {
+        let xi = o * ld, plane = h * w
+        for oc in 0..<o {
+            let b = bias?[oc] ?? 0, dst = y + (j * o + oc) * plane, src = m + oc * ld + j * perImage
+            for ty in 0..<th { for tx in 0..<tw {
+                let s = src + ty * tw + tx
+                // Aᵀ M: u0 = m0 + m1 + m2, u1 = m1 − m2 − m3 (rows of 4)
+                var u0 = SIMD4<Float>(), u1 = SIMD4<Float>()
+                for k in 0..<4 {
+                    let m0 = s[k * xi], m1 = s[(4 + k) * xi], m2 = s[(8 + k) * xi], m3 = s[(12 + k) * xi]
+                    u0[k] = m0 + m1 + m2; u1[k] = m1 - m2 - m3
+                }
+                let oy = 2 * ty, ox = 2 * tx, row = dst + oy * w + ox
+                let two = ox + 1 < w
+                row[0] = u0[0] + u0[1] + u0[2] + b
+                if two { row[1] = u0[1] - u0[2] - u0[3] + b }
+                if oy + 1 < h {
+                    row[w] = u1[0] + u1[1] + u1[2] + b
+                    if two { row[w + 1] = u1[1] - u1[2] - u1[3] + b }
+                }
+            } }
+        }
+    }
+
+    /// Image j of dY [·, O, H, W] -> Z[ξ, o, j·T + t] (row stride `ld`, ξ stride O·ld) = A dY Aᵀ
+    /// (dY outside the map read as 0).
+    func transformGradient(_ dy: UnsafePointer<Float>, o: Int, image j: Int, _ z: UnsafeMutablePointer<Float>, ld: Int) {
+        let xi = o * ld, plane = h * w
+        for oc in 0..<o {
+            let src = dy + (j * o + oc) * plane, out = z + oc * ld + j * perImage
+            for ty in 0..<th { for tx in 0..<tw {
+                let oy = 2 * ty, ox = 2 * tx, row = src + oy * w + ox
+                let two = ox + 1 < w, down = oy + 1 < h
+                let a0 = row[0], b0: Float = two ? row[1] : 0
+                let a1: Float = down ? row[w] : 0, b1: Float = down && two ? row[w + 1] : 0
+                // A dY: rows (a0,b0), (a0+a1, b0+b1), (a0−a1, b0−b1), (−a1, −b1); then each (a, b) -> (a, a+b, a−b, −b)
+                let p = out + ty * tw + tx
+                store2(a0, b0, p, xi); store2(a0 + a1, b0 + b1, p + 4 * xi, xi)
+                store2(a0 - a1, b0 - b1, p + 8 * xi, xi); store2(-a1, -b1, p + 12 * xi, xi)
+            } }
+        }
+    }
+}
+
+@inline(__always)
+private func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { SIMD4(p[0], p[1], p[2], p[3]) }
+
+/// One row r of Bᵀ d -> r B = (r0 − r2, r1 + r2, r2 − r1, r1 − r3), element i at p + i·stride.
+@inline(__always)
+private func store4(_ r: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>, _ stride: Int) {
+    p[0] = r[0] - r[2]; p[stride] = r[1] + r[2]; p[2 * stride] = r[2] - r[1]; p[3 * stride] = r[1] - r[3]
+}
+
+/// One row (a, b) of A dY -> (a, b) Aᵀ = (a, a + b, a − b, −b), element i at p + i·stride.
+@inline(__always)
+private func store2(_ a: Float, _ b: Float, _ p: UnsafeMutablePointer<Float>, _ stride: Int) {
+    p[0] = a; p[stride] = a + b; p[2 * stride] = a - b; p[3 * stride] = -b
+}
+
+/// Forward (or, with `flip`, backward-data) of a 3x3/1/1 convolution by Winograd.
+/// x [N, C, H, W], weight [O, C, 3, 3] -> y [N, O, H, W]; flip: x = dOut [N, O, H, W] -> dx [N, C, H, W].
+func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, flip: Bool) -> Tensor {
+    let (cin, cout) = flip ? (g.o, g.c) : (g.c, g.o)
+    let tiles = WinogradTiles(h: g.h, w: g.w)
+    let plan = ConvPlan(g, columnsPerImage: tiles.perImage)
+    let u = weight.data.withUnsafeBufferPointer { Winograd.transformWeight($0.baseAddress!, o: g.o, c: g.c, flip: flip) }
+    let pmax = plan.imagesPerGroup * tiles.perImage
+    var y = Tensor(uninitializedShape: [g.n, cout, g.h, g.w])   // every element written below
+    let biasData = bias?.data ?? []
+    x.data.withUnsafeBufferPointer { px in u.withUnsafeBufferPointer { pu in biasData.withUnsafeBufferPointer { pb in
+    y.data.withUnsafeMutableBufferPointer { py in
+        let xp = px.baseAddress!, up = pu.baseAddress!, yp = py.baseAddress!, bp = bias == nil ? nil : pb.baseAddress
+        let inImage = cin * g.h * g.w, outImage = cout * g.h * g.w
+        plan.run { _, groupRange in
+            var v = [Float](unsafeUninitializedCapacity: 16 * cin * pmax) { $1 = $0.count }
+            var m = [Float](unsafeUninitializedCapacity: 16 * cout * pmax) { $1 = $0.count }
+            var pads = [Float](unsafeUninitializedCapacity: tiles.padSize * plan.imagesPerGroup) { $1 = $0.count }
+            v.withUnsafeMutableBufferPointer { pv in m.withUnsafeMutableBufferPointer { pm in pads.withUnsafeMutableBufferPointer { pp in
+                let vp = pv.baseAddress!, mp = pm.baseAddress!, padp = pp.baseAddress!
+                for gi in groupRange {
+                    let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
+                    let xg = xp + imgs.lowerBound * inImage, yg = yp + imgs.lowerBound * outImage
+                    plan.eachImage(count) { j in tiles.transformInput(xg, c: cin, image: j, vp, ld: ld, pad: padp + j * tiles.padSize) }
+                    for xi in 0..<16 {
+                        sgemm(m: cout, n: ld, k: cin, a: up + xi * cout * cin, b: vp + xi * cin * ld, c: mp + xi * cout * ld)
+                    }
+                    plan.eachImage(count) { j in tiles.transformOutput(mp, o: cout, ld: ld, bias: bp, image: j, yg) }
+                }
+            } } }
+        }
+    } } } }
+    return y
+}
+
+/// Backward-weight of a 3x3/1/1 convolution by Winograd: dWeight [O, C, 3, 3] += Σ dOut ⋆ x.
+func winogradBackwardWeight(_ dOut: Tensor, input x: Tensor, _ g: ConvGeometry, into dWeight: inout Tensor) {
+    let tiles = WinogradTiles(h: g.h, w: g.w)
+    let plan = ConvPlan(g, columnsPerImage: tiles.perImage)
+    let pmax = plan.imagesPerGroup * tiles.perImage, ssize = 16 * g.o * g.c
+    // one transformed-gradient sum S [16, O, C] per chunk
+    var sums = [Float](repeating: 0, count: ssize * plan.chunks)
+    dOut.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in sums.withUnsafeMutableBufferPointer { ps in
+        let dp = pd.baseAddress!, xp = px.baseAddress!, sp = ps.baseAddress!
+        let inImage = g.c * g.h * g.w, outImage = g.o * g.h * g.w
+        plan.run { chunk, groupRange in
+            let acc = sp + chunk * ssize
+            var v = [Float](unsafeUninitializedCapacity: 16 * g.c * pmax) { $1 = $0.count }
+            var z = [Float](unsafeUninitializedCapacity: 16 * g.o * pmax) { $1 = $0.count }
+            var pads = [Float](unsafeUninitializedCapacity: tiles.padSize * plan.imagesPerGroup) { $1 = $0.count }
+            v.withUnsafeMutableBufferPointer { pv in z.withUnsafeMutableBufferPointer { pz in pads.withUnsafeMutableBufferPointer { pp in
+                let vp = pv.baseAddress!, zp = pz.baseAddress!, padp = pp.baseAddress!
+                for gi in groupRange {
+                    let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
+                    let xg = xp + imgs.lowerBound * inImage, dg = dp + imgs.lowerBound * outImage
+                    plan.eachImage(count) { j in
+                        tiles.transformInput(xg, c: g.c, image: j, vp, ld: ld, pad: padp + j * tiles.padSize)
+                        tiles.transformGradient(dg, o: g.o, image: j, zp, ld: ld)
+                    }
+                    for xi in 0..<16 {
+                        sgemm(transB: true, m: g.o, n: g.c, k: ld, a: zp + xi * g.o * ld, b: vp + xi * g.c * ld,
+                              beta: 1, c: acc + xi * g.o * g.c)
+                    }
+                }
+            } } }
+        }
+        for ch in 1..<plan.chunks { let s = sp + ch * ssize; for i in 0..<ssize { sp[i] += s[i] } }
+    } } }
+    // dW[o, c] += Gᵀ S G (4x4 -> 3x3)
+    let plane = g.o * g.c
+    sums.withUnsafeBufferPointer { ps in dWeight.data.withUnsafeMutableBufferPointer { pw in
+        let s = ps.baseAddress!, dw = pw.baseAddress!
+        for oc in 0..<plane {
+            var q0 = SIMD4<Float>(), q1 = SIMD4<Float>(), q2 = SIMD4<Float>()
+            for k in 0..<4 {
+                let s0 = s[k * plane + oc], s1 = s[(4 + k) * plane + oc], s2 = s[(8 + k) * plane + oc], s3 = s[(12 + k) * plane + oc]
+                q0[k] = s0 + 0.5 * (s1 + s2); q1[k] = 0.5 * (s1 - s2); q2[k] = 0.5 * (s1 + s2) + s3
+            }
+            let d = dw + oc * 9
+            for i in 0..<3 {
+                let r = i == 0 ? q0 : i == 1 ? q1 : q2
+                d[3 * i] += r[0] + 0.5 * (r[1] + r[2])
+                d[3 * i + 1] += 0.5 * (r[1] - r[2])
+                d[3 * i + 2] += 0.5 * (r[1] + r[2]) + r[3]
+            }
+        }
+    } }
+}
