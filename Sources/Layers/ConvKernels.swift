@@ -14,6 +14,10 @@ public enum ConvTuning {
     /// 3x3 stride-1 padding-1 layers on maps of at least 4x4 by Winograd F(2x2, 3x3)
     /// (ConvWinograd.swift); false: im2col + sgemm for every layer.
     nonisolated(unsafe) public static var winograd = true
+    /// Backward-weight by Winograd too (when `winograd`). Off: measured slower than im2col +
+    /// sgemm on ResNet shapes at 32x32 input (CPU time, 1 thread, batch 128, 64 channels on 8x8
+    /// maps: 12.8 ms against 8.8 ms), its two transforms costing more than the GEMMs save.
+    nonisolated(unsafe) public static var winogradWeightGradient = false
 }
 
 struct ConvPlan {
@@ -22,9 +26,10 @@ struct ConvPlan {
     let parallel: Bool
 
     /// `columnsPerImage`: GEMM columns one image gives (Ho·Wo, or the smallest position class).
-    init(_ g: ConvGeometry, columnsPerImage: Int) {
+    /// `minColumns`: GEMM width below which images are grouped.
+    init(_ g: ConvGeometry, columnsPerImage: Int, minColumns: Int = ConvTuning.minColumns) {
         let hw = Swift.max(1, columnsPerImage), threads = Threads.count
-        var gs = Swift.max(1, Swift.min(g.n, (ConvTuning.minColumns + hw - 1) / hw))
+        var gs = Swift.max(1, Swift.min(g.n, (minColumns + hw - 1) / hw))
         var groups = (g.n + gs - 1) / gs
         // Balance the threads: a multiple of `threads` groups of near-equal size (a batch of 96
         // on 4x4 maps is 2 x 48 images, not 64 + 32), when each thread still gets a few columns.
@@ -162,7 +167,7 @@ public func conv2dBackwardWeight(_ dOut: Tensor, input x: Tensor, kernelSize k: 
                          o: dOut.shape[1], k: k, stride: stride, padding: padding)
     precondition(dOut.shape == g.outputShape && dWeight.shape == [g.o, g.c, k, k],
                  "conv2d backward-weight: dOut \(dOut.shape), dWeight \(dWeight.shape) for input \(x.shape)")
-    if Winograd.applies(g) { winogradBackwardWeight(dOut, input: x, g, into: &dWeight); return }
+    if ConvTuning.winogradWeightGradient && Winograd.applies(g) { winogradBackwardWeight(dOut, input: x, g, into: &dWeight); return }
     let layout = ConvTaps(g), plan = ConvPlan(g, columnsPerImage: layout.minPositions)
     let hw = g.ho * g.wo, chw = g.c * g.h * g.w, ohw = g.o * hw
     let direct1x1 = g.k == 1 && stride == 1 && padding == 0

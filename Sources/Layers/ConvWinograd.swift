@@ -7,6 +7,7 @@ import Tensors
 //   forward        U = G g Gᵀ [16, O, C], V = Bᵀ d B [16, C, P], M[ξ] = U[ξ]·V[ξ], y = Aᵀ M A
 //   backward-data  the same convolution of dOut with the weight transposed (O <-> C) and flipped
 //   backward-weight (its transpose) Z = A dY Aᵀ [16, O, P], S[ξ] += Z[ξ]·V[ξ]ᵀ, dW += Gᵀ S G
+//                  (only with ConvTuning.winogradWeightGradient: slower than im2col + sgemm today)
 // P = images in the group × ceil(H/2)·ceil(W/2) tiles. Patches reading outside the map read zeros,
 // outputs of partial tiles (odd H or W) are dropped. Plain Swift arithmetic (no ISA-specific SIMD);
 // the direct loops of ConvReference.swift are the reference (WinogradTests).
@@ -17,30 +18,44 @@ enum Winograd {
         ConvTuning.winograd && g.k == 3 && g.stride == 1 && g.padding == 1 && g.h >= 4 && g.w >= 4
     }
 
+    /// Images grouped so that a group's V and M [16, C + O, P] stay within ~512 KB (the L2 of
+    /// one core): smaller GEMMs, but the transforms read and write cache instead of memory.
+    static func plan(_ g: ConvGeometry, _ tiles: WinogradTiles) -> ConvPlan {
+        let budget = Swift.max(16, 8192 / Swift.max(1, g.c + g.o))
+        return ConvPlan(g, columnsPerImage: tiles.perImage, minColumns: Swift.min(ConvTuning.minColumns, budget))
+    }
+
     /// weight [O, C, 3, 3] -> U [16, O, C], U[·, o, c] = G g Gᵀ; `flip` instead transforms the
-    /// backward-data weight g'[c, o] = rot180(g[o, c]) into U [16, C, O].
+    /// backward-data weight g'[c, o] = rot180(g[o, c]) into U [16, C, O]. Blocks of 64 (o, c)
+    /// pairs go through a small [16, 64] buffer so that every store into U is sequential.
     static func transformWeight(_ w: UnsafePointer<Float>, o: Int, c: Int, flip: Bool) -> [Float] {
-        let rows = flip ? c : o, cols = flip ? o : c, plane = o * c
+        let cols = flip ? o : c, plane = o * c, block = 64
         return [Float](unsafeUninitializedCapacity: 16 * plane) { u, initialized in
             let up = u.baseAddress!
-            for r in 0..<rows { for q in 0..<cols {
-                let src = w + (flip ? q * c + r : r * c + q) * 9
-                @inline(__always) func gv(_ i: Int) -> Float { src[flip ? 8 - i : i] }
-                let dst = up + r * cols + q
-                // rows of G g: g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2 (3 each); then each row (a, b, d) G ᵀ
-                for i in 0..<4 {
-                    var row = SIMD3<Float>()
-                    for j in 0..<3 {
-                        let a = gv(j), b = gv(3 + j), d = gv(6 + j)
-                        row[j] = i == 0 ? a : i == 1 ? 0.5 * (a + b + d) : i == 2 ? 0.5 * (a - b + d) : d
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * block) { buf in
+                let t = buf.baseAddress!
+                var start = 0
+                while start < plane {
+                    let n = Swift.min(block, plane - start)
+                    for e in 0..<n {
+                        let r = (start + e) / cols, q = (start + e) % cols
+                        let src = w + (flip ? q * c + r : r * c + q) * 9
+                        @inline(__always) func gv(_ i: Int) -> Float { src[flip ? 8 - i : i] }
+                        // rows of G g: g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2; then each row (a, b, d) Gᵀ
+                        for i in 0..<4 {
+                            var row = SIMD3<Float>()
+                            for j in 0..<3 {
+                                let a = gv(j), b = gv(3 + j), d = gv(6 + j)
+                                row[j] = i == 0 ? a : i == 1 ? 0.5 * (a + b + d) : i == 2 ? 0.5 * (a - b + d) : d
+                            }
+                            let (a, b, d) = (row[0], row[1], row[2]), dst = t + 4 * i * block + e
+                            dst[0] = a; dst[block] = 0.5 * (a + b + d); dst[2 * block] = 0.5 * (a - b + d); dst[3 * block] = d
+                        }
                     }
-                    let (a, b, d) = (row[0], row[1], row[2])
-                    dst[(4 * i) * plane] = a
-                    dst[(4 * i + 1) * plane] = 0.5 * (a + b + d)
-                    dst[(4 * i + 2) * plane] = 0.5 * (a - b + d)
-                    dst[(4 * i + 3) * plane] = d
+                    for xi in 0..<16 { (up + xi * plane + start).update(from: t + xi * block, count: n) }
+                    start += n
                 }
-            } }
+            }
             initialized = 16 * plane
         }
     }
@@ -55,22 +70,28 @@ struct WinogradTiles {
     var padW: Int { 2 * tw + 2 }
     var padSize: Int { (2 * th + 2) * padW }
 
+    /// Scratch per image for `transformInput`: the padded plane and 4 rows of Bᵀ d.
+    var scratchSize: Int { padSize + 4 * padW }
+
     /// Images x [count, C, H, W] -> V[ξ, c, j·T + t] (row stride `ld`, ξ stride C·ld) = Bᵀ d B.
+    /// Per row of tiles: Bᵀ d over whole padded rows, then (Bᵀ d) B along the row, each a loop
+    /// over contiguous memory the compiler vectorises.
     func transformInput(_ x: UnsafePointer<Float>, c: Int, image j: Int, _ v: UnsafeMutablePointer<Float>, ld: Int,
-                        pad: UnsafeMutablePointer<Float>) {
-        let pw = padW, xi = c * ld, plane = h * w
+                        scratch pad: UnsafeMutablePointer<Float>) {
+        let pw = padW, xi = c * ld, plane = h * w, tw = tw
+        let t0 = pad + padSize, t1 = t0 + pw, t2 = t1 + pw, t3 = t2 + pw
         pad.update(repeating: 0, count: padSize)
         for ci in 0..<c {
             let src = x + (j * c + ci) * plane
             for y in 0..<h { (pad + (y + 1) * pw + 1).update(from: src + y * w, count: w) }
             let out = v + ci * ld + j * perImage
-            for ty in 0..<th { for tx in 0..<tw {
-                let d = pad + 2 * ty * pw + 2 * tx, o = out + ty * tw + tx
-                // Bᵀ d: rows combined (4 columns each), then (Bᵀ d) B: columns combined within each row
-                let r0 = load4(d), r1 = load4(d + pw), r2 = load4(d + 2 * pw), r3 = load4(d + 3 * pw)
-                store4(r0 - r2, o, xi); store4(r1 + r2, o + 4 * xi, xi)
-                store4(r2 - r1, o + 8 * xi, xi); store4(r1 - r3, o + 12 * xi, xi)
-            } }
+            for ty in 0..<th {
+                let d0 = pad + 2 * ty * pw, d1 = d0 + pw, d2 = d1 + pw, d3 = d2 + pw
+                for k in 0..<pw { let a = d0[k], b = d1[k], e = d2[k], f = d3[k]; t0[k] = a - e; t1[k] = b + e; t2[k] = e - b; t3[k] = b - f }
+                let o = out + ty * tw
+                rowTimesB(t0, o, xi, tw); rowTimesB(t1, o + 4 * xi, xi, tw)
+                rowTimesB(t2, o + 8 * xi, xi, tw); rowTimesB(t3, o + 12 * xi, xi, tw)
+            }
         }
     }
 
@@ -120,13 +141,15 @@ struct WinogradTiles {
     }
 }
 
+/// One row t of Bᵀ d over a row of `tw` tiles -> for each tile tx, (r0 − r2, r1 + r2, r2 − r1, r1 − r3)
+/// of r = t[2tx ..< 2tx+4], element i at p + i·stride + tx.
 @inline(__always)
-private func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { SIMD4(p[0], p[1], p[2], p[3]) }
-
-/// One row r of Bᵀ d -> r B = (r0 − r2, r1 + r2, r2 − r1, r1 − r3), element i at p + i·stride.
-@inline(__always)
-private func store4(_ r: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>, _ stride: Int) {
-    p[0] = r[0] - r[2]; p[stride] = r[1] + r[2]; p[2 * stride] = r[2] - r[1]; p[3 * stride] = r[1] - r[3]
+private func rowTimesB(_ t: UnsafePointer<Float>, _ p: UnsafeMutablePointer<Float>, _ stride: Int, _ tw: Int) {
+    let p1 = p + stride, p2 = p1 + stride, p3 = p2 + stride
+    for tx in 0..<tw {
+        let a = t[2 * tx], b = t[2 * tx + 1], e = t[2 * tx + 2], f = t[2 * tx + 3]
+        p[tx] = a - e; p1[tx] = b + e; p2[tx] = e - b; p3[tx] = b - f
+    }
 }
 
 /// One row (a, b) of A dY -> (a, b) Aᵀ = (a, a + b, a − b, −b), element i at p + i·stride.
@@ -140,7 +163,7 @@ private func store2(_ a: Float, _ b: Float, _ p: UnsafeMutablePointer<Float>, _ 
 func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, flip: Bool) -> Tensor {
     let (cin, cout) = flip ? (g.o, g.c) : (g.c, g.o)
     let tiles = WinogradTiles(h: g.h, w: g.w)
-    let plan = ConvPlan(g, columnsPerImage: tiles.perImage)
+    let plan = Winograd.plan(g, tiles)
     let u = weight.data.withUnsafeBufferPointer { Winograd.transformWeight($0.baseAddress!, o: g.o, c: g.c, flip: flip) }
     let pmax = plan.imagesPerGroup * tiles.perImage
     var y = Tensor(uninitializedShape: [g.n, cout, g.h, g.w])   // every element written below
@@ -152,13 +175,13 @@ func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry,
         plan.run { _, groupRange in
             var v = [Float](unsafeUninitializedCapacity: 16 * cin * pmax) { $1 = $0.count }
             var m = [Float](unsafeUninitializedCapacity: 16 * cout * pmax) { $1 = $0.count }
-            var pads = [Float](unsafeUninitializedCapacity: tiles.padSize * plan.imagesPerGroup) { $1 = $0.count }
+            var pads = [Float](unsafeUninitializedCapacity: tiles.scratchSize * plan.imagesPerGroup) { $1 = $0.count }
             v.withUnsafeMutableBufferPointer { pv in m.withUnsafeMutableBufferPointer { pm in pads.withUnsafeMutableBufferPointer { pp in
                 let vp = pv.baseAddress!, mp = pm.baseAddress!, padp = pp.baseAddress!
                 for gi in groupRange {
                     let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
                     let xg = xp + imgs.lowerBound * inImage, yg = yp + imgs.lowerBound * outImage
-                    plan.eachImage(count) { j in tiles.transformInput(xg, c: cin, image: j, vp, ld: ld, pad: padp + j * tiles.padSize) }
+                    plan.eachImage(count) { j in tiles.transformInput(xg, c: cin, image: j, vp, ld: ld, scratch: padp + j * tiles.scratchSize) }
                     for xi in 0..<16 {
                         sgemm(m: cout, n: ld, k: cin, a: up + xi * cout * cin, b: vp + xi * cin * ld, c: mp + xi * cout * ld)
                     }
@@ -173,7 +196,7 @@ func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry,
 /// Backward-weight of a 3x3/1/1 convolution by Winograd: dWeight [O, C, 3, 3] += Σ dOut ⋆ x.
 func winogradBackwardWeight(_ dOut: Tensor, input x: Tensor, _ g: ConvGeometry, into dWeight: inout Tensor) {
     let tiles = WinogradTiles(h: g.h, w: g.w)
-    let plan = ConvPlan(g, columnsPerImage: tiles.perImage)
+    let plan = Winograd.plan(g, tiles)
     let pmax = plan.imagesPerGroup * tiles.perImage, ssize = 16 * g.o * g.c
     // one transformed-gradient sum S [16, O, C] per chunk
     var sums = [Float](repeating: 0, count: ssize * plan.chunks)
@@ -184,14 +207,14 @@ func winogradBackwardWeight(_ dOut: Tensor, input x: Tensor, _ g: ConvGeometry, 
             let acc = sp + chunk * ssize
             var v = [Float](unsafeUninitializedCapacity: 16 * g.c * pmax) { $1 = $0.count }
             var z = [Float](unsafeUninitializedCapacity: 16 * g.o * pmax) { $1 = $0.count }
-            var pads = [Float](unsafeUninitializedCapacity: tiles.padSize * plan.imagesPerGroup) { $1 = $0.count }
+            var pads = [Float](unsafeUninitializedCapacity: tiles.scratchSize * plan.imagesPerGroup) { $1 = $0.count }
             v.withUnsafeMutableBufferPointer { pv in z.withUnsafeMutableBufferPointer { pz in pads.withUnsafeMutableBufferPointer { pp in
                 let vp = pv.baseAddress!, zp = pz.baseAddress!, padp = pp.baseAddress!
                 for gi in groupRange {
                     let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
                     let xg = xp + imgs.lowerBound * inImage, dg = dp + imgs.lowerBound * outImage
                     plan.eachImage(count) { j in
-                        tiles.transformInput(xg, c: g.c, image: j, vp, ld: ld, pad: padp + j * tiles.padSize)
+                        tiles.transformInput(xg, c: g.c, image: j, vp, ld: ld, scratch: padp + j * tiles.scratchSize)
                         tiles.transformGradient(dg, o: g.o, image: j, zp, ld: ld)
                     }
                     for xi in 0..<16 {

@@ -16,9 +16,13 @@ final class WinogradTests: XCTestCase {
     ]
 
     func check(_ cs: Case, threads: Int, minColumns: Int) {
-        let saved = (Threads.count, ConvTuning.minColumns, ConvTuning.winograd)
-        Threads.set(threads); ConvTuning.minColumns = minColumns; ConvTuning.winograd = true
-        defer { Threads.set(saved.0); ConvTuning.minColumns = saved.1; ConvTuning.winograd = saved.2 }
+        let saved = (Threads.count, ConvTuning.minColumns, ConvTuning.winograd, ConvTuning.winogradWeightGradient)
+        Threads.set(threads); ConvTuning.minColumns = minColumns
+        ConvTuning.winograd = true; ConvTuning.winogradWeightGradient = true
+        defer {
+            Threads.set(saved.0); ConvTuning.minColumns = saved.1
+            ConvTuning.winograd = saved.2; ConvTuning.winogradWeightGradient = saved.3
+        }
         var rng = SeededGenerator(seed: UInt64(cs.c * 100 + cs.h * 10 + cs.w))
         let x = Tensor.normal([cs.n, cs.c, cs.h, cs.w], rng: &rng)
         let conv = Conv2d(inChannels: cs.c, outChannels: cs.o, kernelSize: 3, stride: 1, padding: 1, bias: cs.bias, rng: &rng)
@@ -49,13 +53,18 @@ final class WinogradTests: XCTestCase {
     func testWinogradIsTheKernelTaken() {
         var rng = SeededGenerator(seed: 7)
         let x = Tensor.normal([2, 16, 8, 8], rng: &rng), w = Tensor.normal([16, 16, 3, 3], rng: &rng)
-        let saved = ConvTuning.winograd
-        defer { ConvTuning.winograd = saved }
-        ConvTuning.winograd = true
-        let a = conv2dForward(x, weight: w, bias: nil, stride: 1, padding: 1)
-        ConvTuning.winograd = false
-        let b = conv2dForward(x, weight: w, bias: nil, stride: 1, padding: 1)
-        XCTAssertLessThan(relErr(a, b), 1e-4)
-        XCTAssertGreaterThan(a.maxAbsDifference(b), 0, "Winograd and im2col gave identical bits: the Winograd path was not taken")
+        let saved = (ConvTuning.winograd, ConvTuning.winogradWeightGradient)
+        defer { ConvTuning.winograd = saved.0; ConvTuning.winogradWeightGradient = saved.1 }
+        func passes(_ winograd: Bool) -> [Tensor] {
+            ConvTuning.winograd = winograd; ConvTuning.winogradWeightGradient = winograd
+            var dw = Tensor(zeros: w.shape)
+            conv2dBackwardWeight(x, input: x, kernelSize: 3, stride: 1, padding: 1, into: &dw)
+            return [conv2dForward(x, weight: w, bias: nil, stride: 1, padding: 1),
+                    conv2dBackwardData(x, weight: w, inputShape: x.shape, stride: 1, padding: 1), dw]
+        }
+        for (a, b) in zip(passes(true), passes(false)) {
+            XCTAssertLessThan(relErr(a, b), 1e-4)
+            XCTAssertGreaterThan(a.maxAbsDifference(b), 0, "Winograd and im2col gave identical bits: the Winograd path was not taken")
+        }
     }
 }
