@@ -158,6 +158,17 @@ private func store2(_ a: Float, _ b: Float, _ p: UnsafeMutablePointer<Float>, _ 
     p[0] = a; p[stride] = a + b; p[2 * stride] = a - b; p[3 * stride] = -b
 }
 
+/// One chunk's scratch: transformed input [a], GEMM output or transformed gradient [b], padded planes [c].
+private func withWinogradScratch(_ a: Int, _ b: Int, _ c: Int,
+                                 _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+    var v = [Float](unsafeUninitializedCapacity: a) { $1 = $0.count }
+    var m = [Float](unsafeUninitializedCapacity: b) { $1 = $0.count }
+    var pads = [Float](unsafeUninitializedCapacity: c) { $1 = $0.count }
+    v.withUnsafeMutableBufferPointer { pv in m.withUnsafeMutableBufferPointer { pm in pads.withUnsafeMutableBufferPointer { pp in
+        body(pv.baseAddress!, pm.baseAddress!, pp.baseAddress!)
+    } } }
+}
+
 /// Forward (or, with `flip`, backward-data) of a 3x3/1/1 convolution by Winograd.
 /// x [N, C, H, W], weight [O, C, 3, 3] -> y [N, O, H, W]; flip: x = dOut [N, O, H, W] -> dx [N, C, H, W].
 func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, flip: Bool) -> Tensor {
@@ -173,11 +184,7 @@ func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry,
         let xp = px.baseAddress!, up = pu.baseAddress!, yp = py.baseAddress!, bp = bias == nil ? nil : pb.baseAddress
         let inImage = cin * g.h * g.w, outImage = cout * g.h * g.w
         plan.run { _, groupRange in
-            var v = [Float](unsafeUninitializedCapacity: 16 * cin * pmax) { $1 = $0.count }
-            var m = [Float](unsafeUninitializedCapacity: 16 * cout * pmax) { $1 = $0.count }
-            var pads = [Float](unsafeUninitializedCapacity: tiles.scratchSize * plan.imagesPerGroup) { $1 = $0.count }
-            v.withUnsafeMutableBufferPointer { pv in m.withUnsafeMutableBufferPointer { pm in pads.withUnsafeMutableBufferPointer { pp in
-                let vp = pv.baseAddress!, mp = pm.baseAddress!, padp = pp.baseAddress!
+            withWinogradScratch(16 * cin * pmax, 16 * cout * pmax, tiles.scratchSize * plan.imagesPerGroup) { vp, mp, padp in
                 for gi in groupRange {
                     let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
                     let xg = xp + imgs.lowerBound * inImage, yg = yp + imgs.lowerBound * outImage
@@ -187,7 +194,7 @@ func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry,
                     }
                     plan.eachImage(count) { j in tiles.transformOutput(mp, o: cout, ld: ld, bias: bp, image: j, yg) }
                 }
-            } } }
+            }
         }
     } } } }
     return y
@@ -205,11 +212,7 @@ func winogradBackwardWeight(_ dOut: Tensor, input x: Tensor, _ g: ConvGeometry, 
         let inImage = g.c * g.h * g.w, outImage = g.o * g.h * g.w
         plan.run { chunk, groupRange in
             let acc = sp + chunk * ssize
-            var v = [Float](unsafeUninitializedCapacity: 16 * g.c * pmax) { $1 = $0.count }
-            var z = [Float](unsafeUninitializedCapacity: 16 * g.o * pmax) { $1 = $0.count }
-            var pads = [Float](unsafeUninitializedCapacity: tiles.scratchSize * plan.imagesPerGroup) { $1 = $0.count }
-            v.withUnsafeMutableBufferPointer { pv in z.withUnsafeMutableBufferPointer { pz in pads.withUnsafeMutableBufferPointer { pp in
-                let vp = pv.baseAddress!, zp = pz.baseAddress!, padp = pp.baseAddress!
+            withWinogradScratch(16 * g.c * pmax, 16 * g.o * pmax, tiles.scratchSize * plan.imagesPerGroup) { vp, zp, padp in
                 for gi in groupRange {
                     let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
                     let xg = xp + imgs.lowerBound * inImage, dg = dp + imgs.lowerBound * outImage
@@ -222,7 +225,7 @@ func winogradBackwardWeight(_ dOut: Tensor, input x: Tensor, _ g: ConvGeometry, 
                               beta: 1, c: acc + xi * g.o * g.c)
                     }
                 }
-            } } }
+            }
         }
         for ch in 1..<plan.chunks { let s = sp + ch * ssize; for i in 0..<ssize { sp[i] += s[i] } }
     } } }
