@@ -73,7 +73,7 @@ func maxPoolPlane(_ src: UnsafePointer<Float>, _ pg: PoolGeometry, _ dst: Unsafe
         for ox in 0..<wo {
             let x0 = Swift.max(0, ox * s - p), x1 = Swift.min(w, ox * s - p + k)
             var best = src[y0 * w + x0]
-            for iy in y0..<y1 { let r = src + iy * w; for ix in x0..<x1 where r[ix] > best { best = r[ix] } }
+            for iy in y0..<y1 { let r = src + iy * w; for ix in x0..<x1 { let v = r[ix]; best = v > best ? v : best } }
             dst[oy * wo + ox] = best
         }
     }
