@@ -34,6 +34,8 @@ struct BenchModels: ParsableCommand {
     @Flag(help: "Skip the training-step measurement.") var noTrain = false
     @Option(help: "Exit rates for the early-exit measurement (comma-separated; empty to skip).") var exitRates: String = "0.25,0.5,0.75"
     @Option(help: "Batches in the early-exit stream (distinct random images).") var stream: Int = 4
+    @Option(help: "What is timed: 'wall' (elapsed) or 'cpu' (CPU time of all the process's threads; steadier on a loaded machine, counts spinning threads too).")
+    var clock: String = "wall"
     @Option(help: "Comma-separated text architectures (empty to skip).") var textArchs: String = "bert-base,distilbert"
     @Option(help: "Tokens per sequence for text models.") var seqLen: Int = 64
     @Option(help: "Sequences per inference batch for text models.") var textBatch: Int = 32
@@ -41,6 +43,7 @@ struct BenchModels: ParsableCommand {
 
     func validate() throws {
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2") }
+        guard clock == "wall" || clock == "cpu" else { throw ValidationError("--clock must be wall or cpu, got '\(clock)'") }
         guard threads >= 1, repeats >= 1, stream >= 1, inputSize >= 16 else {
             throw ValidationError("--threads/--repeat/--stream >= 1, --input-size >= 16")
         }
@@ -81,7 +84,7 @@ struct BenchModels: ParsableCommand {
     func run() throws {
         Threads.set(threads)
         let rates = exitRates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats)")
+        print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats), \(clock) clock")
         for arch in archs.split(separator: ",").map(String.init) {
             let m = try benchModel(arch, context: MainNetContext(inputSize: inputSize, outputs: 10), seed: 1)
             var rng = SeededGenerator(seed: 1)
