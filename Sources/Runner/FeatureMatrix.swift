@@ -1,3 +1,4 @@
+import CHeadKernels
 import Foundation
 import Specs
 import Tensors
@@ -84,6 +85,14 @@ final class FeatureMatrix: @unchecked Sendable {
 
     /// Rows `range` as Float32.
     func rows(_ range: Range<Int>) -> Tensor { gather(Array(range)) }
+
+    /// The stored rows in place, as the head kernels read them (`CHeadKernels`: HK_F32 or HK_F16).
+    func withRowStorage<R>(_ body: (UnsafeRawPointer, Int32) throws -> R) rethrows -> R {
+        switch dtype {
+        case .float32: return try f32.withUnsafeBytes { try body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, Int32(HK_F32)) }
+        case .float16: return try f16.withUnsafeBytes { try body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, Int32(HK_F16)) }
+        }
+    }
 
     /// Raw storage for the cache file (little-endian F32 or F16 values, row-major).
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -19,6 +19,8 @@ final class LockstepRun {
     let runId: Int64
     let head: MLPHead
     let side: MLPHead
+    /// The heads as they run on cached feature rows (as `RegimeNet` runs them for a single run).
+    let headOnRows: FeatureHead, sideOnRows: FeatureHead
     let breakdown: ComputeBreakdown
     let adam: Adam
     let plateau: ReduceLROnPlateau
@@ -45,6 +47,8 @@ final class LockstepRun {
         let model = RegimeNet(net, declaration: spec.training.regime.declaration, withSide: variant == .sidenet)
         head = net.head
         side = net.side
+        headOnRows = FeatureHead(net.head)
+        sideOnRows = FeatureHead(net.side)
         breakdown = net.breakdown
         checkpointModule = model.checkpointModule
         let o = spec.training.optimizer
@@ -79,9 +83,9 @@ final class LockstepRun {
             if stop.isRequested { throw RunnerError.interrupted }
             adam.zeroGrad()
             // each part in its declared mode (a frozen head in eval mode stays as loaded)
-            let main = head.forward(f.head.gather(idx), mode: declaration.mainHead.trainingMode == .eval ? .eval : .train)
+            let main = headOnRows.forward(f.head, rows: idx, mode: declaration.mainHead.trainingMode == .eval ? .eval : .train)
             let sideLogits = withSide
-                ? side.forward(f.attach.gather(idx), mode: declaration.sideNet.trainingMode == .eval ? .eval : .train) : nil
+                ? sideOnRows.forward(f.attach, rows: idx, mode: declaration.sideNet.trainingMode == .eval ? .eval : .train) : nil
             let labels = idx.map { data.labels[$0] }
             let lm = headLoss(main, labels: labels)
             guard lm.loss.isFinite else { throw RunnerError.nonFiniteLoss(epoch: epoch, batch: b + 1, head: "MainNet") }
@@ -89,11 +93,11 @@ final class LockstepRun {
                 let ls = headLoss(s, labels: labels)
                 guard ls.loss.isFinite else { throw RunnerError.nonFiniteLoss(epoch: epoch, batch: b + 1, head: "SideNet") }
                 sumSide += ls.loss * Double(idx.count)
-                if declaration.sideNet.isTrained { side.backwardParameters(scaled(ls.dLogits, by: alpha)) }
+                if declaration.sideNet.isTrained { sideOnRows.backwardParameters(scaled(ls.dLogits, by: alpha)) }
             }
             sumMain += lm.loss * Double(idx.count)
             // cached features are inputs: no gradient flows into them
-            if declaration.mainHead.isTrained { head.backwardParameters(lm.dLogits) }
+            if declaration.mainHead.isTrained { headOnRows.backwardParameters(lm.dLogits) }
             adam.step()
             seen += idx.count
             advance(idx.count)
