@@ -5,8 +5,9 @@ import Tensors
 
 /// Cached feature rows [rows, cols], stored as Float32 or as IEEE half precision (Float16,
 /// round-to-nearest-even when written, exact when read back as Float32). Float16 halves the
-/// memory and the disk size of a feature cache; every consumer reads Float32 rows through
-/// `gather` / `rows`, so the heads always train and evaluate in Float32.
+/// memory and the disk size of a feature cache. The heads read the stored rows in place
+/// (`withRowStorage`, `FeatureHead`: decoded exactly to Float32 inside the kernels); other
+/// consumers read Float32 rows through `gather` / `rows`. Either way the heads compute in Float32.
 final class FeatureMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int

@@ -3,11 +3,6 @@ import Models
 import Store
 import Tensors
 
-/// Validation losses and accuracies of one run (what `RunJob.validate` computes).
-struct HeadsValidation {
-    var lossMain: Double, lossSide: Double?, accMain: Double, accSide: Double?
-}
-
 /// Validation and test of every run of a lockstep group over the cached features: chunks of
 /// rows, every run's heads on each chunk (`FeatureHead`, reading the rows in place), handed
 /// out in evaluation batches. Each row's logits depend on that row alone, so a run's logits
