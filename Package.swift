@@ -2,7 +2,7 @@
 // sidenet: reproduce "Add a SideNet to your MainNet" (Morisot) on a CPU.
 // Layering (imports go downward only):
 //   CBLAS <- Tensors <- Layers <- Models <- Specs <- Runner <- sidenet (CLI); Report reads Store only.
-//   CBLAS <- Tensors; Tensors <- Optim; WeightIO (bytes -> tensors) <- Models;
+//   CBLAS <- Tensors; Tensors <- Optim; CHeadKernels (C) <- Optim, Runner; WeightIO (bytes -> tensors) <- Models;
 //   Tokenizer, Datasets <- Runner; Store <- Runner, Report; sidenet (CLI) on top.
 //   Models holds the MainNet-family registry (Models/Registry): Specs asks it which archs,
 //   configs and attach points exist, the Runner and the CLI ask it to build and to count.
@@ -24,12 +24,15 @@ let package = Package(
         // OpenBLAS cblas through a system-library target (Debian: libopenblas-dev).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // C kernels (AVX2+FMA+F16C when present, else portable C) for heads on cached feature
+        // rows and Adam's element loop.
+        .target(name: "CHeadKernels"),
         // Float32 tensors, seeded RNG, threads, sgemm wrapper, parameters.
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         // Layers with forward and backward (one layer, one file).
         .target(name: "Layers", dependencies: ["Tensors"]),
         // Adam and ReduceLROnPlateau with PyTorch semantics.
-        .target(name: "Optim", dependencies: ["Tensors"]),
+        .target(name: "Optim", dependencies: ["Tensors", "CHeadKernels"]),
         // safetensors, PyTorch zip/legacy pickle files.
         .target(name: "WeightIO", dependencies: ["Tensors"]),
         // MainNet families (one folder each: ResNet, BERT, DistilBERT, ...) and their registry,
@@ -45,7 +48,7 @@ let package = Package(
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // Trains and evaluates specs, writes the store.
         .target(name: "Runner", dependencies: ["Tensors", "Layers", "Optim", "WeightIO", "Models",
-                                               "Datasets", "Tokenizer", "Specs", "Store"]),
+                                               "Datasets", "Tokenizer", "Specs", "Store", "CHeadKernels"]),
         // Threshold sweeps, ECE, tables, gnuplot figures. Reads the store only (experiment_info
         // rows the runner wrote, runs, predictions, timings); the pure report functions take
         // plain input structs.
@@ -60,8 +63,9 @@ let package = Package(
         ]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "CHeadKernelsTests", dependencies: ["CHeadKernels"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "WeightIO"]),
-        .testTarget(name: "OptimTests", dependencies: ["Optim", "Layers", "Tensors", "WeightIO"]),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "Layers", "Tensors", "WeightIO", "CHeadKernels"]),
         .testTarget(name: "WeightIOTests", dependencies: ["WeightIO", "Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Layers", "Tensors", "WeightIO"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),

@@ -1,3 +1,4 @@
+import CHeadKernels
 import Foundation
 import Tensors
 
@@ -81,11 +82,10 @@ public final class Adam {
         }
     }
 
-    /// The element loop (N = parameter element count). Operation order mirrors the PyTorch CPU
-    /// kernels so results agree to rounding. Two passes over each chunk, the same operations on
-    /// the same values: the first moment alone (its fused multiply-add is a libm call without
-    /// hardware FMA in the baseline target, which keeps a loop scalar), then the rest (sqrt and
-    /// divisions), which the compiler vectorises.
+    /// The element loop (N = parameter element count), in C (`hk_adam_update`: AVX2 when the CPU
+    /// has it) over chunks of the parameter. Every operation is the one `referenceUpdate` performs,
+    /// rounded the same way, so the two agree bit for bit (OptimTests); PyTorch's CPU kernels
+    /// perform the same operations in the same order.
     static func update(value: inout [Float], grad: [Float], m: inout [Float], v: inout [Float],
                        weightDecay: Float, w1: Float, beta2: Float, w2: Float, bias2Sqrt: Float,
                        eps: Float, negStepSize: Float) {
@@ -95,22 +95,40 @@ public final class Adam {
         m.withUnsafeMutableBufferPointer { pm in
         v.withUnsafeMutableBufferPointer { pvv in
             let pv = pv.baseAddress!, pg = pg.baseAddress!, pm = pm.baseAddress!, pvv = pvv.baseAddress!
-            parallelFor(n, minChunk: 1 << 16) { range in
-                if weightDecay == 0 {
-                    firstMoment(range, pg, pm, w1)
-                    rest(range, pg, pm, pvv, pv, beta2, w2, bias2Sqrt, eps, negStepSize)
-                } else {
-                    // coupled L2: g + weightDecay * p, with p as before this step in both passes
-                    var g = [Float](repeating: 0, count: range.count)
-                    g.withUnsafeMutableBufferPointer { pgd in
-                        let d = pgd.baseAddress! - range.lowerBound
-                        for i in range { d[i] = pg[i] + weightDecay * pv[i] }
-                        firstMoment(range, UnsafePointer(d), pm, w1)
-                        rest(range, UnsafePointer(d), pm, pvv, pv, beta2, w2, bias2Sqrt, eps, negStepSize)
-                    }
-                }
+            parallelFor(n, minChunk: 1 << 16) { r in
+                hk_adam_update(pv + r.lowerBound, pg + r.lowerBound, pm + r.lowerBound, pvv + r.lowerBound, r.count,
+                               weightDecay, w1, beta2, w2, bias2Sqrt, eps, negStepSize)
             }
         }}}}
+    }
+
+    /// The plain Swift element loop `update` is tested against (the same operations). Two
+    /// passes: the first moment alone, then the rest (sqrt and divisions).
+    public static func referenceUpdate(value: inout [Float], grad: [Float], m: inout [Float], v: inout [Float],
+                                       weightDecay: Float, w1: Float, beta2: Float, w2: Float, bias2Sqrt: Float,
+                                       eps: Float, negStepSize: Float) {
+        let n = value.count
+        value.withUnsafeMutableBufferPointer { pv in
+        grad.withUnsafeBufferPointer { pg in
+        m.withUnsafeMutableBufferPointer { pm in
+        v.withUnsafeMutableBufferPointer { pvv in
+            let pv = pv.baseAddress!, pg = pg.baseAddress!, pm = pm.baseAddress!, pvv = pvv.baseAddress!
+            // coupled L2: g + weightDecay * p, with p as before this step in both passes
+            var g = [Float](repeating: 0, count: n)
+            for i in 0..<n { g[i] = weightDecay == 0 ? pg[i] : pg[i] + weightDecay * pv[i] }
+            g.withUnsafeBufferPointer { pgd in
+                firstMoment(0..<n, pgd.baseAddress!, pm, w1)
+                rest(0..<n, pgd.baseAddress!, pm, pvv, pv, beta2, w2, bias2Sqrt, eps, negStepSize)
+            }
+        }}}}
+    }
+
+    /// Element loop through `update` on plain arrays (for tests).
+    public static func fastUpdate(value: inout [Float], grad: [Float], m: inout [Float], v: inout [Float],
+                                  weightDecay: Float, w1: Float, beta2: Float, w2: Float, bias2Sqrt: Float,
+                                  eps: Float, negStepSize: Float) {
+        update(value: &value, grad: grad, m: &m, v: &v, weightDecay: weightDecay, w1: w1, beta2: beta2, w2: w2,
+               bias2Sqrt: bias2Sqrt, eps: eps, negStepSize: negStepSize)
     }
 
     /// m = lerp(m, g, w1) as torch.lerp's vectorized CPU path (fused multiply-add):

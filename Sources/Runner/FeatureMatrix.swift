@@ -1,11 +1,13 @@
+import CHeadKernels
 import Foundation
 import Specs
 import Tensors
 
 /// Cached feature rows [rows, cols], stored as Float32 or as IEEE half precision (Float16,
 /// round-to-nearest-even when written, exact when read back as Float32). Float16 halves the
-/// memory and the disk size of a feature cache; every consumer reads Float32 rows through
-/// `gather` / `rows`, so the heads always train and evaluate in Float32.
+/// memory and the disk size of a feature cache. The heads read the stored rows in place
+/// (`withRowStorage`, `FeatureHead`: decoded exactly to Float32 inside the kernels); other
+/// consumers read Float32 rows through `gather` / `rows`. Either way the heads compute in Float32.
 final class FeatureMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int
@@ -84,6 +86,14 @@ final class FeatureMatrix: @unchecked Sendable {
 
     /// Rows `range` as Float32.
     func rows(_ range: Range<Int>) -> Tensor { gather(Array(range)) }
+
+    /// The stored rows in place, as the head kernels read them (`CHeadKernels`: HK_F32 or HK_F16).
+    func withRowStorage<R>(_ body: (UnsafeRawPointer, Int32) throws -> R) rethrows -> R {
+        switch dtype {
+        case .float32: return try f32.withUnsafeBytes { try body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, Int32(HK_F32)) }
+        case .float16: return try f16.withUnsafeBytes { try body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, Int32(HK_F16)) }
+        }
+    }
 
     /// Raw storage for the cache file (little-endian F32 or F16 values, row-major).
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -3,13 +3,10 @@ import Models
 import Store
 import Tensors
 
-/// Validation and test of every run of a lockstep group in one pass over the cached features:
-/// each chunk of rows is gathered (and decoded from Float16) once for all runs, then every head
-/// runs on it. The chunk size does not depend on which runs are in the group (always sized for
-/// head + attach rows), so each run's GEMMs have the same shapes as when it runs alone: its
-/// logits are bit for bit its own. (Stacking the runs' first layers into one wider GEMM was
-/// tried and is not bit-exact: OpenBLAS picks kernels by shape, and a column's rounding then
-/// depends on how many columns sit beside it.) The callers see the same evaluation batches as
+/// Validation and test of every run of a lockstep group over the cached features: chunks of
+/// rows, every run's heads on each chunk (`FeatureHead`, reading the rows in place), handed
+/// out in evaluation batches. Each row's logits depend on that row alone, so a run's logits
+/// are bit for bit those it computes alone; the callers see the same evaluation batches as
 /// `RunJob`, so losses and sums are unchanged.
 enum LockstepEvaluation {
     /// Eval-mode logits of every run on `idxs`, handed to `body(run, start, batchIndices, main,
@@ -17,16 +14,13 @@ enum LockstepEvaluation {
     static func forEachBatch(_ runs: [LockstepRun], features f: FeatureCache.Features, idxs: [Int], batchSize bs: Int,
                              heartbeat: () throws -> Void,
                              _ body: (Int, Int, [Int], Tensor, Tensor?) throws -> Void) throws {
-        let sided = runs.contains { $0.withSide }
         let rowBytes = 4 * (f.head.cols + f.attach.cols)
         let chunk = max(1, FeatureEvaluation.chunkBytes / max(1, rowBytes) / bs) * bs
         for cStart in stride(from: 0, to: idxs.count, by: chunk) {
             let cIdx = Array(idxs[cStart..<min(idxs.count, cStart + chunk)])
-            let head = f.head.gather(cIdx)  // [n, Fh]
-            let attach = sided ? f.attach.gather(cIdx) : nil  // [n, Fa]
             for (r, run) in runs.enumerated() {
-                let main = run.head.forward(head, mode: .eval)
-                let side = run.withSide ? run.side.forward(attach!, mode: .eval) : nil
+                let main = run.headOnRows.forward(f.head, rows: cIdx, mode: .eval)
+                let side = run.withSide ? run.sideOnRows.forward(f.attach, rows: cIdx, mode: .eval) : nil
                 for bStart in stride(from: 0, to: cIdx.count, by: bs) {
                     let range = bStart..<min(cIdx.count, bStart + bs)
                     let whole = range.count == cIdx.count

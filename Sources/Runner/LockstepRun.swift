@@ -15,6 +15,8 @@ import WeightIO
 final class LockstepRun {
     let head: MLPHead
     let side: MLPHead
+    /// The heads as they run on cached feature rows (as `RegimeNet` runs them for a single run).
+    let headOnRows: FeatureHead, sideOnRows: FeatureHead
     let breakdown: ComputeBreakdown
     /// Adam, the schedule, the best epoch and the checkpoints, as a single run keeps them.
     let state: RunState
@@ -40,6 +42,8 @@ final class LockstepRun {
         let model = RegimeNet(net, declaration: spec.training.regime.declaration, withSide: variant == .sidenet)
         head = net.head
         side = net.side
+        headOnRows = FeatureHead(net.head)
+        sideOnRows = FeatureHead(net.side)
         breakdown = net.breakdown
         state = RunState(spec: spec, variant: variant, seed: seed, runId: runId, model: model, resultsDir: resultsDir)
     }
@@ -60,9 +64,9 @@ final class LockstepRun {
             if stop.isRequested { throw RunnerError.interrupted }
             adam.zeroGrad()
             // each part in its declared mode (a frozen head in eval mode stays as loaded)
-            let main = head.forward(f.head.gather(idx), mode: declaration.mainHead.trainingMode == .eval ? .eval : .train)
+            let main = headOnRows.forward(f.head, rows: idx, mode: declaration.mainHead.trainingMode == .eval ? .eval : .train)
             let sideLogits = withSide
-                ? side.forward(f.attach.gather(idx), mode: declaration.sideNet.trainingMode == .eval ? .eval : .train) : nil
+                ? sideOnRows.forward(f.attach, rows: idx, mode: declaration.sideNet.trainingMode == .eval ? .eval : .train) : nil
             let labels = idx.map { data.labels[$0] }
             let lm = headLoss(main, labels: labels)
             guard lm.loss.isFinite else { throw RunnerError.nonFiniteLoss(epoch: epoch, batch: b + 1, head: "MainNet") }
@@ -70,11 +74,11 @@ final class LockstepRun {
                 let ls = headLoss(s, labels: labels)
                 guard ls.loss.isFinite else { throw RunnerError.nonFiniteLoss(epoch: epoch, batch: b + 1, head: "SideNet") }
                 sumSide += ls.loss * Double(idx.count)
-                if declaration.sideNet.isTrained { side.backwardParameters(scaled(ls.dLogits, by: alpha)) }
+                if declaration.sideNet.isTrained { sideOnRows.backwardParameters(scaled(ls.dLogits, by: alpha)) }
             }
             sumMain += lm.loss * Double(idx.count)
             // cached features are inputs: no gradient flows into them
-            if declaration.mainHead.isTrained { head.backwardParameters(lm.dLogits) }
+            if declaration.mainHead.isTrained { headOnRows.backwardParameters(lm.dLogits) }
             adam.step()
             seen += idx.count
             advance(idx.count)

@@ -16,6 +16,8 @@ final class RegimeNet {
     /// Frozen-backbone features of the whole pool; set (by the caller) when the declaration
     /// caches features, and then the backbone never runs during training or evaluation.
     var features: FeatureCache.Features?
+    /// The heads as they run on cached feature rows (used only when `features` is set).
+    private lazy var onRows = (main: FeatureHead(net.head), side: FeatureHead(net.side))
 
     /// Marks the parameters of every frozen part as frozen (no gradient, skipped by Adam).
     init(_ net: Net, declaration: RegimeDeclaration, withSide: Bool) {
@@ -64,8 +66,8 @@ final class RegimeNet {
     /// Logits of both heads for `indices` (side nil for the baseline variant).
     func logits(_ indices: [Int], data: PreparedData, mode: Mode) throws -> (main: Tensor, side: Tensor?) {
         if let f = features {
-            let main = net.head.forward(f.head.gather(indices), mode: self.mode(of: .mainHead, mode))
-            let side = withSide ? net.side.forward(f.attach.gather(indices), mode: self.mode(of: .sideNet, mode)) : nil
+            let main = onRows.main.forward(f.head, rows: indices, mode: self.mode(of: .mainHead, mode))
+            let side = withSide ? onRows.side.forward(f.attach, rows: indices, mode: self.mode(of: .sideNet, mode)) : nil
             return (main, side)
         }
         // the whole network in one mode (`problems` rules out frozen-in-eval parts here)
@@ -76,8 +78,8 @@ final class RegimeNet {
     func backward(main: Tensor, side: Tensor?) {
         guard features != nil else { return net.backward(main: main, side: side) }
         // cached features are inputs: no gradient flows into them, nor into frozen heads
-        if declaration.mainHead.isTrained { net.head.backwardParameters(main) }
-        if let side, declaration.sideNet.isTrained { net.side.backwardParameters(side) }
+        if declaration.mainHead.isTrained { onRows.main.backwardParameters(main) }
+        if let side, declaration.sideNet.isTrained { onRows.side.backwardParameters(side) }
     }
 }
 
