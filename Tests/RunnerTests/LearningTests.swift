@@ -153,11 +153,11 @@ final class LearningTests: XCTestCase {
 
     /// Regime `full` on this tiny BERT at lr 3e-3 was chaotic (validation loss 0.65, 0.93, 0.36,
     /// 1.62, 0.61, 0.066 over six epochs; one reversed sum in LayerNorm turned a pass into SideNet
-    /// accuracy 0.54): a gentler lr and the mean over three seeds.
+    /// accuracy 0.54): lr 1e-3 over 8 epochs and the mean over three seeds. At these settings
+    /// seeds 0–5 each reached main ≥ 0.96 and SideNet ≥ 0.83 test accuracy (mean side 0.95).
     func testBertLearnsFullThenHeadsAndLrZeroFails() throws {
         try checkLearnsFullThenHeadsAndLrZeroFails(family: "bert", chance: 0.5, margin: 0.25, loadedHeadFloor: 0.75,
-                                                  fullLr: LearnTuning.bertLr, fullEpochs: LearnTuning.bertEpochs,
-                                                  seeds: LearnTuning.bertSeeds) {
+                                                  fullLr: "1.0e-3", fullEpochs: 8, seeds: [0, 1, 2]) {
             try self.bertSpec($0, regime: $1, lr: $2, epochs: $3, seeds: $4, weights: $5)
         }
     }
@@ -188,13 +188,5 @@ final class LearningTests: XCTestCase {
         let vh0 = try Self.learningCheck(store, heads0, chance: chance, margin: margin, heads: ["side"])
         XCTAssertFalse(vh0.learned, "heads, lr 1e-10 must not pass")
         XCTAssertTrue(vh0.failures.contains { $0.contains("training loss") }, "\(vh0.failures)")
-    }
-
-    /// BERT regime-full settings (environment overrides only for exploring stability by hand).
-    enum LearnTuning {
-        static let env = ProcessInfo.processInfo.environment
-        static let bertLr = env["SIDENET_LEARN_BERT_LR"] ?? "1.0e-3"
-        static let bertEpochs = Int(env["SIDENET_LEARN_BERT_EPOCHS"] ?? "") ?? 6
-        static let bertSeeds = (env["SIDENET_LEARN_BERT_SEEDS"]?.split(separator: ",").compactMap { Int($0) }) ?? [0, 1, 2]
     }
 }
