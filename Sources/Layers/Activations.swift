@@ -59,8 +59,10 @@ public final class GELU {
 
     public func forward(_ x: Tensor) -> Tensor {
         cachedInput = x
-        var y = x
-        y.data.withUnsafeMutableBufferPointer { p in VectorMath.geluForward(p.baseAddress!, count: p.count) }
+        var y = Tensor(uninitializedShape: x.shape)   // read x, write y: no copy of x first
+        x.data.withUnsafeBufferPointer { px in y.data.withUnsafeMutableBufferPointer { py in
+            VectorMath.geluForward(px.baseAddress!, into: py.baseAddress!, count: py.count)
+        } }
         return y
     }
 

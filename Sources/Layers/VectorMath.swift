@@ -52,15 +52,20 @@ public enum VectorMath {
 
     /// In place: y = 0.5·x·(1 + erf(x/√2)) over n elements (exact GELU, PyTorch `nn.GELU()`).
     public static func geluForward(_ p: UnsafeMutablePointer<Float>, count n: Int) {
+        geluForward(UnsafePointer(p), into: p, count: n)
+    }
+
+    /// out[i] = 0.5·x[i]·(1 + erf(x[i]/√2)) over n elements; `out` may alias `x` (one pass, no copy).
+    public static func geluForward(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
         parallelFor(n, minChunk: 16384) { range in
             var i = range.lowerBound
             while i + 8 <= range.upperBound {
-                let x = UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
-                let y = 0.5 * x * (1 + erf(x * 0.7071067811865476))
-                UnsafeMutableRawPointer(p + i).storeBytes(of: y, as: V.self)
+                let v = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+                let y = 0.5 * v * (1 + erf(v * 0.7071067811865476))
+                UnsafeMutableRawPointer(out + i).storeBytes(of: y, as: V.self)
                 i += 8
             }
-            for j in i..<range.upperBound { p[j] = Float(referenceGELU(Double(p[j]))) }
+            for j in i..<range.upperBound { out[j] = Float(referenceGELU(Double(x[j]))) }
         }
     }
 

@@ -40,6 +40,8 @@ final class TransformerKernelTests: XCTestCase {
         let yRef = x.map { Float(VectorMath.referenceGELU(Double($0))) }
         let dRef = (0..<n).map { Float(Double(dOut[$0]) * VectorMath.referenceGELUDerivative(Double(x[$0]))) }
         XCTAssertLessThan(maxAbs(y, yRef), 5e-6)
+        let layerY = GELU().forward(Tensor(shape: [n], data: x)).data   // out of place: equal to in place
+        XCTAssertEqual(layerY, y)
         XCTAssertLessThan(maxAbs(d, dRef), 5e-6)
         XCTAssertEqual(y[0], 0); XCTAssertEqual(y[1], 0, accuracy: 1e-20); XCTAssertEqual(y[2], 12)
     }
