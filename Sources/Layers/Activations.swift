@@ -52,19 +52,17 @@ public final class Tanh {
 }
 
 /// Exact GELU, PyTorch `nn.GELU()` / HF "gelu": 0.5·x·(1 + erf(x/√2)). Shapes: any -> same.
+/// Vectorised (`VectorMath.geluForward/geluBackward`, erf as in PyTorch's CPU kernel).
 public final class GELU {
     private var cachedInput: Tensor?
     public init() {}
 
     public func forward(_ x: Tensor) -> Tensor {
         cachedInput = x
-        var y = x
-        y.data.withUnsafeMutableBufferPointer { p in
-            let b = p.baseAddress!
-            parallelFor(p.count, minChunk: 16384) { r in
-                for i in r { let v = Double(b[i]); b[i] = Float(0.5 * v * (1 + erf(v * 0.7071067811865476))) }
-            }
-        }
+        var y = Tensor(uninitializedShape: x.shape)   // read x, write y: no copy of x first
+        x.data.withUnsafeBufferPointer { px in y.data.withUnsafeMutableBufferPointer { py in
+            VectorMath.geluForward(px.baseAddress!, into: py.baseAddress!, count: py.count)
+        } }
         return y
     }
 
@@ -74,15 +72,7 @@ public final class GELU {
         precondition(dOut.shape == x.shape, "GELU.backward: dOut \(dOut.shape), expected \(x.shape)")
         var dx = dOut
         x.data.withUnsafeBufferPointer { px in dx.data.withUnsafeMutableBufferPointer { pd in
-            let xb = px.baseAddress!, db = pd.baseAddress!
-            parallelFor(pd.count, minChunk: 16384) { r in
-                for i in r {
-                    let v = Double(xb[i])
-                    let cdf = 0.5 * (1 + erf(v * 0.7071067811865476))
-                    let pdf = exp(-0.5 * v * v) * 0.3989422804014327
-                    db[i] = Float(Double(db[i]) * (cdf + v * pdf))
-                }
-            }
+            VectorMath.geluBackward(x: px.baseAddress!, pd.baseAddress!, count: pd.count)
         } }
         return dx
     }

@@ -5,6 +5,9 @@ import Tensors
 /// key padding mask [B, T] of 0/1 (1 = real token) -> out [B, T, D].
 /// scores = q kᵀ/√headDim; masked keys get −Float.greatestFiniteMagnitude (HF's finfo.min);
 /// softmax over keys; optional dropout on the probabilities in train mode; out = P v.
+/// Kernels: `AttentionKernels` (one (batch, head) task per thread chunk, single-threaded BLAS,
+/// masked softmax with vectorised exp and dropout fused); plain reference `AttentionReference`,
+/// held equal in LayersTests/TransformerKernelTests.
 public final class ScaledDotProductAttention {
     public let heads: Int
     public let dropoutP: Float
@@ -26,8 +29,8 @@ public final class ScaledDotProductAttention {
                      "attention: q \(q.shape), k \(k.shape), v \(v.shape) must be equal [B, T, D] with D divisible by \(heads) heads")
         let (b, t, d) = (q.shape[0], q.shape[1], q.shape[2]), hd = d / heads
         if let mask { precondition(mask.shape == [b, t], "attention: mask \(mask.shape), expected [\(b), \(t)]") }
-        let scale = 1 / Float(hd).squareRoot()
-        var probs = [Float](repeating: 0, count: b * heads * t * t)
+        let shape = AttentionShape(batch: b, length: t, heads: heads, headDim: hd)
+        var probs = [Float](unsafeUninitializedCapacity: shape.probsCount) { _, n in n = shape.probsCount }   // fully written
         var dropMask: [Float]? = nil
         if mode == .train && dropoutP > 0 {
             let keep = 1 / (1 - dropoutP)
@@ -35,38 +38,15 @@ public final class ScaledDotProductAttention {
             for i in 0..<m.count { m[i] = rng.nextFloat() < dropoutP ? 0 : keep }
             dropMask = m
         }
-        var out = Tensor(zeros: q.shape)
-        let maskData = mask?.data
+        var out = Tensor(uninitializedShape: q.shape)
+        // key padding mask 0/1 -> additive bias per key (HF: finfo.min where masked)
+        let keyBias = mask.map { $0.data.map { $0 == 0 ? -Float.greatestFiniteMagnitude : 0 } }
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         probs.withUnsafeMutableBufferPointer { pp in out.data.withUnsafeMutableBufferPointer { po in
-            let (qb, kb, vb, pb, ob) = (pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, pp.baseAddress!, po.baseAddress!)
-            withBLASThreads(1) {
-                parallelChunks(b * heads) { _, range in
-                    var dropped = [Float](repeating: 0, count: dropMask == nil ? 0 : t * t)
-                    for bh in range {
-                        let (bi, h) = (bh / heads, bh % heads)
-                        let off = bi * t * d + h * hd
-                        let s = pb + bh * t * t
-                        // S [T, T] = scale · Q Kᵀ
-                        sgemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: qb + off, lda: d, b: kb + off, ldb: d, c: s)
-                        if let maskData {
-                            for j in 0..<t where maskData[bi * t + j] == 0 {
-                                for i in 0..<t { s[i * t + j] = -Float.greatestFiniteMagnitude }
-                            }
-                        }
-                        softmaxRows(s, rows: t, cols: t)
-                        if let dropMask {
-                            for i in 0..<(t * t) { dropped[i] = s[i] * dropMask[bh * t * t + i] }
-                            dropped.withUnsafeBufferPointer { dp in
-                                sgemm(m: t, n: hd, k: t, a: dp.baseAddress!, b: vb + off, ldb: d, c: ob + off, ldc: d)
-                            }
-                        } else {
-                            sgemm(m: t, n: hd, k: t, a: s, b: vb + off, ldb: d, c: ob + off, ldc: d)
-                        }
-                    }
-                }
-            }
-        } } } } }
+        withOptionalPointer(keyBias) { kb in withOptionalPointer(dropMask) { dm in
+            AttentionKernels.forward(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, ld: d, keyBias: kb, dropMask: dm,
+                                     probs: pp.baseAddress!, out: po.baseAddress!, ldo: d, shape: shape)
+        } } } } } } }
         cachedQ = q; cachedK = k; cachedV = v
         cachedProbs = probs
         cachedDropMask = dropMask
@@ -74,44 +54,21 @@ public final class ScaledDotProductAttention {
     }
 
     /// dV = P̃ᵀ dO; dP̃ = dO Vᵀ; dP = dP̃·dropMask; dS = P·(dP − Σ dP·P); dQ = scale·dS K; dK = scale·dSᵀ Q
-    /// (P̃ = dropped probabilities).
+    /// (P̃ = dropped probabilities). Kernel: `AttentionKernels.backward`.
     public func backward(_ dOut: Tensor) -> (dq: Tensor, dk: Tensor, dv: Tensor) {
         precondition(dOut.shape == cachedQ.shape, "attention backward: dOut \(dOut.shape), expected \(cachedQ.shape)")
         let (b, t, d) = (cachedQ.shape[0], cachedQ.shape[1], cachedQ.shape[2]), hd = d / heads
-        let scale = 1 / Float(hd).squareRoot()
-        var dq = Tensor(zeros: cachedQ.shape), dk = Tensor(zeros: cachedQ.shape), dv = Tensor(zeros: cachedQ.shape)
-        let dropMask = cachedDropMask
+        let shape = AttentionShape(batch: b, length: t, heads: heads, headDim: hd)
+        var dq = Tensor(uninitializedShape: cachedQ.shape), dk = Tensor(uninitializedShape: cachedQ.shape)
+        var dv = Tensor(uninitializedShape: cachedQ.shape)
         dOut.data.withUnsafeBufferPointer { pdo in cachedQ.data.withUnsafeBufferPointer { pq in cachedK.data.withUnsafeBufferPointer { pk in
         cachedV.data.withUnsafeBufferPointer { pv in cachedProbs.withUnsafeBufferPointer { pp in
         dq.data.withUnsafeMutableBufferPointer { pdq in dk.data.withUnsafeMutableBufferPointer { pdk in dv.data.withUnsafeMutableBufferPointer { pdv in
-            let (dob, qb, kb, vb, pb) = (pdo.baseAddress!, pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, pp.baseAddress!)
-            let (dqb, dkb, dvb) = (pdq.baseAddress!, pdk.baseAddress!, pdv.baseAddress!)
-            withBLASThreads(1) {
-                parallelChunks(b * heads) { _, range in
-                    var dp = [Float](repeating: 0, count: t * t)
-                    var dropped = [Float](repeating: 0, count: t * t)
-                    dp.withUnsafeMutableBufferPointer { dpp in dropped.withUnsafeMutableBufferPointer { drp in
-                        let dpb = dpp.baseAddress!, drb = drp.baseAddress!
-                        for bh in range {
-                            let (bi, h) = (bh / heads, bh % heads)
-                            let off = bi * t * d + h * hd
-                            let p = pb + bh * t * t
-                            let pt: UnsafePointer<Float>
-                            if let dropMask {
-                                for i in 0..<(t * t) { drb[i] = p[i] * dropMask[bh * t * t + i] }
-                                pt = UnsafePointer(drb)
-                            } else { pt = p }
-                            sgemm(transA: true, m: t, n: hd, k: t, a: pt, b: dob + off, ldb: d, c: dvb + off, ldc: d)
-                            sgemm(transB: true, m: t, n: t, k: hd, a: dob + off, lda: d, b: vb + off, ldb: d, c: dpb)
-                            if let dropMask { for i in 0..<(t * t) { dpb[i] *= dropMask[bh * t * t + i] } }
-                            softmaxBackwardRows(p, dpb, rows: t, cols: t)
-                            sgemm(m: t, n: hd, k: t, alpha: scale, a: dpb, b: kb + off, ldb: d, c: dqb + off, ldc: d)
-                            sgemm(transA: true, m: t, n: hd, k: t, alpha: scale, a: dpb, b: qb + off, ldb: d, c: dkb + off, ldc: d)
-                        }
-                    } }
-                }
-            }
-        } } } } } } } }
+        withOptionalPointer(cachedDropMask) { dm in
+            AttentionKernels.backward(dOut: pdo.baseAddress!, ldo: d, q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, ld: d,
+                                      probs: pp.baseAddress!, dropMask: dm, dq: pdq.baseAddress!, dk: pdk.baseAddress!,
+                                      dv: pdv.baseAddress!, ldd: d, shape: shape)
+        } } } } } } } } }
         return (dq, dk, dv)
     }
 }
@@ -161,8 +118,8 @@ public final class MultiHeadSelfAttention: Module {
     public func backward(_ dOut: Tensor) -> Tensor {
         let (dq, dk, dv) = attention.backward(output.backward(dOut))
         var dx = query.backward(dq)
-        let dxk = key.backward(dk), dxv = value.backward(dv)
-        for i in 0..<dx.count { dx.data[i] += dxk.data[i] + dxv.data[i] }
+        key.backward(dk, addingInputGradientTo: &dx)
+        value.backward(dv, addingInputGradientTo: &dx)
         return dx
     }
 }

@@ -3,6 +3,8 @@ import Tensors
 /// Layer normalisation over the last dimension, PyTorch `nn.LayerNorm(dim, eps)` (formats.md 9.4):
 /// y = (x − E[x])/√(Var[x] + eps)·γ + β with the biased variance. Default eps 1e-5 (BERT: 1e-12).
 /// Shapes: x [..., D] -> same; weight [D], bias [D].
+/// Kernels: `LayerNormKernels` (vectorised rows, optional fused residual add); plain reference
+/// `LayerNormKernels.reference*`, held equal in LayersTests/LayerNormKernelTests.
 public final class LayerNorm: Module {
     public let dim: Int
     public let eps: Float
@@ -21,33 +23,23 @@ public final class LayerNorm: Module {
     public func namedParameters() -> [(String, Parameter)] { [("weight", weight), ("bias", bias)] }
 
     // x [M, D] -> y [M, D]
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) -> Tensor { forward(x, residual: nil) }
+
+    /// y = LayerNorm(x + residual) (residual of x's shape, or nil), without materialising the sum.
+    public func forward(_ x: Tensor, residual: Tensor?) -> Tensor {
         precondition(x.rank >= 1 && x.shape.last == dim, "LayerNorm(\(dim)): input shape \(x.shape) must end in \(dim)")
+        if let residual { precondition(residual.shape == x.shape, "LayerNorm: residual \(residual.shape), input \(x.shape)") }
         let rows = x.count / dim
-        var xhat = Tensor(zeros: x.shape), y = Tensor(zeros: x.shape)
+        var xhat = Tensor(uninitializedShape: x.shape), y = Tensor(uninitializedShape: x.shape)
         var invStd = [Float](repeating: 0, count: rows)
         x.data.withUnsafeBufferPointer { px in xhat.data.withUnsafeMutableBufferPointer { ph in
         y.data.withUnsafeMutableBufferPointer { py in invStd.withUnsafeMutableBufferPointer { pi in
         weight.value.data.withUnsafeBufferPointer { pw in bias.value.data.withUnsafeBufferPointer { pb in
-            let (xb, hb, yb, ib, wb, bb) = (px.baseAddress!, ph.baseAddress!, py.baseAddress!, pi.baseAddress!, pw.baseAddress!, pb.baseAddress!)
-            parallelFor(rows, minChunk: 64) { r in
-                for i in r {
-                    let row = xb + i * dim
-                    var s: Float = 0
-                    for j in 0..<dim { s += row[j] }
-                    let m = s / Float(dim)
-                    var v: Float = 0
-                    for j in 0..<dim { let d = row[j] - m; v += d * d }
-                    let inv = 1 / (v / Float(dim) + eps).squareRoot()
-                    ib[i] = inv
-                    for j in 0..<dim {
-                        let h = (row[j] - m) * inv
-                        hb[i * dim + j] = h
-                        yb[i * dim + j] = h * wb[j] + bb[j]
-                    }
-                }
-            }
-        } } } } } }
+        withOptionalPointer(residual?.data) { pr in
+            LayerNormKernels.forward(x: px.baseAddress!, residual: pr, rows: rows, dim: dim, eps: eps,
+                                     gamma: pw.baseAddress!, beta: pb.baseAddress!,
+                                     xhat: ph.baseAddress!, invStd: pi.baseAddress!, y: py.baseAddress!)
+        } } } } } } }
         cachedXHat = xhat
         cachedInvStd = invStd
         return y
@@ -58,32 +50,16 @@ public final class LayerNorm: Module {
         guard let xhat = cachedXHat else { preconditionFailure("LayerNorm.backward called before forward") }
         precondition(dOut.shape == xhat.shape, "LayerNorm.backward: dOut \(dOut.shape), expected \(xhat.shape)")
         let rows = xhat.count / dim
-        var dx = Tensor(zeros: xhat.shape)
+        var dx = Tensor(uninitializedShape: xhat.shape)
+        let wantGamma = !weight.frozen, wantBeta = !bias.frozen
         dOut.data.withUnsafeBufferPointer { pd in xhat.data.withUnsafeBufferPointer { ph in
         dx.data.withUnsafeMutableBufferPointer { px in weight.value.data.withUnsafeBufferPointer { pw in
-            let (db, hb, xb, wb) = (pd.baseAddress!, ph.baseAddress!, px.baseAddress!, pw.baseAddress!)
-            let inv = cachedInvStd
-            parallelFor(rows, minChunk: 64) { r in
-                for i in r {
-                    var a: Float = 0, b: Float = 0
-                    for j in 0..<dim { let g = db[i * dim + j] * wb[j]; a += g; b += g * hb[i * dim + j] }
-                    let k = inv[i] / Float(dim)
-                    for j in 0..<dim {
-                        let g = db[i * dim + j] * wb[j]
-                        xb[i * dim + j] = k * (Float(dim) * g - a - hb[i * dim + j] * b)
-                    }
-                }
-            }
-        } } } }
-        if !weight.frozen || !bias.frozen {
-            for i in 0..<rows {
-                for j in 0..<dim {
-                    let d = dOut.data[i * dim + j]
-                    if !weight.frozen { weight.grad.data[j] += d * xhat.data[i * dim + j] }
-                    if !bias.frozen { bias.grad.data[j] += d }
-                }
-            }
-        }
+        cachedInvStd.withUnsafeBufferPointer { pi in
+        weight.grad.data.withUnsafeMutableBufferPointer { pgw in bias.grad.data.withUnsafeMutableBufferPointer { pgb in
+            LayerNormKernels.backward(dOut: pd.baseAddress!, xhat: ph.baseAddress!, invStd: pi.baseAddress!,
+                                      gamma: pw.baseAddress!, rows: rows, dim: dim, dx: px.baseAddress!,
+                                      dGamma: wantGamma ? pgw.baseAddress! : nil, dBeta: wantBeta ? pgb.baseAddress! : nil)
+        } } } } } } }
         return dx
     }
 }

@@ -34,7 +34,7 @@ public final class Linear: Module {
                      "Linear(\(inFeatures)->\(outFeatures)): input shape \(x.shape) must end in \(inFeatures)")
         cachedInput = x
         let m = x.count / inFeatures
-        var y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
+        var y = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])   // fully written below
         x.data.withUnsafeBufferPointer { px in
             weight.value.data.withUnsafeBufferPointer { pw in
                 y.data.withUnsafeMutableBufferPointer { py in
@@ -54,6 +54,24 @@ public final class Linear: Module {
     // dOut [M, out] -> dx [M, in]; dW += dOutᵀ x; db += Σ_rows dOut
     public func backward(_ dOut: Tensor) -> Tensor {
         guard let x = cachedInput else { preconditionFailure("Linear.backward called before forward") }
+        accumulateParameterGradients(dOut, input: x)
+        guard computesInputGradient else { return Tensor(zeros: [0]) }
+        var dx = Tensor(uninitializedShape: x.shape)
+        inputGradient(dOut, into: &dx, beta: 0)
+        return dx
+    }
+
+    /// As `backward`, but adds dx into `sum` (shape of the input) instead of returning it: the
+    /// sum of several branches' input gradients without temporaries (GEMM with beta = 1).
+    public func backward(_ dOut: Tensor, addingInputGradientTo sum: inout Tensor) {
+        guard let x = cachedInput else { preconditionFailure("Linear.backward called before forward") }
+        precondition(sum.shape == x.shape, "Linear.backward: gradient sum \(sum.shape), input \(x.shape)")
+        accumulateParameterGradients(dOut, input: x)
+        inputGradient(dOut, into: &sum, beta: 1)
+    }
+
+    // dW += dOutᵀ x [out, in]; db += Σ_rows dOut
+    private func accumulateParameterGradients(_ dOut: Tensor, input x: Tensor) {
         precondition(dOut.count == x.count / inFeatures * outFeatures, "Linear.backward: dOut \(dOut.shape) vs input \(x.shape)")
         let m = x.count / inFeatures
         dOut.data.withUnsafeBufferPointer { pd in
@@ -74,15 +92,17 @@ public final class Linear: Module {
                 }
             }
         }
-        guard computesInputGradient else { return Tensor(zeros: [0]) }
-        var dx = Tensor(zeros: x.shape)
+    }
+
+    // dx = beta·dx + dOut W [M, in]
+    private func inputGradient(_ dOut: Tensor, into dx: inout Tensor, beta: Float) {
+        let m = dOut.count / outFeatures
         dOut.data.withUnsafeBufferPointer { pd in
             weight.value.data.withUnsafeBufferPointer { pw in
                 dx.data.withUnsafeMutableBufferPointer { pdx in
-                    sgemm(m: m, n: inFeatures, k: outFeatures, a: pd.baseAddress!, b: pw.baseAddress!, c: pdx.baseAddress!)
+                    sgemm(m: m, n: inFeatures, k: outFeatures, a: pd.baseAddress!, b: pw.baseAddress!, beta: beta, c: pdx.baseAddress!)
                 }
             }
         }
-        return dx
     }
 }

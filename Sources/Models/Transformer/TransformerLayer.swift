@@ -79,14 +79,12 @@ final class TransformerLayer: Module {
         var ao = attentionOut.forward(ctx.reshaped([n, d]))
         let aoMask = TransformerDropout.mask(count: ao.count, p: hiddenDropout, mode: mode, rng: &rng)
         TransformerDropout.apply(&ao, aoMask)
-        for i in 0..<ao.count { ao.data[i] += x.data[i] }
-        let a = attentionNorm.forward(ao)
+        let a = attentionNorm.forward(ao, residual: x)
 
         var o = ffnOut.forward(gelu.forward(ffnIn.forward(a)))
         let oMask = TransformerDropout.mask(count: o.count, p: hiddenDropout, mode: mode, rng: &rng)
         TransformerDropout.apply(&o, oMask)
-        for i in 0..<o.count { o.data[i] += a.data[i] }
-        let y = outputNorm.forward(o)
+        let y = outputNorm.forward(o, residual: a)
 
         if cache {
             B = b; T = t; cached = true
@@ -105,18 +103,17 @@ final class TransformerLayer: Module {
         let dz2 = outputNorm.backward(dy)
         var dO = dz2
         TransformerDropout.apply(&dO, ffnOutMask)
-        var da = ffnIn.backward(gelu.backward(ffnOut.backward(dO)))
-        for i in 0..<da.count { da.data[i] += dz2.data[i] }
+        var da = dz2
+        ffnIn.backward(gelu.backward(ffnOut.backward(dO)), addingInputGradientTo: &da)
         // a = LN1(ao + x)
         let dz1 = attentionNorm.backward(da)
         var dao = dz1
         TransformerDropout.apply(&dao, attnOutMask)
         let (dq, dk, dv) = attention.backward(attentionOut.backward(dao).reshaped([b, t, d]))
         var dx = dz1
-        let dxq = query.backward(dq.reshaped([b * t, d]))
-        let dxk = key.backward(dk.reshaped([b * t, d]))
-        let dxv = value.backward(dv.reshaped([b * t, d]))
-        for i in 0..<dx.count { dx.data[i] += dxq.data[i] + dxk.data[i] + dxv.data[i] }
+        query.backward(dq.reshaped([b * t, d]), addingInputGradientTo: &dx)
+        key.backward(dk.reshaped([b * t, d]), addingInputGradientTo: &dx)
+        value.backward(dv.reshaped([b * t, d]), addingInputGradientTo: &dx)
         clearCache()
         return dx
     }
