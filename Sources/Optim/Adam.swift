@@ -90,16 +90,12 @@ public final class Adam {
                        weightDecay: Float, w1: Float, beta2: Float, w2: Float, bias2Sqrt: Float,
                        eps: Float, negStepSize: Float) {
         let n = value.count
-        value.withUnsafeMutableBufferPointer { pv in
-        grad.withUnsafeBufferPointer { pg in
-        m.withUnsafeMutableBufferPointer { pm in
-        v.withUnsafeMutableBufferPointer { pvv in
-            let pv = pv.baseAddress!, pg = pg.baseAddress!, pm = pm.baseAddress!, pvv = pvv.baseAddress!
+        withElementPointers(&value, grad, &m, &v) { pv, pg, pm, pvv in
             parallelFor(n, minChunk: 1 << 16) { r in
                 hk_adam_update(pv + r.lowerBound, pg + r.lowerBound, pm + r.lowerBound, pvv + r.lowerBound, r.count,
                                weightDecay, w1, beta2, w2, bias2Sqrt, eps, negStepSize)
             }
-        }}}}
+        }
     }
 
     /// The plain Swift element loop `update` is tested against (the same operations). Two
@@ -108,11 +104,7 @@ public final class Adam {
                                        weightDecay: Float, w1: Float, beta2: Float, w2: Float, bias2Sqrt: Float,
                                        eps: Float, negStepSize: Float) {
         let n = value.count
-        value.withUnsafeMutableBufferPointer { pv in
-        grad.withUnsafeBufferPointer { pg in
-        m.withUnsafeMutableBufferPointer { pm in
-        v.withUnsafeMutableBufferPointer { pvv in
-            let pv = pv.baseAddress!, pg = pg.baseAddress!, pm = pm.baseAddress!, pvv = pvv.baseAddress!
+        withElementPointers(&value, grad, &m, &v) { pv, pg, pm, pvv in
             // coupled L2: g + weightDecay * p, with p as before this step in both passes
             var g = [Float](repeating: 0, count: n)
             for i in 0..<n { g[i] = weightDecay == 0 ? pg[i] : pg[i] + weightDecay * pv[i] }
@@ -120,6 +112,18 @@ public final class Adam {
                 firstMoment(0..<n, pgd.baseAddress!, pm, w1)
                 rest(0..<n, pgd.baseAddress!, pm, pvv, pv, beta2, w2, bias2Sqrt, eps, negStepSize)
             }
+        }
+    }
+
+    /// The base addresses of a parameter's value, gradient and two moments (all of one count).
+    private static func withElementPointers(_ value: inout [Float], _ grad: [Float], _ m: inout [Float], _ v: inout [Float],
+                                            _ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>,
+                                                     UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        value.withUnsafeMutableBufferPointer { pv in
+        grad.withUnsafeBufferPointer { pg in
+        m.withUnsafeMutableBufferPointer { pm in
+        v.withUnsafeMutableBufferPointer { pvv in
+            body(pv.baseAddress!, pg.baseAddress!, pm.baseAddress!, pvv.baseAddress!)
         }}}}
     }
 

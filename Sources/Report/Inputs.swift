@@ -1,3 +1,4 @@
+import Store
 // Plain input records of the pure report functions. `StoreReader` fills them from the store's
 // `experiment_info`, `runs` and `predictions` tables (the report never sees a spec); tests
 // build them directly.
@@ -31,30 +32,8 @@ public struct Compute: Sendable, Hashable, Codable {
     }
 }
 
-/// One test example's outputs (a `predictions` row). The `side*` fields are nil for the
-/// baseline variant. Confidences are the max class probability (for a single sigmoid logit:
-/// max(p, 1 - p)). Logits may be empty when the store did not keep them; the ensemble column
-/// is then unavailable.
-public struct Prediction: Sendable, Hashable, Codable {
-    public var label: Int
-    public var sidePred: Int?
-    public var sideConf: Double?
-    public var mainPred: Int
-    public var mainConf: Double
-    public var sideLogits: [Float]?
-    public var mainLogits: [Float]
-
-    public init(label: Int, sidePred: Int?, sideConf: Double?, mainPred: Int, mainConf: Double,
-                sideLogits: [Float]?, mainLogits: [Float]) {
-        self.label = label
-        self.sidePred = sidePred
-        self.sideConf = sideConf
-        self.mainPred = mainPred
-        self.mainConf = mainConf
-        self.sideLogits = sideLogits
-        self.mainLogits = mainLogits
-    }
-}
+/// One test example's outputs (a `predictions` row); the Store's type, which the runner fills.
+public typealias Prediction = ExamplePrediction
 
 /// One finished run (a `runs` row plus its predictions on the test set).
 public struct RunResult: Sendable, Codable {

@@ -6,16 +6,13 @@ import Store
 import WeightIO
 import Tensors
 
-/// One evaluated example (the CSV row of `sidenet eval`).
+/// One evaluated example (the CSV row of `sidenet eval`): its position in the evaluated split and
+/// its outputs (`e.sidePred`, `e.mainLogits`, ... read through to `outputs`).
+@dynamicMemberLookup
 public struct EvaluatedExample {
     public var index: Int
-    public var label: Int
-    public var sidePred: Int?
-    public var sideConf: Double?
-    public var mainPred: Int
-    public var mainConf: Double
-    public var sideLogits: [Float]?
-    public var mainLogits: [Float]
+    public var outputs: ExamplePrediction
+    public subscript<T>(dynamicMember field: KeyPath<ExamplePrediction, T>) -> T { outputs[keyPath: field] }
 }
 
 /// One evaluation batch's rows (`start` = position of the batch in the evaluated index list;
@@ -25,10 +22,11 @@ func evaluatedExamples(start: Int, indices idx: [Int], labels: [Int], main: Tens
     let pm = predictions(main), ps = side.map(predictions)
     let k = main.shape[1]
     return idx.enumerated().map { r, poolIndex in
-        EvaluatedExample(index: start + r, label: labels[poolIndex], sidePred: ps?[r].pred, sideConf: ps?[r].conf,
-                         mainPred: pm[r].pred, mainConf: pm[r].conf,
-                         sideLogits: side.map { Array($0.data[(r * k)..<(r * k + k)]) },
-                         mainLogits: Array(main.data[(r * k)..<(r * k + k)]))
+        EvaluatedExample(index: start + r, outputs: ExamplePrediction(
+            label: labels[poolIndex], sidePred: ps?[r].pred, sideConf: ps?[r].conf,
+            mainPred: pm[r].pred, mainConf: pm[r].conf,
+            sideLogits: side.map { Array($0.data[(r * k)..<(r * k + k)]) },
+            mainLogits: Array(main.data[(r * k)..<(r * k + k)])))
     }
 }
 
