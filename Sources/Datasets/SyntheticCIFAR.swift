@@ -139,19 +139,17 @@ public enum SyntheticCIFAR {
         0 airplane = cross, 1 automobile = square, 2 bird = triangle, 3 cat = ring,
         4 deer = striped diamond, 5 dog = spotted disc, 6 frog = checkered blob,
         7 horse = shaded ellipse, 8 ship = hull, 9 truck = striped wide rectangle.
-        Easy images: centred, full size, in the class's own colours and texture, high contrast:
-        colour and local texture answer them, which early (shallow) features already carry.
-        What makes an image hard is that only depth answers it: a cue conflict. The object has
-        its class's shape but the colours AND the texture of another class drawn at random
-        (sometimes on a third class's background); it is small (radius 6-9 px instead of 11),
-        anywhere in the frame and among small clutter. Every local cue - colour, texture, what
-        one early feature position sees - points to the other class or to none; only the
-        outline of the whole object, recognised wherever it is (translation-invariant shape
-        features built up over many layers), names the class. Rotation stays within +-0.25 rad
-        so that no two shapes coincide without their textures (square and diamond differ by
-        45 degrees). Hard images are never ambiguous: the object is whole (never occluded), at
-        full contrast, the largest shape in the frame, under mild noise, so a deep enough
-        network can answer all of them.
+        Easy images: centred, full size, class colours, high contrast: colour and local texture
+        at fixed positions answer them, which early (shallow) features already carry.
+        What makes an image hard is that only depth answers it: the object is small (radius 6-9
+        px instead of 11), anywhere in the frame, freely rotated, among small clutter, and always
+        in the colours of its confusable partner class (airplane/ship, automobile/truck,
+        bird/frog, cat/dog, deer/horse; sometimes on a foreign background). Colour and position,
+        the cues early features read, then point to the wrong class; only the shape and texture,
+        recognised wherever and however turned they are (translation- and rotation-invariant
+        features, built up over many layers), answer it. Hard images are never ambiguous: the
+        object is whole, at full contrast, the largest shape in the frame, under mild noise, so
+        a deep enough network can answer all of them.
         difficulty_train.bin / difficulty_test.bin: one byte per record in file order, 1 = hard.
 
         """
