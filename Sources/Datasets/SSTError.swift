@@ -39,3 +39,13 @@ public enum SSTError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension CaseIterable where Self: RawRepresentable, RawValue == String {
+    /// The case named `name` (its raw value), else `SSTError.unknownName` listing the allowed names.
+    static func sstNamed(_ name: String, kind: String) throws -> Self {
+        guard let c = Self(rawValue: name) else {
+            throw SSTError.unknownName(kind: kind, name: name, allowed: allCases.map(\.rawValue))
+        }
+        return c
+    }
+}

@@ -54,10 +54,7 @@ public enum SSTFormat: String, Sendable, CaseIterable {
 
     /// Parses a format name (`stsa`, `senteval`, `jsonl`, `glue`).
     public static func named(_ name: String) throws -> SSTFormat {
-        guard let f = SSTFormat(rawValue: name) else {
-            throw SSTError.unknownName(kind: "format", name: name, allowed: allCases.map(\.rawValue))
-        }
-        return f
+        try sstNamed(name, kind: "format")
     }
 }
 

@@ -17,10 +17,7 @@ public enum SSTSplitScheme: String, Sendable, CaseIterable {
     case glue
 
     public static func named(_ name: String) throws -> SSTSplitScheme {
-        guard let s = SSTSplitScheme(rawValue: name) else {
-            throw SSTError.unknownName(kind: "split scheme", name: name, allowed: allCases.map(\.rawValue))
-        }
-        return s
+        try sstNamed(name, kind: "split scheme")
     }
 }
 

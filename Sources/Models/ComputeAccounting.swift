@@ -51,7 +51,7 @@ public struct ComputeBreakdown: Equatable, Sendable {
     public var prefix: ComputeCost
     /// The SideNet.
     public var sideNet: ComputeCost
-    /// MainNet backbone after the attach point (up to the pooled features).
+    /// MainNet backbone after the attach point, up to the head's input (pooling, BERT's pooler, VGG's classifier.0-5).
     public var rest: ComputeCost
     /// MainNet head (the paper's MLP head, or torchvision's `fc`).
     public var head: ComputeCost

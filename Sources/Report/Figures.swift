@@ -88,12 +88,7 @@ extension Report {
 
     /// Display name of the dataset(s) of the experiments drawn in one figure.
     func figureDataset(of exps: [ExperimentReport], figure: Int) -> String {
-        var names = [String]()
-        for e in exps {
-            let n = e.info.dataset ?? datasetName(figure: figure)
-            if !names.contains(n) { names.append(n) }
-        }
-        return names.isEmpty ? datasetName(figure: figure) : names.joined(separator: " / ")
+        exps.isEmpty ? datasetName(figure: figure) : datasetNames(exps.map(\.info))
     }
 
     func accuracyFigure(_ figure: Int, into out: inout FigureFiles) {

@@ -7,9 +7,14 @@ import Foundation
 // and in their MainNet/SideNet ratio (issue 15), so both stand beside the paper's column.
 
 extension Report {
-    /// Experiments that belong in Table 1: ResNets (figure 2) or any with paper ECE numbers.
+    /// Experiments that belong in Table 1, as the specs declare it: every experiment drawn in a
+    /// figure (`paper.figure`) that holds an experiment with the paper's Table 1 numbers
+    /// (`paper.table1`; the paper's Table 1 covers the MainNets of one figure); with no Table 1
+    /// numbers anywhere, every experiment.
     public var table1Experiments: [ExperimentReport] {
-        experiments.filter { $0.info.figure == 2 || $0.info.paper.table1SideNetECE != nil }
+        let figures = Set(experiments.filter { $0.info.paper.table1SideNetECE != nil || $0.info.paper.table1MainNetECE != nil }
+            .map(\.info.figure))
+        return figures.isEmpty ? experiments : experiments.filter { figures.contains($0.info.figure) }
     }
 
     /// Table 1: SideNet and MainNet calibration of the SideNet variant (the spec's ECE bins),
@@ -60,7 +65,7 @@ extension Report {
         if anyAbove { columns.append("Conf > high") }
         columns.append("Seeds")
         return ReportTable(
-            title: "Table 1: ECE of SideNets and MainNets (CIFAR-10 test set)",
+            title: "Table 1: ECE of SideNets and MainNets" + (infos.isEmpty ? "" : " (\(datasetNames(infos)) test set)"),
             caption: "Calibration over \(bins) (left-closed, last bin closed; confidences outside the range "
                 + "merged into the end bins, counted in the \"Conf\" columns as SideNet / MainNet inputs summed "
                 + "over seeds), mean ± sample std (n − 1) over seeds. ECE (%): weighted ECE "

@@ -66,26 +66,17 @@ public struct ReportTable: Sendable {
         return s
     }
 
+    /// LaTeX for the characters text cells may hold (the rest pass through).
+    private static let latexReplacements: [Character: String] = [
+        "\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_", "{": "\\{", "}": "\\}",
+        "~": "\\textasciitilde{}", "^": "\\textasciicircum{}", "—": "---", "–": "--", "±": "$\\pm$", "<": "$<$",
+        "−": "$-$", "…": "\\ldots{}", "θ": "$\\theta$", "Σ": "$\\Sigma$", "|": "$|$", "≈": "$\\approx$",
+    ]
+
     static func latexEscape(_ s: String) -> String {
         var out = ""
         for ch in s {
-            switch ch {
-            case "\\": out += "\\textbackslash{}"
-            case "&", "%", "$", "#", "_", "{", "}": out += "\\\(ch)"
-            case "~": out += "\\textasciitilde{}"
-            case "^": out += "\\textasciicircum{}"
-            case "—": out += "---"
-            case "–": out += "--"
-            case "±": out += "$\\pm$"
-            case "<": out += "$<$"
-            case "−": out += "$-$"
-            case "…": out += "\\ldots{}"
-            case "θ": out += "$\\theta$"
-            case "Σ": out += "$\\Sigma$"
-            case "|": out += "$|$"
-            case "≈": out += "$\\approx$"
-            default: out.append(ch)
-            }
+            if let r = latexReplacements[ch] { out += r } else { out.append(ch) }
         }
         return out
     }
@@ -183,6 +174,13 @@ func rowLabel(_ info: ExperimentInfo, _ all: [ExperimentInfo]) -> String {
 
 /// The dataset display name of an experiment (from its spec), else named after its figure.
 func datasetName(_ info: ExperimentInfo) -> String { info.dataset ?? datasetName(figure: info.figure) }
+
+/// The dataset names of `infos`, in first-seen order, joined ("CIFAR-10", "CIFAR-10 / SST-2").
+func datasetNames(_ infos: [ExperimentInfo]) -> String {
+    var names = [String]()
+    for n in infos.map(datasetName) where !names.contains(n) { names.append(n) }
+    return names.joined(separator: " / ")
+}
 
 func datasetName(figure: Int) -> String {
     switch figure {

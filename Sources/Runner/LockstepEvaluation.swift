@@ -3,11 +3,6 @@ import Models
 import Store
 import Tensors
 
-/// Validation losses and accuracies of one run (what `RunJob.validate` computes).
-struct HeadsValidation {
-    var lossMain: Double, lossSide: Double?, accMain: Double, accSide: Double?
-}
-
 /// Validation and test of every run of a lockstep group in one pass over the cached features:
 /// each chunk of rows is gathered (and decoded from Float16) once for all runs, then every head
 /// runs on it. The chunk size does not depend on which runs are in the group (always sized for

@@ -1,5 +1,6 @@
 import Foundation
 import Datasets
+import Models
 import Specs
 import Tensors
 import Tokenizer
@@ -107,15 +108,21 @@ final class PreparedData {
         let corpus = try SSTReader.load(directory: dir, format: format)
         let scheme = try SSTSplitScheme.named((spec.data.split ?? .paper).rawValue)
         let split = try SSTSplit.make(corpus, scheme: scheme, seed: UInt64(spec.data.splitSeed))
+        guard let kind = spec.mainnet.arch.family.textTokenizer else {
+            throw RunnerError.invalid("\(spec.name): a \(spec.mainnet.arch.family.name) MainNet does not read text")
+        }
         guard let vocabPath = spec.mainnet.vocab else {
-            throw RunnerError.invalid("\(spec.name): mainnet.vocab (a BERT vocab.txt) is required for text experiments")
+            throw RunnerError.invalid("\(spec.name): mainnet.vocab (the MainNet's vocab.txt) is required for text experiments")
         }
         let vocabURL = resolve(vocabPath, baseDir)
         guard FileManager.default.fileExists(atPath: vocabURL.path) else {
             throw RunnerError.missingFile(path: vocabURL.path, what: "vocab.txt",
                                           hint: "put the model's vocab.txt there (it ships with the HuggingFace model files)")
         }
-        let tokenizer = try BertTokenizer(vocabFile: vocabURL)
+        let tokenizer: UncasedWordPieceTokenizer
+        switch kind {  // the tokenizer the MainNet family declares
+        case .uncasedWordPiece: tokenizer = try UncasedWordPieceTokenizer(vocabFile: vocabURL)
+        }
         let maxLength = spec.data.maxLength ?? 128
         let pool = SSTEncodedPool(split: split, tokenizer: tokenizer, maxLength: maxLength)
         var train = split.train, test = split.test

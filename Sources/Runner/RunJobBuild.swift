@@ -5,14 +5,8 @@ import Specs
 /// frozen as the regime declares, and (backbone frozen in eval mode) the cached features.
 extension RunJob {
     func build() throws {
-        let (net, warnings, headLoaded) = try buildNet(spec, data: data, seed: seed, baseDir: options.baseDir)
         let d = declaration
-        if d.needsLoadedHead && !headLoaded {
-            throw RunnerError.invalid("\(spec.name): regime \(d.regime.rawValue) keeps the MainNet as loaded, so mainnet.weights must be a "
-                + "sidenet checkpoint holding the backbone and head.* (e.g. the best checkpoint of a full-regime run)")
-        }
-        for w in warnings { options.progress.note("  \(spec.name): \(w)") }
-        model = RegimeNet(net, declaration: d, withSide: withSide)
+        model = RegimeNet(try buildRunNet(spec, data: data, seed: seed, options: options), declaration: d, withSide: withSide)
         if d.cachesFeatures { model.features = try cachedFeatures() }
     }
 
@@ -32,4 +26,17 @@ extension RunJob {
             return try net.features(idx, data: data)
         }
     }
+}
+
+/// The spec's network for one run, weights loaded (`buildNet`), checked against what the regime
+/// needs loaded; loading warnings go to the progress notes. Single runs and lockstep groups alike.
+func buildRunNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, options: RunOptions) throws -> Net {
+    let (net, warnings, headLoaded) = try buildNet(spec, data: data, seed: seed, baseDir: options.baseDir)
+    let d = spec.training.regime.declaration
+    if d.needsLoadedHead && !headLoaded {
+        throw RunnerError.invalid("\(spec.name): regime \(d.regime.rawValue) keeps the MainNet as loaded, so mainnet.weights must be a "
+            + "sidenet checkpoint holding the backbone and head.* (e.g. the best checkpoint of a full-regime run)")
+    }
+    for w in warnings { options.progress.note("  \(spec.name): \(w)") }
+    return net
 }

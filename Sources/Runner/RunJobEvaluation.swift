@@ -6,11 +6,7 @@ import Tensors
 /// Evaluation inside a run: the validation losses of each epoch, and the selected epoch's
 /// per-example rows on the validation and test splits (eval mode throughout).
 extension RunJob {
-    struct Validation {
-        var lossMain: Double, lossSide: Double?, accMain: Double, accSide: Double?
-    }
-
-    func validate() throws -> Validation {
+    func validate() throws -> HeadsValidation {
         var lm = 0.0, ls = 0.0, cm = 0, cs = 0
         let idxs = data.validation
         try forEachEvalBatch(idxs) { _, idx, main, side in
@@ -23,7 +19,7 @@ extension RunJob {
             }
         }
         let n = Double(max(idxs.count, 1))
-        return Validation(lossMain: lm / n, lossSide: withSide ? ls / n : nil, accMain: Double(cm) / n,
+        return HeadsValidation(lossMain: lm / n, lossSide: withSide ? ls / n : nil, accMain: Double(cm) / n,
                           accSide: withSide ? Double(cs) / n : nil)
     }
 
@@ -52,21 +48,14 @@ extension RunJob {
     }
 
     /// The selected epoch on the test split: the rows the store keeps and the run's summary.
-    func evaluateTest(bestEpoch: Int?) throws -> (RunSummary, [PredictionRow]) {
+    func evaluateTest() throws -> (RunSummary, [PredictionRow]) {
         let idxs = data.test
         options.progress.begin("\(spec.name) \(runTag) test", total: idxs.count, unit: "ex")
         let rows = try predictionRows(idxs) { options.progress.advance(to: $0) }
-        let n = Double(max(idxs.count, 1))
-        let accMain = Double(rows.filter { $0.mainPred == $0.label }.count) / n
-        let accSide: Double? = withSide ? Double(rows.filter { $0.sidePred == $0.label }.count) / n : nil
+        let (accMain, accSide) = headAccuracies(rows, withSide: withSide)
         options.progress.end(String(format: "test acc MainNet %.2f%%", 100 * accMain)
                              + (accSide.map { String(format: ", SideNet %.2f%%", 100 * $0) } ?? ""))
-        let b = model.net.breakdown
-        let summary = RunSummary(numClasses: data.numClasses, paramsPrefix: b.prefix.parameters,
-                                 paramsSidenet: b.sideNet.parameters, paramsMainnet: b.mainNet.parameters,
-                                 flopsPrefix: b.prefix.flops, flopsSidenet: b.sideNet.flops, flopsMainnet: b.mainNet.flops,
-                                 bestEpoch: bestEpoch, testAccMain: accMain, testAccSide: accSide,
-                                 dataSplit: data.splitDescription)
+        let summary = state.summary(model.net.breakdown, data: data, accMain: accMain, accSide: accSide)
         return (summary, rows)
     }
 

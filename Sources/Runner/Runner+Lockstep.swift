@@ -22,28 +22,8 @@ extension Runner {
             if let selected, !selected.contains(where: { $0.experiment == spec.name && $0.variant == variant && $0.seed == seed }) {
                 continue  // another shard's unit
             }
-            let label = "\(spec.name) \(variant.rawValue) seed \(seed)"
-            var outcome = RunOutcome(experiment: spec.name, variant: variant, seed: seed, status: .skipped)
-            do {
-                switch try store.claimRun(experimentId: experimentId, variant: variant == .sidenet ? .sidenet : .baseline,
-                                          seed: seed, host: options.host, threads: options.threads,
-                                          gitCommit: options.gitCommit, regime: spec.training.regime.rawValue,
-                                          force: options.force) {
-                case .skipFinished(let runId):
-                    let row = try? store.run(id: runId)
-                    outcome.testAccMain = row?.testAccMain
-                    outcome.testAccSide = row?.testAccSide
-                    options.progress.note("\(label): finished earlier, skipped (--force reruns)")
-                case .skipRunning(let runId):
-                    outcome.status = .runningElsewhere
-                    outcome.reason = holderDescription(runId)
-                    options.progress.note("\(label): \(outcome.reason!), skipped")
-                case .claimed(let runId, let resumeFrom):
-                    claimed.append((outcomes.count, runId, resumeFrom, seed, variant))
-                }
-            } catch {
-                outcome = failed(spec, variant, seed, reason: "cannot claim the run: \(error)")
-            }
+            let (outcome, c) = claim(spec, experimentId: experimentId, variant: variant, seed: seed)
+            if let c { claimed.append((outcomes.count, c.runId, c.resumeFrom, seed, variant)) }
             outcomes.append(outcome)
         }
         if claimed.isEmpty { return outcomes }
@@ -110,13 +90,7 @@ final class LockstepGroup {
             let c = claims[i]
             if options.stop.isRequested { break }
             do {
-                let (net, warnings, headLoaded) = try buildNet(spec, data: data, seed: c.seed, baseDir: options.baseDir)
-                let d = spec.training.regime.declaration
-                if d.needsLoadedHead && !headLoaded {
-                    throw RunnerError.invalid("\(spec.name): regime \(d.regime.rawValue) keeps the MainNet as loaded, so mainnet.weights must be a "
-                        + "sidenet checkpoint holding the backbone and head.* (e.g. the best checkpoint of a full-regime run)")
-                }
-                for w in warnings { options.progress.note("  \(spec.name): \(w)") }
+                let net = try buildRunNet(spec, data: data, seed: c.seed, options: options)
                 if key == nil { key = try FeatureCache.key(spec, data: data, seed: c.seed, baseDir: options.baseDir) }
                 features = try runner.cache.features(key: key!, poolCount: data.poolCount, order: data.featureOrder,
                                                      batchSize: spec.evaluation.batchSize, dtype: spec.training.featureCacheDType,
@@ -246,9 +220,7 @@ final class LockstepGroup {
                                                              batchSize: bs, heartbeat: heartbeatIfDue)
             options.progress.end("")
             for (k, (i, run)) in ok.enumerated() {
-                let n = Double(max(data.test.count, 1))
-                let accMain = Double(test[k].filter { $0.mainPred == $0.label }.count) / n
-                let accSide: Double? = run.withSide ? Double(test[k].filter { $0.sidePred == $0.label }.count) / n : nil
+                let (accMain, accSide) = headAccuracies(test[k], withSide: run.withSide)
                 do {
                     try store.finishRun(runId: run.runId, predictions: test[k], summary: run.summary(data: data, accMain: accMain,
                                                                                                       accSide: accSide),
@@ -269,25 +241,15 @@ final class LockstepGroup {
     }
 
     private func fail(_ i: Int, _ error: Error) {
-        var reason = "\(error)"
-        do { try store.failRun(runId: runIds[i], reason: reason) } catch let storeError {
-            reason += " (not recorded: \(storeError))"
-        }
         live.remove(i)
         let o = outcomes[i]
-        outcomes[i] = runner.failed(spec, o.variant, o.seed, reason: reason)
+        outcomes[i] = runner.failClaimed(runIds[i], spec, o.variant, o.seed, error: error)
     }
 
     private func interrupt(_ indices: [Int]) {
         for i in indices {
             live.remove(i)
-            outcomes[i].status = .interrupted
-            outcomes[i].reason = options.stop.reason
-            do { try store.markInterrupted(runId: runIds[i], reason: options.stop.reason) } catch {
-                outcomes[i].reason! += " (not recorded: \(error))"
-            }
-            options.progress.note("\(spec.name) \(outcomes[i].variant.rawValue) seed \(outcomes[i].seed): "
-                                  + "interrupted; committed epochs are kept")
+            runner.interruptClaimed(runIds[i], &outcomes[i])
         }
     }
 

@@ -96,28 +96,8 @@ public final class Runner {
     /// error fails every run of the spec with the same reason.
     private func runOne(_ spec: ExperimentSpec, experimentId: Int64, variant: Variant, seed: Int,
                         data: inout Result<PreparedData, Error>?) -> RunOutcome {
-        let label = "\(spec.name) \(variant.rawValue) seed \(seed)"
-        let claim: ClaimResult
-        do {
-            claim = try store.claimRun(experimentId: experimentId, variant: variant == .sidenet ? .sidenet : .baseline,
-                                       seed: seed, host: options.host, threads: options.threads,
-                                       gitCommit: options.gitCommit, regime: spec.training.regime.rawValue,
-                                       force: options.force)
-        } catch {
-            return failed(spec, variant, seed, reason: "cannot claim the run: \(error)")
-        }
-        var outcome = RunOutcome(experiment: spec.name, variant: variant, seed: seed, status: .skipped)
-        switch claim {
-        case .skipFinished(let runId):
-            let row = try? store.run(id: runId)
-            outcome.testAccMain = row?.testAccMain
-            outcome.testAccSide = row?.testAccSide
-            options.progress.note("\(label): finished earlier, skipped (--force reruns)")
-        case .skipRunning(let runId):
-            outcome.status = .runningElsewhere
-            outcome.reason = holderDescription(runId)
-            options.progress.note("\(label): \(outcome.reason!), skipped")
-        case .claimed(let runId, let resumeFrom):
+        var (outcome, claimed) = claim(spec, experimentId: experimentId, variant: variant, seed: seed)
+        if let (runId, resumeFrom) = claimed {
             do {
                 if data == nil { data = Result { try PreparedData.load(spec, baseDir: options.baseDir) } }
                 let job = RunJob(spec: spec, variant: variant, seed: seed, data: try data!.get(), store: store, runId: runId,
@@ -130,25 +110,67 @@ public final class Runner {
                 outcome.testAccMain = summary.testAccMain
                 outcome.testAccSide = summary.testAccSide
             } catch RunnerError.interrupted {
-                outcome.status = .interrupted
-                outcome.reason = options.stop.reason
-                do { try store.markInterrupted(runId: runId, reason: options.stop.reason) } catch {
-                    outcome.reason! += " (not recorded: \(error))"
-                }
-                options.progress.note("\(label): interrupted; committed epochs are kept")
+                interruptClaimed(runId, &outcome)
             } catch {
-                var reason = "\(error)"
-                do { try store.failRun(runId: runId, reason: reason) } catch let storeError {
-                    reason += " (not recorded: \(storeError))"
-                }
-                return failed(spec, variant, seed, reason: reason)
+                return failClaimed(runId, spec, variant, seed, error: error)
             }
         }
         return outcome
     }
 
+    /// Claims (experiment, variant, seed) in the store. A run finished earlier or held by another
+    /// process comes back as its outcome (noted in the progress); a claimed run as its id and
+    /// resume point (outcome `skipped` until it runs); a failed claim as a failed outcome.
+    func claim(_ spec: ExperimentSpec, experimentId: Int64, variant: Variant,
+               seed: Int) -> (RunOutcome, claimed: (runId: Int64, resumeFrom: Int?)?) {
+        let label = "\(spec.name) \(variant.rawValue) seed \(seed)"
+        var outcome = RunOutcome(experiment: spec.name, variant: variant, seed: seed, status: .skipped)
+        do {
+            switch try store.claimRun(experimentId: experimentId, variant: variant == .sidenet ? .sidenet : .baseline,
+                                      seed: seed, host: options.host, threads: options.threads,
+                                      gitCommit: options.gitCommit, regime: spec.training.regime.rawValue,
+                                      force: options.force) {
+            case .skipFinished(let runId):
+                let row = try? store.run(id: runId)
+                outcome.testAccMain = row?.testAccMain
+                outcome.testAccSide = row?.testAccSide
+                options.progress.note("\(label): finished earlier, skipped (--force reruns)")
+            case .skipRunning(let runId):
+                outcome.status = .runningElsewhere
+                outcome.reason = holderDescription(runId)
+                options.progress.note("\(label): \(outcome.reason!), skipped")
+            case .claimed(let runId, let resumeFrom):
+                return (outcome, (runId, resumeFrom))
+            }
+        } catch {
+            outcome = failed(spec, variant, seed, reason: "cannot claim the run: \(error)")
+        }
+        return (outcome, nil)
+    }
+
+    /// Marks a claimed run failed in the store; its outcome (the reason says when that could
+    /// not be recorded).
+    func failClaimed(_ runId: Int64, _ spec: ExperimentSpec, _ variant: Variant, _ seed: Int, error: Error) -> RunOutcome {
+        var reason = "\(error)"
+        do { try store.failRun(runId: runId, reason: reason) } catch let storeError {
+            reason += " (not recorded: \(storeError))"
+        }
+        return failed(spec, variant, seed, reason: reason)
+    }
+
+    /// Marks a claimed run interrupted in the store (its committed epochs are kept, to resume).
+    func interruptClaimed(_ runId: Int64, _ outcome: inout RunOutcome) {
+        outcome.status = .interrupted
+        outcome.reason = options.stop.reason
+        do { try store.markInterrupted(runId: runId, reason: options.stop.reason) } catch {
+            outcome.reason! += " (not recorded: \(error))"
+        }
+        options.progress.note("\(outcome.experiment) \(outcome.variant.rawValue) seed \(outcome.seed): "
+                              + "interrupted; committed epochs are kept")
+    }
+
     /// "running in process 123 on host h (heartbeat ...)" for a run another process holds.
-    func holderDescription(_ runId: Int64) -> String {
+    private func holderDescription(_ runId: Int64) -> String {
         guard let row = try? store.run(id: runId) else { return "running in another process" }
         var s = "running in another process"
         if let o = row.claimOwner { s = "running in process \(o.pid) on \(o.host)" }

@@ -59,16 +59,7 @@ extension ResultStore {
                 t.primaryKey(["run_id", "epoch"])
             }
             try db.create(table: "predictions") { t in
-                t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
-                t.column("idx", .integer).notNull()
-                t.column("label", .integer).notNull()
-                t.column("side_pred", .integer)
-                t.column("side_conf", .double)
-                t.column("main_pred", .integer).notNull()
-                t.column("main_conf", .double).notNull()
-                t.column("side_logits", .blob)
-                t.column("main_logits", .blob).notNull()
-                t.primaryKey(["run_id", "idx"])
+                predictionColumns(t)
             }
             try db.create(table: "checkpoints") { t in
                 t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
@@ -99,4 +90,19 @@ extension ResultStore {
         return m
     }
 
+}
+
+/// The columns of a per-example prediction table (`predictions`, `validation_predictions`):
+/// one row per (run, example), both heads' prediction, confidence and logits.
+func predictionColumns(_ t: TableDefinition) {
+    t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
+    t.column("idx", .integer).notNull()
+    t.column("label", .integer).notNull()
+    t.column("side_pred", .integer)
+    t.column("side_conf", .double)
+    t.column("main_pred", .integer).notNull()
+    t.column("main_conf", .double).notNull()
+    t.column("side_logits", .blob)
+    t.column("main_logits", .blob).notNull()
+    t.primaryKey(["run_id", "idx"])
 }

@@ -59,16 +59,7 @@ extension ResultStore {
     static func registerValidationMigration(_ m: inout DatabaseMigrator) {
         m.registerMigration(validationMigrationName) { db in
             try db.create(table: "validation_predictions") { t in
-                t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
-                t.column("idx", .integer).notNull()
-                t.column("label", .integer).notNull()
-                t.column("side_pred", .integer)
-                t.column("side_conf", .double)
-                t.column("main_pred", .integer).notNull()
-                t.column("main_conf", .double).notNull()
-                t.column("side_logits", .blob)
-                t.column("main_logits", .blob).notNull()
-                t.primaryKey(["run_id", "idx"])
+                predictionColumns(t)
             }
             try db.create(table: "timings") { t in
                 t.autoIncrementedPrimaryKey("id")

@@ -153,3 +153,7 @@ public struct EncodedBatch: Sendable, Equatable {
         Array(inputIDs[(b * sequenceLength)..<(b * sequenceLength + lengths[b])])
     }
 }
+
+/// The same tokenizer under the name of what it does (the `uncasedWordPiece` tokenizer a text
+/// MainNet family declares), for callers that do not name a model family.
+public typealias UncasedWordPieceTokenizer = BertTokenizer

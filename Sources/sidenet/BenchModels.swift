@@ -50,6 +50,20 @@ struct BenchModels: ParsableCommand {
         return t
     }
 
+    /// Best time of one training step with the SideNet: forward, dL/dlogits of both heads by
+    /// `dLogits` (MainNet first), backward, Adam over every parameter (created once, `lr`).
+    func trainStepSeconds(_ m: SideNetModel, _ x: MainNetActivation, lr: Double,
+                          dLogits: (Tensor) -> Tensor) throws -> Double {
+        let adam = Adam(parameters: m.namedParameters(), lr: lr)
+        return try best {
+            m.zeroGrad()
+            let out = try m.forwardAll(x, mode: .train)
+            let dMain = dLogits(out.main), dSide = dLogits(out.side[0])
+            m.backwardAll(main: dMain, side: [dSide])
+            adam.step()
+        }
+    }
+
     /// Wall time in seconds of one run of `body`.
     func seconds(_ body: () throws -> Void) rethrows -> Double {
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -72,15 +86,7 @@ struct BenchModels: ParsableCommand {
             print("\(arch) inference: \(String(format: "%.1f", Double(batch) / tInfer)) img/s "
                   + "(\(String(format: "%.1f", gflopsInfer)) GFLOP/s)")
             if !noTrain {
-                let adam = Adam(parameters: m.namedParameters(), lr: 1e-4)
-                let tTrain = try best {
-                    m.zeroGrad()
-                    let out = try m.forwardAll(x, mode: .train)
-                    let dMain = softmaxCrossEntropy(logits: out.main, labels: labels).dLogits
-                    let dSide = softmaxCrossEntropy(logits: out.side[0], labels: labels).dLogits
-                    m.backwardAll(main: dMain, side: [dSide])
-                    adam.step()
-                }
+                let tTrain = try trainStepSeconds(m, x, lr: 1e-4) { softmaxCrossEntropy(logits: $0, labels: labels).dLogits }
                 print("\(arch) training step (fwd+bwd+Adam, with SideNet): \(String(format: "%.1f", Double(batch) / tTrain)) img/s")
             }
             if rates.isEmpty { continue }
@@ -141,14 +147,8 @@ struct BenchModels: ParsableCommand {
         if noTrain { return }
         let train = try tokens(trainBatch)
         let targets = (0..<trainBatch).map { _ in Float(rng.nextInt(below: 2)) }
-        let adam = Adam(parameters: model.namedParameters(), lr: 1e-5)
-        let tTrain = try best {
-            model.zeroGrad()
-            let out = try model.forwardAll(train, mode: .train)
-            let dm = sigmoidBinaryCrossEntropyWithLogits(logits: out.main, targets: targets).dLogits
-            let ds = sigmoidBinaryCrossEntropyWithLogits(logits: out.side[0], targets: targets).dLogits
-            model.backwardAll(main: dm, side: [ds])
-            adam.step()
+        let tTrain = try trainStepSeconds(model, train, lr: 1e-5) {
+            sigmoidBinaryCrossEntropyWithLogits(logits: $0, targets: targets).dLogits
         }
         print("\(arch) training step (fwd+bwd+Adam, with SideNet), \(trainBatch) x \(seqLen) tokens: "
               + "\(String(format: "%.2f", Double(trainBatch) / tTrain)) seq/s")

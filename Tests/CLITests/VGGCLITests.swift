@@ -17,8 +17,8 @@ final class VGGCLITests: XCTestCase {
         XCTAssertTrue(out.contains("features.13"), out)
         XCTAssertEqual(params(out, "SideNet"), 128 * 64 * 32 + 32 + 64 + 32 * 10 + 10, out)
         let prefix = try XCTUnwrap(params(out, "MainNet prefix"), out), rest = try XCTUnwrap(params(out, "MainNet remainder"), out)
-        // conv and BN parameters of vgg16_bn's features (torchvision total minus its classifier)
-        XCTAssertEqual(prefix + rest, 138_365_992 - (25088 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 1000 + 1000), out)
+        // vgg16_bn's features and classifier.0-5 (torchvision total minus classifier.6, which the head replaces)
+        XCTAssertEqual(prefix + rest, 138_365_992 - (4096 * 1000 + 1000), out)
         let vgg11 = assertSucceeds(try sidenet(["model", "vgg11", "--attach", "features.2"], cwd: s.dir))
         XCTAssertTrue(try XCTUnwrap(firstLine(vgg11, startingWith: "torchvision"), vgg11).contains("132,863,336"), vgg11)
     }

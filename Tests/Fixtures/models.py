@@ -163,6 +163,47 @@ def randomize_bn(model, g):
                 m.num_batches_tracked.fill_(3)
 
 
+def write_case(out, name, model, meta):
+    """Creates out/name with config.json (`meta`; safetensors would write a metadata map in hash
+    order) and checkpoint.safetensors (the model's state dict). Returns the folder and the state."""
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(meta, f, sort_keys=True, indent=1)
+    ckpt = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    save_file(ckpt, os.path.join(d, "checkpoint.safetensors"))
+    return d, ckpt
+
+
+def eval_io(model, x, y):
+    """The inputs, labels and eval-mode MainNet and SideNet logits of a case."""
+    model.eval()
+    with torch.no_grad():
+        main, side = model(x)
+    return {"input": x, "labels": y.to(torch.int64), "eval.main_logits": main, "eval.side_logits": side}
+
+
+def train_step(model, x, y, io, grad_keys, buffer_keys):
+    """One train-mode step of L = CE(main) + CE(side) (alpha 1) into `io`: logits, loss,
+    dL/dinput, the gradients of `grad_keys` and the buffers `buffer_keys` after the step."""
+    model.train()
+    xg = x.clone().requires_grad_(True)
+    main, side = model(xg)
+    loss = F.cross_entropy(main, y) + F.cross_entropy(side, y)
+    loss.backward()
+    io["train.main_logits"] = main.detach()
+    io["train.side_logits"] = side.detach()
+    io["train.loss"] = loss.detach().reshape(1)
+    io["grad.input"] = xg.grad
+    params = dict(model.named_parameters())
+    for k in grad_keys:
+        io["grad." + k] = params[k].grad
+    bufs = dict(model.named_buffers())
+    for k in buffer_keys:
+        io["after_train." + k] = bufs[k]
+    return loss
+
+
 def make_case(out, name, block, layers, width, classes, hidden, n, size, seed, strip_counters):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed + 1)
@@ -175,16 +216,9 @@ def make_case(out, name, block, layers, width, classes, hidden, n, size, seed, s
     x = torch.randn(n, 3, size, size, generator=g)
     y = torch.randint(0, classes, (n,), generator=g)
 
-    d = os.path.join(out, name)
-    os.makedirs(d, exist_ok=True)
-    meta = {"block": "basic" if block is BasicBlock else "bottleneck", "blocks": layers,
-            "width": width, "classes": classes, "hidden": hidden, "attach": "layer1",
-            "input_size": size, "batch": n}
-    ckpt = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    # metadata goes to config.json: safetensors writes its metadata map in hash order
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(meta, f, sort_keys=True, indent=1)
-    save_file(ckpt, os.path.join(d, "checkpoint.safetensors"))
+    d, ckpt = write_case(out, name, model, {"block": "basic" if block is BasicBlock else "bottleneck", "blocks": layers,
+                                            "width": width, "classes": classes, "hidden": hidden, "attach": "layer1",
+                                            "input_size": size, "batch": n})
 
     # torchvision-keyed plain net with an fc, sharing the backbone weights
     tv = ResNet(block, layers, width, classes)
@@ -198,32 +232,16 @@ def make_case(out, name, block, layers, width, classes, hidden, n, size, seed, s
         sd = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}
     torch.save(sd, os.path.join(d, "torchvision.pth"))
 
-    io = {"input": x, "labels": y.to(torch.int64)}
-    model.eval()
+    io = eval_io(model, x, y)
     with torch.no_grad():
-        main, side = model(x)
-        io["eval.main_logits"] = main
-        io["eval.side_logits"] = side
         io["eval.features"] = model.features(x)
         io["eval.attach"] = model.layer1(model.stem(x))
         io["tv.eval.logits"] = tv.eval()(x)
-    model.train()
-    xg = x.clone().requires_grad_(True)
-    main, side = model(xg)
-    loss = F.cross_entropy(main, y) + F.cross_entropy(side, y)   # L = L_M + alpha L_S, alpha 1
-    loss.backward()
-    io["train.main_logits"] = main.detach()
-    io["train.side_logits"] = side.detach()
-    io["train.loss"] = loss.detach().reshape(1)
-    io["grad.input"] = xg.grad
-    params = dict(model.named_parameters())
-    for k in ["conv1.weight", "layer1.0.bn1.weight", "layer1.0.conv1.weight", "layer4.0.conv2.weight",
-              "head.fc1.weight", "head.bn.weight", "head.fc2.bias", "sidenet.fc1.bias", "sidenet.fc2.weight"]:
-        io["grad." + k] = params[k].grad
-    bufs = dict(model.named_buffers())
-    for k in ["bn1.running_mean", "bn1.running_var", "layer1.0.bn1.running_var", "sidenet.bn.running_mean",
-              "head.bn.running_var"]:
-        io["after_train." + k] = bufs[k]
+    loss = train_step(model, x, y, io,
+                      ["conv1.weight", "layer1.0.bn1.weight", "layer1.0.conv1.weight", "layer4.0.conv2.weight",
+                       "head.fc1.weight", "head.bn.weight", "head.fc2.bias", "sidenet.fc1.bias", "sidenet.fc2.weight"],
+                      ["bn1.running_mean", "bn1.running_var", "layer1.0.bn1.running_var", "sidenet.bn.running_mean",
+                       "head.bn.running_var"])
     save_file({k: v.detach().contiguous() for k, v in io.items()}, os.path.join(d, "io.safetensors"))
     print(f"  {name}: {sum(p.numel() for p in model.parameters())} params, loss {loss.item():.4f}")
 

@@ -6,9 +6,10 @@ import WeightIO
 import XCTest
 
 /// The VGG family, built through the registry alone, against PyTorch (Tests/Fixtures/models_vgg.py:
-/// reduced-width torchvision vgg11 / vgg11_bn, the paper head on the pooled last map, a SideNet
-/// after features.7 / features.5, 4 images of 32x32). Tolerances as ResNetParityTests: logits
-/// 1e-4 relative, gradients 1e-3 relative.
+/// reduced-width torchvision vgg11_bn at 32x32 / vgg11 at 64x64 with avgpool 7x7 and
+/// classifier.0-5, the paper head in place of classifier.6, a SideNet after features.7 /
+/// features.5, 4 images). Tolerances as ResNetParityTests: logits 1e-4 relative, gradients 1e-3
+/// relative. Train mode is compared with dropout 0 (the masks are tested in VGGClassifierTests).
 final class VGGParityTests: XCTestCase {
     struct Case {
         let name: String, dir: URL, meta: [String: Any], io: [String: Tensor]
@@ -28,7 +29,8 @@ final class VGGParityTests: XCTestCase {
             let family = try MainNetRegistry.requireFamily(forArch: "vgg")
             let config = try family.canonicalConfig(FamilyConfig(["cfg": .string(meta["cfg"] as! String),
                                                                   "batch_norm": .bool(meta["batch_norm"] as! Bool),
-                                                                  "width": .int(meta["width"] as! Int)]))
+                                                                  "width": .int(meta["width"] as! Int),
+                                                                  "dropout": .double(meta["dropout"] as! Double)]))
             return try family.makeModel(config, context: MainNetContext(inputSize: meta["input_size"] as! Int,
                                                                         outputs: meta["classes"] as! Int),
                                         attach: [attach], hidden: meta["hidden"] as! Int, seed: seed)
@@ -54,6 +56,7 @@ final class VGGParityTests: XCTestCase {
             assertClose(all.side[0], f["eval.side_logits"], "\(name) eval SideNet logits")
             assertClose(try m.forwardMain(x, mode: .eval), f["eval.main_logits"], "\(name) MainNet alone")
             let cached = try m.cacheFeatures(x)
+            assertClose(cached.features, f["eval.head_input"], "\(name) classifier.5 output (the head's input)")
             assertClose(m.head.forward(cached.features, mode: .eval), f["eval.main_logits"], "\(name) head on cached features")
             m.clearCaches()
         }
@@ -88,26 +91,27 @@ final class VGGParityTests: XCTestCase {
                     checked += 1
                 }
             }
-            XCTAssertGreaterThanOrEqual(checked, 12, "\(name): gradients and statistics compared")
+            XCTAssertGreaterThanOrEqual(checked, 16, "\(name): gradients and statistics compared")
+            XCTAssertNotNil(f.io["grad.classifier.0.weight"] ?? nil, "\(name): classifier.0 gradient in the fixture")
         }
     }
 
-    /// torchvision-keyed .pth files load by name into the backbone; `classifier.*` is skipped and
-    /// reported; a missing tensor names its key.
+    /// torchvision-keyed .pth files load by name into the backbone (features.* and classifier.0/.3);
+    /// `classifier.6`, which the head replaces, is skipped and reported; a missing tensor names its key.
     func testTorchvisionFileLoadsByName() throws {
         for name in cases {
             let f = try Case(name)
             let m = try f.freshModel(seed: 1)
             let report = try m.loadPretrained(from: f.dir.appendingPathComponent("torchvision.pth"))
-            XCTAssertEqual(report.ignoredKeys, ["classifier.0.bias", "classifier.0.weight", "classifier.3.bias", "classifier.3.weight",
-                                                "classifier.6.bias", "classifier.6.weight"])
+            XCTAssertEqual(report.ignoredKeys, ["classifier.6.bias", "classifier.6.weight"])
             XCTAssertEqual(m.weightNaming.warnings(report, source: "torchvision.pth").count, 1)
             let reference = try f.model().backbone.stateDict()
             XCTAssertEqual(m.backbone.stateDict(), reference, "\(name): backbone as in the checkpoint")
+            XCTAssertNotNil(reference["classifier.3.weight"], "\(name): classifier.3 is part of the backbone")
             var stored = try WeightFile.load(f.dir.appendingPathComponent("torchvision.pth"))
             stored["features.0.bias"] = nil
             XCTAssertThrowsError(try f.freshModel().loadPretrained(stored, source: "tv.pth")) { e in
-                XCTAssertEqual(e as? ModelError, .missingKey("features.0.bias", expectedShape: [4], source: "tv.pth"))
+                XCTAssertEqual(e as? ModelError, .missingKey("features.0.bias", expectedShape: [f.meta["width"] as! Int], source: "tv.pth"))
             }
         }
     }
@@ -124,6 +128,13 @@ final class VGGParityTests: XCTestCase {
             XCTAssertEqual(try family.plan(config, context: MainNetContext(inputSize: 224, outputs: 1000)).reference.cost.parameters,
                            total, arch)
         }
+        // avgpool + classifier.0-5 are the cost between the last unit and the head (in the remainder)
+        let vgg16 = try family.plan(try XCTUnwrap(family.presetConfig("vgg16_bn")), context: MainNetContext(inputSize: 32, outputs: 10))
+        XCTAssertEqual(vgg16.headFeatures, 4096)
+        XCTAssertEqual(vgg16.headInputCost, ComputeCost(parameters: 25088 * 4096 + 4096 + 4096 * 4096 + 4096, macs: 25088 * 4096 + 4096 * 4096))
+        let split = vgg16.breakdown(attachUnit: 13, sideHidden: 32, headHidden: 32, outputs: 10)
+        XCTAssertEqual(split.prefix.parameters + split.rest.parameters, 138_365_992 - (4096 * 1000 + 1000))
+        XCTAssertEqual(split.head.parameters, 4096 * 32 + 32 + 64 + 32 * 10 + 10)
         let tiny = try family.canonicalConfig(FamilyConfig(["cfg": .string("E"), "batch_norm": .bool(true), "width": .int(8)]))
         var rng = SeededGenerator(seed: 1)
         let built = try family.makeBackbone(tiny, context: MainNetContext(outputs: 10), rng: &rng)
@@ -131,6 +142,10 @@ final class VGGParityTests: XCTestCase {
         XCTAssertEqual(built.parameterCount, plan.backbone.parameters)
         XCTAssertEqual(built.unitCount, plan.unitCosts.count)
         XCTAssertEqual(try family.defaultAttachPoint(try XCTUnwrap(family.presetConfig("vgg16_bn"))), "features.13")
+        XCTAssertEqual(tiny["dropout"], .double(0.5), "torchvision's VGG(dropout=0.5) by default")
+        XCTAssertThrowsError(try family.canonicalConfig(FamilyConfig(["cfg": .string("A"), "dropout": .double(1)]))) { e in
+            XCTAssertEqual((e as? FamilyConfigError)?.field, "dropout", "\(e)")
+        }
         XCTAssertThrowsError(try family.attachUnit("features.99", config: tiny)) { e in
             XCTAssertTrue("\(e)".contains("features.99") && "\(e)".contains("features.6"), "\(e)")
         }

@@ -112,6 +112,11 @@ public struct FamilyConfig: Equatable, Sendable, Codable {
         return d
     }
 
+    /// A probability field (dropout): 0 <= p < 1.
+    public func probability(_ key: String, default def: Double) throws -> Double {
+        try double(key, default: def, allowed: "0 <= x < 1") { $0 >= 0 && $0 < 1 }
+    }
+
     /// String field among `choices`.
     public func choice(_ key: String, default def: String? = nil, _ choices: [String]) throws -> String {
         guard let v = fields[key] else {

@@ -4,6 +4,12 @@ import Tensors
 /// What a MainNet reads.
 public enum InputKind: String, Sendable { case images, text }
 
+/// How a text family's inputs are tokenized from a `vocab.txt` (`mainnet.vocab`).
+public enum TextTokenizerKind: String, Sendable {
+    /// Uncased WordPiece, `[CLS] pieces [SEP]` (HF's slow BertTokenizer).
+    case uncasedWordPiece = "uncased-wordpiece"
+}
+
 /// Sizes a family needs beyond its config: the input size of images, the sequence length of
 /// text (for FLOPs), the vocabulary size when the config leaves it open, and the outputs.
 public struct MainNetContext: Sendable {
@@ -29,6 +35,8 @@ public protocol MainNetFamily: Sendable {
     /// The arch name for an explicit `mainnet.config` ("resnet", "bert", ...).
     var name: String { get }
     var inputKind: InputKind { get }
+    /// The tokenizer of a text family (nil for image families).
+    var textTokenizer: TextTokenizerKind? { get }
     /// Preset arch names (each implies a config), e.g. resnet18.
     var presetNames: [String] { get }
     /// The config a preset implies (canonical), or nil.
@@ -64,6 +72,8 @@ public protocol MainNetFamily: Sendable {
 }
 
 extension MainNetFamily {
+    /// Text families tokenize with uncased WordPiece unless they declare otherwise.
+    public var textTokenizer: TextTokenizerKind? { inputKind == .text ? .uncasedWordPiece : nil }
     public var readsConfigFiles: Bool { false }
     public func readConfigFile(_ data: Data, file: String) throws -> FamilyConfig {
         throw ModelError.badInput("\(file): a \(name) MainNet is configured inline (\(configHint)), not by a config file")

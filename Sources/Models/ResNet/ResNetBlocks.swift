@@ -1,7 +1,7 @@
 import Layers
 import Tensors
 
-// torchvision BasicBlock and Bottleneck (v1.5), one forward and one backward each.
+// torchvision BasicBlock and Bottleneck (v1.5): one conv -> BatchNorm chain (ConvChainBlock) each.
 // Module names are torchvision's: conv1, bn1, conv2, bn2, (conv3, bn3), downsample.0/1.
 
 /// A residual block: x [N, Cin, H, W] -> y [N, Cout, H/s, W/s].
@@ -32,111 +32,76 @@ public final class Downsample: Module {
     public func backward(_ dOut: Tensor) -> Tensor { conv.backward(bn.backward(dOut)) }
 }
 
-/// torchvision `BasicBlock` (expansion 1): conv3x3(s) -> bn1 -> relu -> conv3x3 -> bn2, + shortcut, relu.
-public final class BasicBlock: ResidualBlock {
-    public let conv1: Conv2d
-    public let bn1: BatchNorm
-    public let conv2: Conv2d
-    public let bn2: BatchNorm
+/// A torchvision residual block as data: a chain of conv -> BatchNorm steps (`conv1`/`bn1`,
+/// `conv2`/`bn2`, ...) with a ReLU after each but the last, whose BatchNorm also adds the shortcut
+/// (identity or `downsample`) and applies the block's final ReLU. BasicBlock and Bottleneck
+/// differ only in their steps.
+public class ConvChainBlock: ResidualBlock {
+    public let convs: [Conv2d]
+    public let norms: [BatchNorm]
     public let downsample: Downsample?
 
-    public init(inChannels: Int, planes: Int, stride: Int, downsample: Bool, rng: inout SeededGenerator) {
-        conv1 = Conv2d(inChannels: inChannels, outChannels: planes, kernelSize: 3, stride: stride, padding: 1,
-                       bias: false, initialization: .kaimingNormalFanOutReLU, rng: &rng)
-        bn1 = BatchNorm(numFeatures: planes)
-        conv2 = Conv2d(inChannels: planes, outChannels: planes, kernelSize: 3, stride: 1, padding: 1,
-                       bias: false, initialization: .kaimingNormalFanOutReLU, rng: &rng)
-        bn2 = BatchNorm(numFeatures: planes)
-        self.downsample = downsample ? Downsample(inChannels: inChannels, outChannels: planes, stride: stride, rng: &rng) : nil
+    /// `steps`: (in channels, out channels, kernel, stride) of conv1, conv2, ... (padding kernel/2).
+    init(steps: [(cin: Int, cout: Int, kernel: Int, stride: Int)], downsample: (cin: Int, cout: Int, stride: Int)?,
+         rng: inout SeededGenerator) {
+        var convs: [Conv2d] = []
+        for s in steps {
+            convs.append(Conv2d(inChannels: s.cin, outChannels: s.cout, kernelSize: s.kernel, stride: s.stride, padding: s.kernel / 2,
+                                bias: false, initialization: .kaimingNormalFanOutReLU, rng: &rng))
+        }
+        self.convs = convs
+        norms = steps.map { BatchNorm(numFeatures: $0.cout) }
+        self.downsample = downsample.map { Downsample(inChannels: $0.cin, outChannels: $0.cout, stride: $0.stride, rng: &rng) }
     }
 
     public func namedParameters() -> [(String, Parameter)] {
-        scoped("conv1", conv1.namedParameters()) + scoped("bn1", bn1.namedParameters())
-            + scoped("conv2", conv2.namedParameters()) + scoped("bn2", bn2.namedParameters())
+        convs.indices.flatMap { k in scoped("conv\(k + 1)", convs[k].namedParameters()) + scoped("bn\(k + 1)", norms[k].namedParameters()) }
             + scoped("downsample", downsample?.namedParameters() ?? [])
     }
 
     public func namedBuffers() -> [(String, Buffer)] {
-        scoped("bn1", bn1.namedBuffers()) + scoped("bn2", bn2.namedBuffers()) + scoped("downsample", downsample?.namedBuffers() ?? [])
+        norms.indices.flatMap { k in scoped("bn\(k + 1)", norms[k].namedBuffers()) } + scoped("downsample", downsample?.namedBuffers() ?? [])
     }
 
-    // x [N, C, H, W] -> [N, P, H/s, W/s]
+    // x [N, C, H, W] -> [N, Cout, H/s, W/s]
     // BatchNorm, residual add and ReLU run fused (BatchNorm.forward(_:mode:residual:relu:)).
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
-        let out = bn1.forward(conv1.forward(x), mode: mode, residual: nil, relu: true)
+        let last = convs.count - 1
+        var out = x
+        for k in 0..<last { out = norms[k].forward(convs[k].forward(out), mode: mode, residual: nil, relu: true) }
         let identity = downsample?.forward(x, mode: mode) ?? x
-        return bn2.forward(conv2.forward(out), mode: mode, residual: identity, relu: true)
+        return norms[last].forward(convs[last].forward(out), mode: mode, residual: identity, relu: true)
     }
 
     public func backward(_ dOut: Tensor) -> Tensor {
-        let (d2, dRes) = bn2.backwardFused(dOut)
+        let last = convs.count - 1
+        let (dLast, dRes) = norms[last].backwardFused(dOut)
         let d = dRes!
-        var dMain = conv1.backward(bn1.backward(conv2.backward(d2)))
-        addInPlace(&dMain, downsample?.backward(d) ?? d)
-        return dMain
-    }
-
-    public func clearCaches() {
-        conv1.clearCache(); conv2.clearCache(); downsample?.conv.clearCache()
-    }
-}
-
-/// torchvision `Bottleneck` v1.5 (expansion 4): conv1x1 -> bn1 -> relu -> conv3x3(s) -> bn2 -> relu ->
-/// conv1x1 (4P) -> bn3, + shortcut, relu.
-public final class Bottleneck: ResidualBlock {
-    public let conv1: Conv2d
-    public let bn1: BatchNorm
-    public let conv2: Conv2d
-    public let bn2: BatchNorm
-    public let conv3: Conv2d
-    public let bn3: BatchNorm
-    public let downsample: Downsample?
-
-    public init(inChannels: Int, planes: Int, stride: Int, downsample: Bool, rng: inout SeededGenerator) {
-        let out = planes * 4
-        conv1 = Conv2d(inChannels: inChannels, outChannels: planes, kernelSize: 1, stride: 1, padding: 0,
-                       bias: false, initialization: .kaimingNormalFanOutReLU, rng: &rng)
-        bn1 = BatchNorm(numFeatures: planes)
-        conv2 = Conv2d(inChannels: planes, outChannels: planes, kernelSize: 3, stride: stride, padding: 1,
-                       bias: false, initialization: .kaimingNormalFanOutReLU, rng: &rng)
-        bn2 = BatchNorm(numFeatures: planes)
-        conv3 = Conv2d(inChannels: planes, outChannels: out, kernelSize: 1, stride: 1, padding: 0,
-                       bias: false, initialization: .kaimingNormalFanOutReLU, rng: &rng)
-        bn3 = BatchNorm(numFeatures: out)
-        self.downsample = downsample ? Downsample(inChannels: inChannels, outChannels: out, stride: stride, rng: &rng) : nil
-    }
-
-    public func namedParameters() -> [(String, Parameter)] {
-        scoped("conv1", conv1.namedParameters()) + scoped("bn1", bn1.namedParameters())
-            + scoped("conv2", conv2.namedParameters()) + scoped("bn2", bn2.namedParameters())
-            + scoped("conv3", conv3.namedParameters()) + scoped("bn3", bn3.namedParameters())
-            + scoped("downsample", downsample?.namedParameters() ?? [])
-    }
-
-    public func namedBuffers() -> [(String, Buffer)] {
-        scoped("bn1", bn1.namedBuffers()) + scoped("bn2", bn2.namedBuffers()) + scoped("bn3", bn3.namedBuffers())
-            + scoped("downsample", downsample?.namedBuffers() ?? [])
-    }
-
-    // x [N, C, H, W] -> [N, 4P, H/s, W/s]
-    // BatchNorm, residual add and ReLU run fused (BatchNorm.forward(_:mode:residual:relu:)).
-    public func forward(_ x: Tensor, mode: Mode) -> Tensor {
-        var out = bn1.forward(conv1.forward(x), mode: mode, residual: nil, relu: true)
-        out = bn2.forward(conv2.forward(out), mode: mode, residual: nil, relu: true)
-        let identity = downsample?.forward(x, mode: mode) ?? x
-        return bn3.forward(conv3.forward(out), mode: mode, residual: identity, relu: true)
-    }
-
-    public func backward(_ dOut: Tensor) -> Tensor {
-        let (d3, dRes) = bn3.backwardFused(dOut)
-        let d = dRes!
-        var g = bn2.backward(conv3.backward(d3))
-        g = conv1.backward(bn1.backward(conv2.backward(g)))
+        var g = convs[last].backward(dLast)
+        for k in (0..<last).reversed() { g = convs[k].backward(norms[k].backward(g)) }
         addInPlace(&g, downsample?.backward(d) ?? d)
         return g
     }
 
     public func clearCaches() {
-        conv1.clearCache(); conv2.clearCache(); conv3.clearCache(); downsample?.conv.clearCache()
+        for c in convs { c.clearCache() }
+        downsample?.conv.clearCache()
+    }
+}
+
+/// torchvision `BasicBlock` (expansion 1): conv3x3(s) -> bn1 -> relu -> conv3x3 -> bn2, + shortcut, relu.
+public final class BasicBlock: ConvChainBlock {
+    public init(inChannels: Int, planes: Int, stride: Int, downsample: Bool, rng: inout SeededGenerator) {
+        super.init(steps: [(inChannels, planes, 3, stride), (planes, planes, 3, 1)],
+                   downsample: downsample ? (inChannels, planes, stride) : nil, rng: &rng)
+    }
+}
+
+/// torchvision `Bottleneck` v1.5 (expansion 4): conv1x1 -> bn1 -> relu -> conv3x3(s) -> bn2 -> relu ->
+/// conv1x1 (4P) -> bn3, + shortcut, relu.
+public final class Bottleneck: ConvChainBlock {
+    public init(inChannels: Int, planes: Int, stride: Int, downsample: Bool, rng: inout SeededGenerator) {
+        super.init(steps: [(inChannels, planes, 1, 1), (planes, planes, 3, stride), (planes, planes * 4, 1, 1)],
+                   downsample: downsample ? (inChannels, planes * 4, stride) : nil, rng: &rng)
     }
 }

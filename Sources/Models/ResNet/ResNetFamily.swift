@@ -82,15 +82,7 @@ public struct ResNetFamily: MainNetFamily {
     }
 }
 
-extension ResNet: MainNetBackbone {
-    public func forwardUnits(_ a: MainNetActivation, _ range: Range<Int>, mode: Mode) throws -> MainNetActivation {
-        MainNetActivation(forwardUnits(a.tensor, range, mode: mode))
-    }
-    // a [N, C, h, w] -> [N, C*h*w]
-    public func sideInput(_ a: MainNetActivation) -> Tensor {
-        a.tensor.reshaped([a.tensor.shape[0], a.tensor.count / a.tensor.shape[0]])
-    }
-    public func sideInputBackward(_ d: Tensor, shape: [Int]) -> Tensor { d.reshaped(shape) }
+extension ResNet: ConvBackbone {
     public func headInput(_ a: MainNetActivation, mode: Mode) -> Tensor { pool(a.tensor) }
     public func headInputBackward(_ d: Tensor) -> Tensor { backwardPool(d) }
 }

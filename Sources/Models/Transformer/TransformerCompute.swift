@@ -27,38 +27,43 @@ extension TransformerShape {
 
     /// BERT pooler: dense(D, D) on the [CLS] token only (tanh costs no MACs).
     public var poolerCost: ComputeCost { .linear(hidden, hidden, positions: 1) }
-}
 
-
-extension BertConfig {
-    /// HF `BertModel` with pooler at sequence length L (parameters: 109,482,240 for base).
-    public func baseModelCost(length l: Int) -> ComputeCost {
-        let s = encoderShape
-        return s.embeddingsCost + ComputeCost(parameters: s.layers * s.layerCost(length: l).parameters,
-                                              macs: s.layers * s.layerCost(length: l).macs) + s.poolerCost
+    /// The HF base model at sequence length L: embeddings, every block, the pooler when `pooler`.
+    public func baseModelCost(length l: Int, pooler: Bool) -> ComputeCost {
+        let layer = layerCost(length: l)
+        return embeddingsCost + ComputeCost(parameters: layers * layer.parameters, macs: layers * layer.macs) + (pooler ? poolerCost : .zero)
     }
 
-    /// Split at the SideNet attach point `encoder.layer.N`: prefix = embeddings + layers 0...N,
-    /// SideNet = MLP on the [CLS] state, rest = layers N+1... + pooler, head = MLP on the pooler output.
+    /// Units: embeddings, then every block at sequence length `length`; head input = pooler or [CLS].
+    func plan(length: Int, pooler: Bool, reference: (label: String, cost: ComputeCost),
+              unitName: (Int) -> String) -> BackbonePlan {
+        BackbonePlan(unitNames: ["embeddings"] + (0..<layers).map(unitName),
+                     unitCosts: [embeddingsCost] + Array(repeating: layerCost(length: length), count: layers),
+                     sideFeatures: Array(repeating: hidden, count: layers + 1), headFeatures: hidden,
+                     headInputCost: pooler ? poolerCost : .zero, reference: reference)
+    }
+}
+
+/// BertConfig and DistilBertConfig as encoders, for compute accounting.
+public protocol EncoderConfig {
+    var encoderShape: TransformerShape { get }
+    /// Whether the HF base model ends in BERT's pooler (DistilBERT has none; its head reads [CLS]).
+    static var hasPooler: Bool { get }
+}
+
+extension EncoderConfig {
+    /// HF `BertModel` with pooler (109,482,240 parameters for base) / `DistilBertModel` (66,362,880)
+    /// at sequence length L.
+    public func baseModelCost(length l: Int) -> ComputeCost { encoderShape.baseModelCost(length: l, pooler: Self.hasPooler) }
+
+    /// Split at the SideNet attach point after block N: prefix = embeddings + blocks 0...N, SideNet =
+    /// MLP on the [CLS] state, rest = blocks N+1... (+ pooler), head = MLP on the pooler output / [CLS].
     public func computeBreakdown(attachLayer n: Int, length l: Int, sideHidden: Int = 32, headHidden: Int = 32,
                                  outputs: Int = 1) -> ComputeBreakdown {
-        encoderShape.plan(length: l, pooler: true, reference: ("", baseModelCost(length: l)), unitName: { "\($0)" })
+        encoderShape.plan(length: l, pooler: Self.hasPooler, reference: ("", baseModelCost(length: l)), unitName: { "\($0)" })
             .breakdown(attachUnit: n + 1, sideHidden: sideHidden, headHidden: headHidden, outputs: outputs)
     }
 }
 
-extension DistilBertConfig {
-    /// HF `DistilBertModel` at sequence length L (parameters: 66,362,880 for base; no pooler).
-    public func baseModelCost(length l: Int) -> ComputeCost {
-        let s = encoderShape
-        return s.embeddingsCost + ComputeCost(parameters: s.layers * s.layerCost(length: l).parameters,
-                                              macs: s.layers * s.layerCost(length: l).macs)
-    }
-
-    /// Split at `transformer.layer.N`: rest = layers N+1... (no pooler), head on the [CLS] state.
-    public func computeBreakdown(attachLayer n: Int, length l: Int, sideHidden: Int = 32, headHidden: Int = 32,
-                                 outputs: Int = 1) -> ComputeBreakdown {
-        encoderShape.plan(length: l, pooler: false, reference: ("", baseModelCost(length: l)), unitName: { "\($0)" })
-            .breakdown(attachUnit: n + 1, sideHidden: sideHidden, headHidden: headHidden, outputs: outputs)
-    }
-}
+extension BertConfig: EncoderConfig { public static var hasPooler: Bool { true } }
+extension DistilBertConfig: EncoderConfig { public static var hasPooler: Bool { false } }

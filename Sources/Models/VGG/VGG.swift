@@ -5,8 +5,8 @@ import Tensors
 /// a 3x3 conv (padding 1, bias) [+ BatchNorm2d] + ReLU, or "M" = MaxPool2d(2, 2). Every module
 /// is one unit, indexed as in torchvision's Sequential, so keys are `features.N.weight`,
 /// `features.N.running_mean`, ... and a SideNet can read the output of any `features.N`.
-/// The MainNet head reads the globally average-pooled last feature map [N, C] (torchvision's
-/// AdaptiveAvgPool2d(7x7) and `classifier.*` are replaced by it, as ResNet's `fc` is).
+/// After the last unit, torchvision's `avgpool` (7x7) and `classifier.0...5` (`VGGClassifier`)
+/// give the MainNet head's input [N, 4096]; the head replaces `classifier.6`, as ResNet's `fc`.
 public final class VGG: Module {
     public enum Unit {
         case conv(Conv2d)
@@ -18,10 +18,10 @@ public final class VGG: Module {
     public let config: VGGConfig
     /// The modules of `features`, in torchvision's order.
     public let units: [Unit]
-    private let avgpool = AdaptiveAvgPool2d()
-    private let flatten = Flatten()
+    /// avgpool + classifier.0...5: features -> the head's input.
+    public let classifier: VGGClassifier
 
-    /// torchvision's init (conv kaiming_normal fan_out with zero bias, BN 1/0), seeded.
+    /// torchvision's init (conv kaiming_normal fan_out with zero bias, BN 1/0, Linear N(0, 0.01)), seeded.
     public init(config: VGGConfig, rng: inout SeededGenerator) {
         self.config = config
         var units: [Unit] = []
@@ -36,6 +36,7 @@ public final class VGG: Module {
         }
         self.units = units
         if case .conv(let first) = units[0] { first.computesInputGradient = false }
+        classifier = VGGClassifier(config: config, rng: &rng)
     }
 
     public func namedParameters() -> [(String, Parameter)] {
@@ -45,7 +46,7 @@ public final class VGG: Module {
             case .norm(let b): return scoped("features.\(i)", b.namedParameters())
             case .relu, .pool: return []
             }
-        }
+        } + scoped("classifier", classifier.namedParameters())
     }
 
     public func namedBuffers() -> [(String, Buffer)] {
@@ -83,25 +84,16 @@ public final class VGG: Module {
         }
         return d
     }
-
-    // a [N, C, h, w] -> [N, C]
-    public func pool(_ a: Tensor) -> Tensor { flatten.forward(avgpool.forward(a)) }
-    public func backwardPool(_ d: Tensor) -> Tensor { avgpool.backward(flatten.backward(d)) }
 }
 
-extension VGG: MainNetBackbone {
+extension VGG: ConvBackbone {
     public var unitCount: Int { units.count }
 
-    public func forwardUnits(_ a: MainNetActivation, _ range: Range<Int>, mode: Mode) throws -> MainNetActivation {
-        MainNetActivation(forwardUnits(a.tensor, range, mode: mode))
-    }
-    // a [N, C, h, w] -> [N, C*h*w]
-    public func sideInput(_ a: MainNetActivation) -> Tensor {
-        a.tensor.reshaped([a.tensor.shape[0], a.tensor.count / a.tensor.shape[0]])
-    }
-    public func sideInputBackward(_ d: Tensor, shape: [Int]) -> Tensor { d.reshaped(shape) }
-    public func headInput(_ a: MainNetActivation, mode: Mode) -> Tensor { pool(a.tensor) }
-    public func headInputBackward(_ d: Tensor) -> Tensor { backwardPool(d) }
+    // a [N, C, h, w] -> [N, classifierWidth]
+    public func headInput(_ a: MainNetActivation, mode: Mode) -> Tensor { classifier.forward(a.tensor, mode: mode) }
+    public func headInputBackward(_ d: Tensor) -> Tensor { classifier.backward(d) }
+
+    public func reseedDropout(_ generator: SeededGenerator) { classifier.reseed(generator) }
 
     public func clearCaches() {
         for u in units { if case .conv(let c) = u { c.clearCache() } }

@@ -1,6 +1,7 @@
 // VGG variants as data (torchvision `torchvision/models/vgg.py`, `cfgs`): configuration letter
 // A (vgg11), B (vgg13), D (vgg16), E (vgg19), with or without BatchNorm (`_bn`). `width`
-// scales every channel count by width/64 (64 = torchvision; small widths for test fixtures).
+// scales every channel count, and the classifier's 4096, by width/64 (64 = torchvision; small
+// widths for test fixtures and demos). `dropout` is torchvision's `VGG(dropout=0.5)`.
 
 /// A VGG `features` stack described by data.
 public struct VGGConfig: Equatable, Sendable {
@@ -20,17 +21,26 @@ public struct VGGConfig: Equatable, Sendable {
     public var cfg: String
     public var batchNorm: Bool
     public var width: Int
+    /// Dropout probability of classifier.2 and classifier.5.
+    public var dropout: Double
 
-    public init(cfg: String, batchNorm: Bool, width: Int = 64) {
-        precondition(VGGConfig.cfgs[cfg] != nil && width >= 1, "VGG cfg \(cfg) width \(width)")
-        self.cfg = cfg; self.batchNorm = batchNorm; self.width = width
+    public init(cfg: String, batchNorm: Bool, width: Int = 64, dropout: Double = 0.5) {
+        precondition(VGGConfig.cfgs[cfg] != nil && width >= 1 && dropout >= 0 && dropout < 1,
+                     "VGG cfg \(cfg) width \(width) dropout \(dropout)")
+        self.cfg = cfg; self.batchNorm = batchNorm; self.width = width; self.dropout = dropout
     }
 
     /// Channel counts (scaled by width/64, at least 1) and nil for each max pool.
     public var layers: [Int?] { VGGConfig.cfgs[cfg]!.map { $0.map { max(1, $0 * width / 64) } } }
 
-    /// Channels of the last feature map (the head's input after pooling).
+    /// Channels of the last feature map.
     public var featureChannels: Int { layers.compactMap { $0 }.last! }
+
+    /// torchvision's `avgpool` output size (7x7) and the input of classifier.0 (C*7*7).
+    public static let pooledSize = 7
+    public var classifierInput: Int { featureChannels * VGGConfig.pooledSize * VGGConfig.pooledSize }
+    /// Width of classifier.0 / classifier.3 (4096 in torchvision) = the MainNet head's input.
+    public var classifierWidth: Int { max(1, 4096 * width / 64) }
 
     /// The `features.N` index of each module: (kind, output channels), for accounting and attach points.
     public var modules: [(kind: String, channels: Int)] {

@@ -1,16 +1,17 @@
 import Tensors
 
 // The VGG family in one place: presets vgg11...vgg19 and their _bn variants (VGGConfig),
-// inline config {cfg, batch_norm, width}, attach points `features.N` (after any module of
-// torchvision's `features`; the end of a block is its max pool), units = those modules (VGG),
-// torchvision weight names (`classifier.*` is replaced by the MainNet head), compute below.
+// inline config {cfg, batch_norm, width, dropout}, attach points `features.N` (after any module
+// of torchvision's `features`; the end of a block is its max pool), units = those modules (VGG),
+// then avgpool + classifier.0...5 before the MainNet head (VGGClassifier), torchvision weight
+// names (its last layer `classifier.6` is replaced by the MainNet head), compute below.
 
 public struct VGGFamily: MainNetFamily {
     public init() {}
     public var name: String { "vgg" }
     public var inputKind: InputKind { .images }
     public var presetNames: [String] { VGGConfig.presets.map(\.name) }
-    public var configHint: String { "{cfg: A|B|D|E, batch_norm, width}" }
+    public var configHint: String { "{cfg: A|B|D|E, batch_norm, width, dropout}" }
 
     public func presetConfig(_ arch: String) -> FamilyConfig? {
         VGGConfig.presets.first { $0.name == arch }.map { VGGFamily.fields(VGGConfig(cfg: $0.cfg, batchNorm: $0.batchNorm)) }
@@ -18,16 +19,18 @@ public struct VGGFamily: MainNetFamily {
 
     /// The family config of a typed config.
     public static func fields(_ c: VGGConfig) -> FamilyConfig {
-        FamilyConfig(["cfg": .string(c.cfg), "batch_norm": .bool(c.batchNorm), "width": .int(c.width)])
+        FamilyConfig(["cfg": .string(c.cfg), "batch_norm": .bool(c.batchNorm), "width": .int(c.width),
+                      "dropout": .double(c.dropout)])
     }
 
     public func canonicalConfig(_ config: FamilyConfig) throws -> FamilyConfig { VGGFamily.fields(try vggConfig(config)) }
 
     public func vggConfig(_ config: FamilyConfig) throws -> VGGConfig {
-        try config.requireOnly(["cfg", "batch_norm", "width"])
+        try config.requireOnly(["cfg", "batch_norm", "width", "dropout"])
         return VGGConfig(cfg: try config.choice("cfg", VGGConfig.cfgs.keys.sorted()),
                          batchNorm: try config.bool("batch_norm", default: false),
-                         width: try config.int("width", default: 64, in: 1...1024))
+                         width: try config.int("width", default: 64, in: 1...1024),
+                         dropout: try config.probability("dropout", default: 0.5))
     }
 
     public func attachUnit(_ name: String, config: FamilyConfig?) throws -> Int? {
@@ -69,11 +72,12 @@ public struct VGGFamily: MainNetFamily {
             }
             features.append(m.channels * h * w)
         }
-        let backbone = costs.reduce(.zero, +)
-        let classifier = ComputeCost.linear(c.featureChannels * 49, 4096) + .linear(4096, 4096) + .linear(4096, 1000)
+        // avgpool (7x7) + classifier.0...5, between the last unit and the MainNet head
+        let classifier = ComputeCost.linear(c.classifierInput, c.classifierWidth) + .linear(c.classifierWidth, c.classifierWidth)
+        let torchvision = costs.reduce(classifier, +) + .linear(c.classifierWidth, 1000)
         return BackbonePlan(unitNames: c.modules.indices.map { "features.\($0)" }, unitCosts: costs, sideFeatures: features,
-                            headFeatures: c.featureChannels,
-                            reference: ("torchvision model with its 1000-class classifier (after avgpool to 7x7)", backbone + classifier))
+                            headFeatures: c.classifierWidth, headInputCost: classifier,
+                            reference: ("torchvision model with its 1000-class classifier.6", torchvision))
     }
 
     public func makeBackbone(_ config: FamilyConfig, context: MainNetContext, rng: inout SeededGenerator) throws -> MainNetBackbone {
@@ -84,7 +88,7 @@ public struct VGGFamily: MainNetFamily {
         return VGG(config: c, rng: &rng)
     }
 
-    public var weightNaming: WeightNaming { WeightNaming(format: "torchvision state_dict names", ignoredPrefixes: ["classifier."]) }
+    public var weightNaming: WeightNaming { WeightNaming(format: "torchvision state_dict names", ignoredPrefixes: ["classifier.6."]) }
     public var publishedWeights: PublishedWeights {
         PublishedWeights(files: Dictionary(uniqueKeysWithValues: [
             "vgg11_bn-6002323d.pth", "vgg13_bn-abd245e5.pth", "vgg16_bn-6c64b313.pth", "vgg19_bn-c79401a0.pth",
@@ -97,6 +101,7 @@ public struct VGGFamily: MainNetFamily {
         let p = try plan(config, context: context)
         guard let u = try attachUnit(attach, config: config) else { return arch }
         return "\(arch) (cfg \(c.cfg)\(c.batchNorm ? ", batch norm" : ""), width \(c.width)), input \(context.inputSize)x\(context.inputSize), "
-            + "SideNet at \(attach) (\(c.modules[u].kind), \(p.sideFeatures[u]) features)"
+            + "SideNet at \(attach) (\(c.modules[u].kind), \(p.sideFeatures[u]) features), "
+            + "MainNet head on classifier.5 (\(c.classifierWidth) features; replaces classifier.6)"
     }
 }
