@@ -59,43 +59,7 @@ public final class BatchNorm: Module {
         var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
         if mode == .train {
             precondition(count > 1, "BatchNorm(\(numFeatures)): training needs more than 1 value per channel, got input \(x.shape)")
-            var unbiased = [Float](repeating: 0, count: c)
-            x.data.withUnsafeBufferPointer { px in mean.withUnsafeMutableBufferPointer { pm in
-            invStd.withUnsafeMutableBufferPointer { pi in unbiased.withUnsafeMutableBufferPointer { pu in
-                let (xb, mb, ib, ub) = (px.baseAddress!, pm.baseAddress!, pi.baseAddress!, pu.baseAddress!)
-                // Per channel: rows summed in Float (vectorised), rows accumulated in Double.
-                // Images outer, the chunk's channels inner: one forward sweep through memory.
-                parallelFor(c) { r in
-                    let lo = r.lowerBound
-                    var sums = [Double](repeating: 0, count: r.count), means = [Float](repeating: 0, count: r.count)
-                    for i in 0..<n {
-                        for ch in r {
-                            let row = xb + (i * c + ch) * inner
-                            var rs: Float = 0
-                            for t in 0..<inner { rs += row[t] }
-                            sums[ch - lo] += Double(rs)
-                        }
-                    }
-                    for ch in r { means[ch - lo] = Float(sums[ch - lo] / Double(count)) }
-                    var sq = [Double](repeating: 0, count: r.count)
-                    for i in 0..<n {
-                        for ch in r {
-                            let row = xb + (i * c + ch) * inner, mf = means[ch - lo]
-                            var rv: Float = 0
-                            for t in 0..<inner { let d = row[t] - mf; rv += d * d }
-                            sq[ch - lo] += Double(rv)
-                        }
-                    }
-                    for ch in r {
-                        let m = sums[ch - lo] / Double(count), mf = means[ch - lo]
-                        // Correct for mean rounding: Σ(x − m)² = Σ(x − mf)² − count·(mf − m)².
-                        let v = max(0, sq[ch - lo] - Double(count) * (Double(mf) - m) * (Double(mf) - m))
-                        mb[ch] = mf
-                        ib[ch] = Float(1 / (v / Double(count) + Double(eps)).squareRoot())
-                        ub[ch] = Float(v / Double(count - 1))
-                    }
-                }
-            } } } }
+            let unbiased = batchStatistics(x, n: n, c: c, inner: inner, mean: &mean, invStd: &invStd)
             for ch in 0..<c {
                 runningMean.value.data[ch] = (1 - momentum) * runningMean.value.data[ch] + momentum * mean[ch]
                 runningVar.value.data[ch] = (1 - momentum) * runningVar.value.data[ch] + momentum * unbiased[ch]
@@ -138,6 +102,51 @@ public final class BatchNorm: Module {
         cachedResidual = residual != nil
         cachedMode = mode
         return y
+    }
+
+    /// Train-mode statistics of x [N, C, (H, W)] per channel: the mean and 1/sqrt(biased var + eps)
+    /// into `mean` / `invStd` [C]; returns the unbiased variance [C] (for the running estimate).
+    private func batchStatistics(_ x: Tensor, n: Int, c: Int, inner: Int, mean: inout [Float],
+                                 invStd: inout [Float]) -> [Float] {
+        let count = n * inner
+        var unbiased = [Float](repeating: 0, count: c)
+        x.data.withUnsafeBufferPointer { px in mean.withUnsafeMutableBufferPointer { pm in
+        invStd.withUnsafeMutableBufferPointer { pi in unbiased.withUnsafeMutableBufferPointer { pu in
+            let (xb, mb, ib, ub) = (px.baseAddress!, pm.baseAddress!, pi.baseAddress!, pu.baseAddress!)
+            // Per channel: rows summed in Float (vectorised), rows accumulated in Double.
+            // Images outer, the chunk's channels inner: one forward sweep through memory.
+            parallelFor(c) { r in
+                let lo = r.lowerBound
+                var sums = [Double](repeating: 0, count: r.count), means = [Float](repeating: 0, count: r.count)
+                for i in 0..<n {
+                    for ch in r {
+                        let row = xb + (i * c + ch) * inner
+                        var rs: Float = 0
+                        for t in 0..<inner { rs += row[t] }
+                        sums[ch - lo] += Double(rs)
+                    }
+                }
+                for ch in r { means[ch - lo] = Float(sums[ch - lo] / Double(count)) }
+                var sq = [Double](repeating: 0, count: r.count)
+                for i in 0..<n {
+                    for ch in r {
+                        let row = xb + (i * c + ch) * inner, mf = means[ch - lo]
+                        var rv: Float = 0
+                        for t in 0..<inner { let d = row[t] - mf; rv += d * d }
+                        sq[ch - lo] += Double(rv)
+                    }
+                }
+                for ch in r {
+                    let m = sums[ch - lo] / Double(count), mf = means[ch - lo]
+                    // Correct for mean rounding: Σ(x − m)² = Σ(x − mf)² − count·(mf − m)².
+                    let v = max(0, sq[ch - lo] - Double(count) * (Double(mf) - m) * (Double(mf) - m))
+                    mb[ch] = mf
+                    ib[ch] = Float(1 / (v / Double(count) + Double(eps)).squareRoot())
+                    ub[ch] = Float(v / Double(count - 1))
+                }
+            }
+        } } } }
+        return unbiased
     }
 
     // dOut [N, C, (H, W)] -> dx. Train: full batch-statistics gradient

@@ -141,31 +141,29 @@ public func convColumnsWholeMap(_ x: Tensor, image: Int, kernelSize k: Int, stri
 
 /// Tap-table gather: one image x [C, H, W] -> columns dst[(c, t), p] of one class; padding -> 0.
 func im2colGather(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ cl: ConvClass, _ dst: UnsafeMutablePointer<Float>, ld: Int) {
-    let np = cl.p, t = cl.t, plane = g.h * g.w
-    cl.offsets.withUnsafeBufferPointer { po in
-        let off = po.baseAddress!
-        for c in 0..<g.c {
-            let x = src + c * plane
-            for i in 0..<t {
-                let row = dst + (c * t + i) * ld, idx = off + i * np
-                for q in 0..<np { let o = Int(idx[q]); let v = x[Swift.max(o, 0)]; row[q] = o >= 0 ? v : 0 }
-            }
-        }
+    eachTapRow(UnsafeMutablePointer(mutating: src), g, cl, dst, ld: ld) { x, row, idx, np in   // x read only
+        for q in 0..<np { let o = Int(idx[q]); let v = x[Swift.max(o, 0)]; row[q] = o >= 0 ? v : 0 }
     }
 }
 
 /// Tap-table scatter: adds columns src[(c, t), p] of one class back into one image dx [C, H, W].
 /// Within one tap row the offsets are distinct, so the adds never collide.
 func col2imGather(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ cl: ConvClass, _ dst: UnsafeMutablePointer<Float>, ld: Int) {
+    eachTapRow(dst, g, cl, UnsafeMutablePointer(mutating: src), ld: ld) { x, row, idx, np in   // row read only
+        for q in 0..<np { let o = Int(idx[q]); if o >= 0 { x[o] += row[q] } }
+    }
+}
+
+/// The (channel, tap) rows of one class: body(input plane of channel c, column row (c, t) with
+/// row stride `ld`, the tap's P input offsets (−1: padding), P).
+private func eachTapRow(_ image: UnsafeMutablePointer<Float>, _ g: ConvGeometry, _ cl: ConvClass,
+                        _ columns: UnsafeMutablePointer<Float>, ld: Int,
+                        _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafePointer<Int32>, Int) -> Void) {
     let np = cl.p, t = cl.t, plane = g.h * g.w
     cl.offsets.withUnsafeBufferPointer { po in
         let off = po.baseAddress!
         for c in 0..<g.c {
-            let x = dst + c * plane
-            for i in 0..<t {
-                let row = src + (c * t + i) * ld, idx = off + i * np
-                for q in 0..<np { let o = Int(idx[q]); if o >= 0 { x[o] += row[q] } }
-            }
+            for i in 0..<t { body(image + c * plane, columns + (c * t + i) * ld, off + i * np, np) }
         }
     }
 }

@@ -101,7 +101,30 @@ extension Report {
             return
         }
         let stem = "figure\(figure)"
-        // Sidenet curves: one block per MainNet (gnuplot `index`), two blank lines apart.
+        let indices = accuracyData(drawn, figure: figure, dataset: dataset, stem: stem, into: &out)
+        let synthetic = drawn.contains { $0.info.synthetic }
+        let seeds = seedsPhrase(drawn.flatMap { e in
+            [e.sweep.isEmpty ? nil : e.sweeps.count, e.baseline?.seeds].compactMap { $0 } })
+        for axis in ComputeAxis.allCases {
+            var title = "Figure \(figure). \(dataset): test accuracy vs \(axis.phrase)"
+            if synthetic { title += " — synthetic stand-in data" }
+            let subtitle = "MainNets with SideNets (θ = \(dat(thetas.first)) … \(dat(thetas.last)), "
+                + "error bars at every \(Self.errorBarStride)th θ) and without; mean ± std over \(seeds)"
+            let name = "\(stem)_\(axis.rawValue)"
+            out.files.append(GeneratedFile(name: "\(name).gp", contents: accuracyScript(
+                drawn, axis: axis, stem: stem, name: name, title: title, subtitle: subtitle, indices: indices)))
+            out.scripts.append("\(name).gp")
+        }
+    }
+
+    /// Error bars on every grid point would hide the curves: they are drawn on every 5th θ.
+    static let errorBarStride = 5
+
+    /// The two data files of an accuracy figure: the SideNet sweeps and the MainNets alone, one
+    /// gnuplot `index` block per experiment (two blank lines apart). Returns each experiment's
+    /// block in either file (absent: nothing to draw).
+    private func accuracyData(_ drawn: [ExperimentReport], figure: Int, dataset: String, stem: String,
+                              into out: inout FigureFiles) -> (side: [String: Int], base: [String: Int]) {
         var side = "# Figure \(figure) (\(dataset)): SideNet early-exit sweep, mean and sample std over seeds\n"
         side += "# theta params_M params_M_std gflops gflops_std acc_pct acc_pct_std fraction_side\n"
         var base = "# Figure \(figure) (\(dataset)): MainNet alone (no SideNet), mean and sample std over seeds\n"
@@ -130,55 +153,48 @@ extension Report {
         }
         out.files.append(GeneratedFile(name: "\(stem)_sidenet.dat", contents: side))
         out.files.append(GeneratedFile(name: "\(stem)_baseline.dat", contents: base))
+        return (sideIndex, baseIndex)
+    }
 
-        let synthetic = drawn.contains { $0.info.synthetic }
-        let seeds = seedsPhrase(drawn.flatMap { e in
-            [e.sweep.isEmpty ? nil : e.sweeps.count, e.baseline?.seeds].compactMap { $0 } })
-        // Error bars on every grid point would hide the curves: draw them on every 5th theta.
-        let errorBarStride = 5
-        for axis in ComputeAxis.allCases {
-            let name = "\(stem)_\(axis.rawValue)"
-            let xcol = axis == .params ? (side: 2, base: 1) : (side: 4, base: 3)
-            var title = "Figure \(figure). \(dataset): test accuracy vs \(axis.phrase)"
-            if synthetic { title += " — synthetic stand-in data" }
-            let subtitle = "MainNets with SideNets (θ = \(dat(thetas.first)) … \(dat(thetas.last)), "
-                + "error bars at every \(errorBarStride)th θ) and without; mean ± std over \(seeds)"
-            var plots = [String]()
-            for (i, e) in drawn.enumerated() {
-                let color = i + 1
-                if let k = sideIndex[e.info.name] {
-                    let data = gpQuote("\(stem)_sidenet.dat")
-                    plots.append("\(data) index \(k) using \(xcol.side):6 with lines lc \(color) lw 2 "
-                        + "title \(gpQuote("\(e.info.label) + SideNet"))")
-                    plots.append("\(data) index \(k) every \(errorBarStride) using \(xcol.side):6:7 "
-                        + "with yerrorbars lc \(color) pt 7 ps 0.4 notitle")
-                }
-                if let k = baseIndex[e.info.name] {
-                    plots.append("\(gpQuote("\(stem)_baseline.dat")) index \(k) using \(xcol.base):5:6 "
-                        + "with yerrorbars lc \(color) pt 5 ps 2 title \(gpQuote("\(e.info.label), no SideNet"))")
-                }
+    /// The gnuplot script of an accuracy figure against one compute axis.
+    private func accuracyScript(_ drawn: [ExperimentReport], axis: ComputeAxis, stem: String, name: String,
+                                title: String, subtitle: String,
+                                indices: (side: [String: Int], base: [String: Int])) -> String {
+        let xcol = axis == .params ? (side: 2, base: 1) : (side: 4, base: 3)
+        let errorBarStride = Self.errorBarStride
+        var plots = [String]()
+        for (i, e) in drawn.enumerated() {
+            let color = i + 1
+            if let k = indices.side[e.info.name] {
+                let data = gpQuote("\(stem)_sidenet.dat")
+                plots.append("\(data) index \(k) using \(xcol.side):6 with lines lc \(color) lw 2 "
+                    + "title \(gpQuote("\(e.info.label) + SideNet"))")
+                plots.append("\(data) index \(k) every \(errorBarStride) using \(xcol.side):6:7 "
+                    + "with yerrorbars lc \(color) pt 7 ps 0.4 notitle")
             }
-            let io = outputs(name)
-            let script = """
-                # \(gpComment(title))
-                # Generated by sidenet Report; run inside this directory: gnuplot \(name).gp
-                # Data: \(stem)_sidenet.dat (one index per MainNet, theta sweep, early exit when side_conf >= theta),
-                #       \(stem)_baseline.dat (MainNet alone). Error bars: sample std over seeds.
-                set encoding utf8
-                \(io.head)set title \(gpLines(title, subtitle)) noenhanced
-                set xlabel \(gpQuote(axis.label)) noenhanced
-                set ylabel 'Test accuracy (%)' noenhanced
-                set key outside right top vertical box noenhanced
-                set grid
-                set errorbars small
-                set datafile missing '?'
-                plot \\
-                  \(plots.joined(separator: ", \\\n  "))
-                \(io.tail)
-                """
-            out.files.append(GeneratedFile(name: "\(name).gp", contents: script))
-            out.scripts.append("\(name).gp")
+            if let k = indices.base[e.info.name] {
+                plots.append("\(gpQuote("\(stem)_baseline.dat")) index \(k) using \(xcol.base):5:6 "
+                    + "with yerrorbars lc \(color) pt 5 ps 2 title \(gpQuote("\(e.info.label), no SideNet"))")
+            }
         }
+        let io = outputs(name)
+        return """
+            # \(gpComment(title))
+            # Generated by sidenet Report; run inside this directory: gnuplot \(name).gp
+            # Data: \(stem)_sidenet.dat (one index per MainNet, theta sweep, early exit when side_conf >= theta),
+            #       \(stem)_baseline.dat (MainNet alone). Error bars: sample std over seeds.
+            set encoding utf8
+            \(io.head)set title \(gpLines(title, subtitle)) noenhanced
+            set xlabel \(gpQuote(axis.label)) noenhanced
+            set ylabel 'Test accuracy (%)' noenhanced
+            set key outside right top vertical box noenhanced
+            set grid
+            set errorbars small
+            set datafile missing '?'
+            plot \\
+              \(plots.joined(separator: ", \\\n  "))
+            \(io.tail)
+            """
     }
 
     func reliabilityFigure(_ e: ExperimentReport, name: String, into out: inout FigureFiles) {

@@ -94,9 +94,9 @@ public struct PaperNumbers: Sendable, Hashable, Codable {
     public var table2SideNet: MeanStd?
     /// Table 2: MainNet test accuracy (%) trained without a SideNet.
     public var table2Baseline: MeanStd?
-    /// Table 1 (ResNets only): SideNet ECE as printed.
+    /// Table 1 (the paper prints it for its CIFAR-10 MainNets): SideNet ECE as printed.
     public var table1SideNetECE: MeanStd?
-    /// Table 1 (ResNets only): MainNet ECE as printed.
+    /// Table 1: MainNet ECE as printed.
     public var table1MainNetECE: MeanStd?
 
     public init(table2SideNet: MeanStd? = nil, table2Baseline: MeanStd? = nil,

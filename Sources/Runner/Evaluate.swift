@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Models
 import Specs
+import Store
 import WeightIO
 import Tensors
 
@@ -15,6 +16,28 @@ public struct EvaluatedExample {
     public var mainConf: Double
     public var sideLogits: [Float]?
     public var mainLogits: [Float]
+}
+
+/// One evaluation batch's rows (`start` = position of the batch in the evaluated index list;
+/// `labels` by pool index): both heads' predicted class and confidence (`predictions`) and
+/// logits, row r from row r of `main` / `side` [B, K].
+func evaluatedExamples(start: Int, indices idx: [Int], labels: [Int], main: Tensor, side: Tensor?) -> [EvaluatedExample] {
+    let pm = predictions(main), ps = side.map(predictions)
+    let k = main.shape[1]
+    return idx.enumerated().map { r, poolIndex in
+        EvaluatedExample(index: start + r, label: labels[poolIndex], sidePred: ps?[r].pred, sideConf: ps?[r].conf,
+                         mainPred: pm[r].pred, mainConf: pm[r].conf,
+                         sideLogits: side.map { Array($0.data[(r * k)..<(r * k + k)]) },
+                         mainLogits: Array(main.data[(r * k)..<(r * k + k)]))
+    }
+}
+
+extension PredictionRow {
+    /// The stored row of an evaluated example of run `runId`.
+    init(runId: Int64, _ e: EvaluatedExample) {
+        self.init(runId: runId, idx: e.index, label: e.label, sidePred: e.sidePred, sideConf: e.sideConf,
+                  mainPred: e.mainPred, mainConf: e.mainConf, sideLogits: e.sideLogits, mainLogits: e.mainLogits)
+    }
 }
 
 extension Runner {
@@ -42,14 +65,7 @@ extension Runner {
         for start in stride(from: 0, to: indices.count, by: spec.evaluation.batchSize) {
             let idx = Array(indices[start..<min(indices.count, start + spec.evaluation.batchSize)])
             let (main, side) = try model.logits(idx, data: data, mode: .eval)
-            let pm = predictions(main), ps = side.map(predictions)
-            let k = main.shape[1]
-            for (r, i) in idx.enumerated() {
-                out.append(EvaluatedExample(index: start + r, label: data.labels[i], sidePred: ps?[r].pred,
-                                            sideConf: ps?[r].conf, mainPred: pm[r].pred, mainConf: pm[r].conf,
-                                            sideLogits: side.map { Array($0.data[(r * k)..<(r * k + k)]) },
-                                            mainLogits: Array(main.data[(r * k)..<(r * k + k)])))
-            }
+            out += evaluatedExamples(start: start, indices: idx, labels: data.labels, main: main, side: side)
             progress.advance(to: start + idx.count)
         }
         progress.end("\(out.count) examples")

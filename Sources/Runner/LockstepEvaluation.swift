@@ -41,23 +41,11 @@ enum LockstepEvaluation {
     /// Validation losses and accuracies of every run (per evaluation batch, as `RunJob.validate`).
     static func validate(_ runs: [LockstepRun], features f: FeatureCache.Features, data: PreparedData, batchSize: Int,
                          heartbeat: () throws -> Void) throws -> [HeadsValidation] {
-        var lm = [Double](repeating: 0, count: runs.count), ls = lm
-        var cm = [Int](repeating: 0, count: runs.count), cs = cm
+        var sums = [ValidationSums](repeating: ValidationSums(), count: runs.count)
         try forEachBatch(runs, features: f, idxs: data.validation, batchSize: batchSize, heartbeat: heartbeat) { r, _, idx, main, side in
-            let labels = idx.map { data.labels[$0] }
-            lm[r] += headLoss(main, labels: labels).loss * Double(idx.count)
-            cm[r] += zip(predictions(main), labels).filter { $0.0.pred == $0.1 }.count
-            if let side {
-                ls[r] += headLoss(side, labels: labels).loss * Double(idx.count)
-                cs[r] += zip(predictions(side), labels).filter { $0.0.pred == $0.1 }.count
-            }
+            sums[r].add(main: main, side: side, labels: idx.map { data.labels[$0] })
         }
-        let n = Double(max(data.validation.count, 1))
-        return runs.indices.map { r in
-            let s = runs[r].withSide
-            return HeadsValidation(lossMain: lm[r] / n, lossSide: s ? ls[r] / n : nil, accMain: Double(cm[r]) / n,
-                                   accSide: s ? Double(cs[r]) / n : nil)
-        }
+        return runs.indices.map { sums[$0].result(count: data.validation.count, withSide: runs[$0].withSide) }
     }
 
     /// Per-example prediction rows of every run on `idxs` (row idx = position in `idxs`).
@@ -65,15 +53,8 @@ enum LockstepEvaluation {
                                batchSize: Int, heartbeat: () throws -> Void) throws -> [[PredictionRow]] {
         var rows = [[PredictionRow]](repeating: [], count: runs.count)
         try forEachBatch(runs, features: f, idxs: idxs, batchSize: batchSize, heartbeat: heartbeat) { r, start, idx, main, side in
-            let pm = predictions(main), ps = side.map(predictions)
-            let k = main.shape[1]
-            for (i, poolIndex) in idx.enumerated() {
-                rows[r].append(PredictionRow(runId: runs[r].runId, idx: start + i, label: data.labels[poolIndex],
-                                             sidePred: ps?[i].pred, sideConf: ps?[i].conf,
-                                             mainPred: pm[i].pred, mainConf: pm[i].conf,
-                                             sideLogits: side.map { Array($0.data[(i * k)..<(i * k + k)]) },
-                                             mainLogits: Array(main.data[(i * k)..<(i * k + k)])))
-            }
+            rows[r] += evaluatedExamples(start: start, indices: idx, labels: data.labels, main: main, side: side)
+                .map { PredictionRow(runId: runs[r].runId, $0) }
         }
         return rows
     }

@@ -94,7 +94,7 @@ public enum Pretrainer {
         }
         let meta = ["pretrain_key": key, "pretrain_spec": spec.name, "spec_hash": spec.specHash,
                     "format": naming.format,
-                    "note": "SYNTHETIC: pretrained by sidenet on generated stand-in data, not ImageNet or BERT's corpus"]
+                    "note": "SYNTHETIC: pretrained by sidenet on generated stand-in data, not the published weights' pretraining data"]
         try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
         let tmp = out.deletingLastPathComponent().appendingPathComponent(".\(out.lastPathComponent).tmp")
         try SafeTensors.write(tensors, metadata: meta, to: tmp)

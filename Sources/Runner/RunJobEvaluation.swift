@@ -7,20 +7,11 @@ import Tensors
 /// per-example rows on the validation and test splits (eval mode throughout).
 extension RunJob {
     func validate() throws -> HeadsValidation {
-        var lm = 0.0, ls = 0.0, cm = 0, cs = 0
-        let idxs = data.validation
-        try forEachEvalBatch(idxs) { _, idx, main, side in
-            let labels = idx.map { data.labels[$0] }
-            lm += headLoss(main, labels: labels).loss * Double(idx.count)
-            cm += zip(predictions(main), labels).filter { $0.0.pred == $0.1 }.count
-            if let side {
-                ls += headLoss(side, labels: labels).loss * Double(idx.count)
-                cs += zip(predictions(side), labels).filter { $0.0.pred == $0.1 }.count
-            }
+        var sums = ValidationSums()
+        try forEachEvalBatch(data.validation) { _, idx, main, side in
+            sums.add(main: main, side: side, labels: idx.map { data.labels[$0] })
         }
-        let n = Double(max(idxs.count, 1))
-        return HeadsValidation(lossMain: lm / n, lossSide: withSide ? ls / n : nil, accMain: Double(cm) / n,
-                          accSide: withSide ? Double(cs) / n : nil)
+        return sums.result(count: data.validation.count, withSide: withSide)
     }
 
     /// Eval-mode logits of `idxs` handed to `body` batch by batch (`evaluation.batch_size`
@@ -64,15 +55,8 @@ extension RunJob {
     func predictionRows(_ idxs: [Int], advanced: (Int) -> Void = { _ in }) throws -> [PredictionRow] {
         var rows: [PredictionRow] = []
         try forEachEvalBatch(idxs) { start, idx, main, side in
-            let pm = predictions(main), ps = side.map(predictions)
-            let k = main.shape[1]
-            for (r, poolIndex) in idx.enumerated() {
-                rows.append(PredictionRow(runId: runId, idx: start + r, label: data.labels[poolIndex],
-                                          sidePred: ps?[r].pred, sideConf: ps?[r].conf,
-                                          mainPred: pm[r].pred, mainConf: pm[r].conf,
-                                          sideLogits: side.map { Array($0.data[(r * k)..<(r * k + k)]) },
-                                          mainLogits: Array(main.data[(r * k)..<(r * k + k)])))
-            }
+            rows += evaluatedExamples(start: start, indices: idx, labels: data.labels, main: main, side: side)
+                .map { PredictionRow(runId: runId, $0) }
             advanced(start + idx.count)
         }
         return rows

@@ -18,6 +18,28 @@ struct HeadsValidation {
     var lossMain: Double, lossSide: Double?, accMain: Double, accSide: Double?
 }
 
+/// A run's validation sums over evaluation batches, in batch order: losses weighted by the
+/// batch size and correct predictions of both heads.
+struct ValidationSums {
+    var lossMain = 0.0, lossSide = 0.0, correctMain = 0, correctSide = 0
+
+    mutating func add(main: Tensor, side: Tensor?, labels: [Int]) {
+        lossMain += headLoss(main, labels: labels).loss * Double(labels.count)
+        correctMain += zip(predictions(main), labels).filter { $0.0.pred == $0.1 }.count
+        if let side {
+            lossSide += headLoss(side, labels: labels).loss * Double(labels.count)
+            correctSide += zip(predictions(side), labels).filter { $0.0.pred == $0.1 }.count
+        }
+    }
+
+    /// Means over `count` examples (SideNet nil without one).
+    func result(count: Int, withSide: Bool) -> HeadsValidation {
+        let n = Double(max(count, 1))
+        return HeadsValidation(lossMain: lossMain / n, lossSide: withSide ? lossSide / n : nil,
+                               accMain: Double(correctMain) / n, accSide: withSide ? Double(correctSide) / n : nil)
+    }
+}
+
 /// Summed losses of an epoch's training steps.
 struct TrainingSums {
     var main = 0.0, side = 0.0

@@ -1,26 +1,20 @@
 import Models
 
 /// Semantic checks. Each failure is a `SpecError` with the key path of the offending field;
-/// `ExperimentSpec.load` adds the file name and line.
+/// `ExperimentSpec.load` adds the file name and line. Sections are checked in file order.
 extension ExperimentSpec {
     public func validate() throws {
-        func fail(_ kind: SpecError.Kind = .outOfRange, _ path: String, _ msg: String) -> SpecError {
-            SpecError(kind, keyPath: path, msg)
-        }
-        func range<T: Comparable>(_ v: T, _ r: ClosedRange<T>, _ path: String) throws {
-            guard r.contains(v) else { throw fail(.outOfRange, path, "\(v) is out of range; allowed \(r.lowerBound)...\(r.upperBound)") }
-        }
-        func positive(_ v: Double, _ path: String, max: Double) throws {
-            guard v > 0 && v <= max else { throw fail(.outOfRange, path, "\(v) is out of range; allowed > 0 and <= \(max)") }
-        }
-        func nonNegative(_ v: Double, _ path: String) throws {
-            guard v >= 0 && v.isFinite else { throw fail(.outOfRange, path, "\(v) is out of range; allowed >= 0") }
-        }
-        func probability(_ v: Double, _ path: String) throws {
-            guard v >= 0 && v < 1 else { throw fail(.outOfRange, path, "\(v) is out of range; allowed 0 <= x < 1") }
-        }
+        try validateTopLevel()
+        try validateData()
+        let inline = try validateMainNet()
+        try validateSideNet(inline)
+        try validateTraining()
+        try validateEvaluation()
+        try validatePaper()
+    }
 
-        // top level
+    /// name, seeds, variants.
+    private func validateTopLevel() throws {
         guard let first = name.first, first.isASCII && (first.isLetter || first.isNumber),
               name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
             throw fail(.outOfRange, "name", "'\(name)' is not allowed; allowed: letters, digits, '.', '_', '-' (starting with a letter or digit)")
@@ -34,8 +28,10 @@ extension ExperimentSpec {
         for (i, v) in variants.enumerated() where variants[..<i].contains(v) {
             throw fail(.invalid, "variants[\(i)]", "variant \(v.rawValue) appears twice")
         }
+    }
 
-        // data
+    /// data, and whether the MainNet reads what the dataset holds.
+    private func validateData() throws {
         guard !data.path.isEmpty else { throw fail(.outOfRange, "data.path", "must not be empty") }
         try range(data.splitSeed, 0...Int(Int32.max), "data.split_seed")
         // BatchNorm (MainNet head, SideNet) needs at least 2 examples per training batch.
@@ -58,8 +54,12 @@ extension ExperimentSpec {
         guard family.inputKind == reads else {
             throw fail(.invalid, "mainnet.arch", "\(mainnet.arch.rawValue) cannot classify \(family.inputKind == .images ? "text" : "images"); dataset \(data.dataset.rawValue) needs \(MainNetRegistry.archNames(reading: reads).joined(separator: ", "))")
         }
+    }
 
-        // mainnet
+    /// mainnet; returns the inline config completed with the family's defaults (nil for a
+    /// config.json path).
+    private func validateMainNet() throws -> FamilyConfig? {
+        let family = mainnet.arch.family
         guard let config = mainnet.resolvedConfig else {
             throw fail(.missingKey, "mainnet.config", "arch \(mainnet.arch.rawValue) needs an explicit config (\(family.configHint))")
         }
@@ -82,14 +82,19 @@ extension ExperimentSpec {
                 throw fail(.invalid, "data.max_length", "\(ml) exceeds mainnet max_position_embeddings \(most)")
             }
         }
+        return inline
+    }
 
-        // sidenet
+    /// sidenet (the attach point against the inline config when there is one).
+    private func validateSideNet(_ inline: FamilyConfig?) throws {
         try range(sidenet.hidden, 1...4096, "sidenet.hidden")
-        do { _ = try family.attachUnit(sidenet.attach, config: inline) } catch let e as ModelError {
+        do { _ = try mainnet.arch.family.attachUnit(sidenet.attach, config: inline) } catch let e as ModelError {
             throw fail(.invalid, "sidenet.attach", "\(e)")
         }
+    }
 
-        // training
+    /// training: optimizer, schedule, regime and variants.
+    private func validateTraining() throws {
         let o = training.optimizer
         try positive(o.lr, "training.optimizer.lr", max: 1)
         try nonNegative(o.weightDecay, "training.optimizer.weight_decay")
@@ -113,16 +118,18 @@ extension ExperimentSpec {
         if p.monitor == .valLossSide && variants.contains(.baseline) {
             throw fail(.invalid, "training.plateau.monitor", "val_loss_side needs a SideNet but variants include baseline; use val_loss or val_loss_main")
         }
+    }
 
-        // evaluation
+    private func validateEvaluation() throws {
         let e = evaluation.ece
         try range(e.bins, 1...1000, "evaluation.ece.bins")
         guard e.low >= 0 && e.low < e.high && e.high <= 1 else {
             throw fail(.outOfRange, "evaluation.ece", "needs 0 <= low < high <= 1, found low \(e.low), high \(e.high)")
         }
         try range(evaluation.batchSize, 1...65_536, "evaluation.batch_size")
+    }
 
-        // paper
+    private func validatePaper() throws {
         if let paper {
             if let f = paper.figure { try range(f, 1...100, "paper.figure") }
             for (path, ms) in [("paper.table2.sidenet", paper.table2?.sidenet), ("paper.table2.baseline", paper.table2?.baseline),
@@ -132,4 +139,24 @@ extension ExperimentSpec {
             }
         }
     }
+}
+
+private func fail(_ kind: SpecError.Kind = .outOfRange, _ path: String, _ msg: String) -> SpecError {
+    SpecError(kind, keyPath: path, msg)
+}
+
+private func range<T: Comparable>(_ v: T, _ r: ClosedRange<T>, _ path: String) throws {
+    guard r.contains(v) else { throw fail(.outOfRange, path, "\(v) is out of range; allowed \(r.lowerBound)...\(r.upperBound)") }
+}
+
+private func positive(_ v: Double, _ path: String, max: Double) throws {
+    guard v > 0 && v <= max else { throw fail(.outOfRange, path, "\(v) is out of range; allowed > 0 and <= \(max)") }
+}
+
+private func nonNegative(_ v: Double, _ path: String) throws {
+    guard v >= 0 && v.isFinite else { throw fail(.outOfRange, path, "\(v) is out of range; allowed >= 0") }
+}
+
+private func probability(_ v: Double, _ path: String) throws {
+    guard v >= 0 && v < 1 else { throw fail(.outOfRange, path, "\(v) is out of range; allowed 0 <= x < 1") }
 }

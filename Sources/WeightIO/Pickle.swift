@@ -4,130 +4,6 @@ import Foundation
 // with an allow-list of globals. Nothing is ever executed: REDUCE of an allowed global builds a
 // plain description (empty dict, tensor reference); any other global is refused when it is named.
 
-/// Pickle stream problems; each names the file and the byte offset of the opcode.
-public enum PickleError: Error, CustomStringConvertible, Equatable {
-    case unknownOpcode(file: String, opcode: UInt8, offset: Int)
-    case forbiddenGlobal(file: String, name: String, offset: Int)
-    case truncated(file: String, offset: Int)
-    case stackUnderflow(file: String, opcode: String, offset: Int)
-    case missingMemo(file: String, index: Int, offset: Int)
-    case invalid(file: String, offset: Int, reason: String)
-    case unsupportedProtocol(file: String, version: Int)
-
-    public var description: String {
-        switch self {
-        case let .unknownOpcode(f, op, o):
-            return "\(f): pickle opcode 0x\(String(op, radix: 16, uppercase: true)) at offset \(o) is not supported"
-        case let .forbiddenGlobal(f, n, o): return "\(f): pickle global \(n) at offset \(o) is not allowed (only tensor state_dict globals are)"
-        case let .truncated(f, o): return "\(f): pickle truncated at offset \(o)"
-        case let .stackUnderflow(f, op, o): return "\(f): pickle \(op) at offset \(o) finds too few values on the stack"
-        case let .missingMemo(f, i, o): return "\(f): pickle memo entry \(i) read at offset \(o) was never stored"
-        case let .invalid(f, o, r): return "\(f): pickle at offset \(o): \(r)"
-        case let .unsupportedProtocol(f, v): return "\(f): pickle protocol \(v) is not supported (expected 2...5)"
-        }
-    }
-}
-
-/// A storage reference from a persistent id ('storage', torch.XStorage, key, location, numel[, view]).
-struct StorageRef: Equatable {
-    var key: String
-    var dtype: DType
-    var location: String
-    var numel: Int
-    /// Legacy storage views: (view key, offset, size) in elements of the root storage.
-    var view: (key: String, offset: Int, size: Int)?
-
-    static func == (a: StorageRef, b: StorageRef) -> Bool {
-        a.key == b.key && a.dtype == b.dtype && a.numel == b.numel && a.view?.key == b.view?.key
-            && a.view?.offset == b.view?.offset && a.view?.size == b.view?.size
-    }
-}
-
-/// A tensor reference from _rebuild_tensor_v2: element offset, sizes and strides in elements.
-struct TensorRef: Equatable {
-    var storage: StorageRef
-    var offset: Int
-    var size: [Int]
-    var stride: [Int]
-}
-
-/// Lists and dicts are mutable while the machine fills them. `depth` is their nesting depth so far;
-/// once one is nested in another value it is `sealed` (a pickler never fills a container after
-/// nesting it), so the depth recorded by its parent stays an upper bound.
-final class PickleList { var items: [PickleValue] = []; var depth = 1; var sealed = false }
-final class PickleDict {
-    var items: [(PickleValue, PickleValue)] = []
-    var depth = 1
-    var sealed = false
-    /// Position in `items` of each string key (state dicts have thousands: a linear search per
-    /// insert made SETITEMS quadratic).
-    var stringKeys: [String: Int] = [:]
-}
-
-/// Deepest nesting of tuples, lists and dicts a file may build. State dicts need fewer than ten
-/// levels; the limit keeps the recursive release of values far from the end of any thread's stack.
-let pickleMaxDepth = 100
-
-/// Values built by the machine. Lists and dicts are references, as in Python (the memo shares them).
-indirect enum PickleValue {
-    case none
-    case bool(Bool)
-    case int(Int64)
-    /// Integers wider than 8 bytes: two's complement little-endian bytes.
-    case bigInt([UInt8])
-    case float(Double)
-    case string(String)
-    case bytes([UInt8])
-    case tuple([PickleValue])
-    case list(PickleList)
-    case dict(PickleDict)
-    /// An allowed global, as "module.name".
-    case global(String)
-    case storage(StorageRef)
-    case tensor(TensorRef)
-
-    var kind: String {
-        switch self {
-        case .none: return "None"
-        case .bool: return "bool"
-        case .int, .bigInt: return "int"
-        case .float: return "float"
-        case .string: return "str"
-        case .bytes: return "bytes"
-        case .tuple: return "tuple"
-        case .list: return "list"
-        case .dict: return "dict"
-        case .global(let g): return g
-        case .storage: return "storage"
-        case .tensor: return "tensor"
-        }
-    }
-}
-
-/// The globals a weights file may name. Storage classes map to dtypes via `DType(torchStorageName:)`.
-let allowedGlobals: Set<String> = {
-    var s: Set<String> = [
-        "collections.OrderedDict",
-        "torch._utils._rebuild_tensor_v2",
-        "torch._utils._rebuild_parameter",
-        "torch._utils._rebuild_parameter_with_state",
-        "torch._tensor._rebuild_from_type_v2",
-        "torch.nn.parameter.Parameter",  // only as the new_type marker of _rebuild_from_type_v2
-        "torch.Tensor",
-    ]
-    for d in DType.allCases { if let n = d.torchStorageName { s.insert("torch." + n) } }
-    return s
-}()
-
-/// The restricted pickle reader on its own (fuzzing, diagnostics).
-public enum PickleReader {
-    /// Runs one pickle stream (up to its STOP) and discards the value; storage references are
-    /// refused. Throws `PickleError` for anything the reader does not accept.
-    public static func check(_ data: Data, file: String) throws {
-        _ = try PickleMachine.run(data, file: file)
-    }
-}
-
 /// Runs one pickle (up to and including STOP) starting at `start` in `data`.
 struct PickleMachine {
     /// A value and its nesting depth (0 for scalars, 1 + the deepest child for containers).
@@ -293,111 +169,141 @@ struct PickleMachine {
         while true {
             let at = pos
             let op = try byte(at)
-            switch op {
-            case 0x80: // PROTO
-                let v = Int(try byte(at))
-                guard v >= 2 && v <= 5 else { throw PickleError.unsupportedProtocol(file: file, version: v) }
-            case 0x95: _ = try uint(8, at) // FRAME
-            case UInt8(ascii: "."): // STOP
-                return try pop("STOP", at)
-            case UInt8(ascii: "c"): // GLOBAL
-                let module = try line(at), name = try line(at)
-                push(try checkGlobal(module, name, at))
-            case 0x93: // STACK_GLOBAL
-                let n = try pop("STACK_GLOBAL", at), m = try pop("STACK_GLOBAL", at)
-                guard case let .string(name) = n, case let .string(module) = m else {
-                    throw PickleError.invalid(file: file, offset: at, reason: "STACK_GLOBAL needs two strings")
-                }
-                push(try checkGlobal(module, name, at))
-            case UInt8(ascii: "q"): memo[Int(try byte(at))] = try topSlot("BINPUT", at)
-            case UInt8(ascii: "r"): memo[Int(try uint(4, at))] = try topSlot("LONG_BINPUT", at)
-            case 0x94: memo[memo.count] = try topSlot("MEMOIZE", at)
-            case UInt8(ascii: "h"), UInt8(ascii: "j"):
-                let i = op == UInt8(ascii: "h") ? Int(try byte(at)) : Int(try uint(4, at))
-                guard let v = memo[i] else { throw PickleError.missingMemo(file: file, index: i, offset: at) }
-                push(v.value, depth: v.depth)
-            case UInt8(ascii: "("): marks.append(stack.count)
-            case UInt8(ascii: ")"): push(.tuple([]), depth: 1)
-            case UInt8(ascii: "t"):
-                let items = try popToMark("TUPLE", at)
-                push(.tuple(items.map(\.value)), depth: try nest(items, into: 1, at))
-            case 0x85, 0x86, 0x87: // TUPLE1/2/3
-                let n = Int(op) - 0x84
-                var items: [Slot] = []
-                for _ in 0..<n { items.insert(try popSlot("TUPLE\(n)", at), at: 0) }
-                push(.tuple(items.map(\.value)), depth: try nest(items, into: 1, at))
-            case UInt8(ascii: "]"): push(.list(PickleList()))
-            case UInt8(ascii: "a"), UInt8(ascii: "e"): // APPEND / APPENDS
-                let items = op == UInt8(ascii: "a") ? [try popSlot("APPEND", at)] : try popToMark("APPENDS", at)
-                guard case let .list(l) = try top("APPEND", at) else {
-                    throw PickleError.invalid(file: file, offset: at, reason: "APPEND to a non-list")
-                }
-                guard !l.sealed else { throw PickleError.invalid(file: file, offset: at, reason: "APPEND to a list already nested in another value") }
-                l.depth = try nest(items, into: l.depth, container: l, at)
-                l.items.append(contentsOf: items.map(\.value))
-            case UInt8(ascii: "}"): push(.dict(PickleDict()))
-            case UInt8(ascii: "s"): // SETITEM
-                let v = try popSlot("SETITEM", at), k = try popSlot("SETITEM", at)
-                try setItems(try top("SETITEM", at), [k, v], "SETITEM", at)
-            case UInt8(ascii: "u"): // SETITEMS
-                let kv = try popToMark("SETITEMS", at)
-                try setItems(try top("SETITEMS", at), kv, "SETITEMS", at)
-            case UInt8(ascii: "d"): // DICT
-                let kv = try popToMark("DICT", at)
-                let d = PickleValue.dict(PickleDict())
-                try setItems(d, kv, "DICT", at)
-                push(d)
-            case UInt8(ascii: "X"), 0x8C: // BINUNICODE / SHORT_BINUNICODE
-                let n = op == 0x8C ? Int(try byte(at)) : Int(try uint(4, at))
-                let b = try take(n, at)
-                guard let s = String(bytes: b, encoding: .utf8) else {
-                    throw PickleError.invalid(file: file, offset: at, reason: "string is not valid UTF-8")
-                }
-                push(.string(s))
-            case UInt8(ascii: "U"), UInt8(ascii: "T"): // SHORT_BINSTRING / BINSTRING (Python 2 str, latin-1)
-                let n = op == UInt8(ascii: "U") ? Int(try byte(at)) : Int(Int32(bitPattern: UInt32(try uint(4, at))))
-                let raw = try take(n, at)
-                push(.string(String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))))
-            case UInt8(ascii: "K"): push(.int(Int64(try byte(at))))
-            case UInt8(ascii: "M"): push(.int(Int64(try uint(2, at))))
-            case UInt8(ascii: "J"): push(.int(Int64(Int32(bitPattern: UInt32(try uint(4, at))))))
-            case 0x8A, 0x8B: // LONG1 / LONG4
-                let n = op == 0x8A ? Int(try byte(at)) : Int(Int32(bitPattern: UInt32(try uint(4, at))))
-                let b = try take(n, at)
-                if n == 0 { push(.int(0)) } else if n <= 8 {
-                    var v: UInt64 = 0
-                    for (i, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(i)) }
-                    if n < 8 && b[n - 1] & 0x80 != 0 { v |= ~0 << (8 * UInt64(n)) } // sign-extend
-                    push(.int(Int64(bitPattern: v)))
-                } else {
-                    push(.bigInt(b))
-                }
-            case UInt8(ascii: "G"): // BINFLOAT, big-endian
-                let b = try take(8, at)
-                push(.float(Double(bitPattern: b.reduce(0) { $0 << 8 | UInt64($1) })))
-            case UInt8(ascii: "N"): push(.none)
-            case 0x88: push(.bool(true))
-            case 0x89: push(.bool(false))
-            case UInt8(ascii: "Q"): // BINPERSID
-                let pid = try pop("BINPERSID", at)
-                push(try persistentLoad(pid, at))
-            case UInt8(ascii: "R"): // REDUCE
-                let args = try pop("REDUCE", at), fn = try pop("REDUCE", at)
-                push(try reduce(fn, args, at))
-            case 0x81: // NEWOBJ
-                let args = try pop("NEWOBJ", at), cls = try pop("NEWOBJ", at)
-                push(try reduce(cls, args, at))
-            case UInt8(ascii: "b"): // BUILD: state of an OrderedDict (_metadata) or a tensor; ignored
-                _ = try pop("BUILD", at)
-                let target = try top("BUILD", at)
-                switch target {
-                case .dict, .tensor: break
-                default: throw PickleError.invalid(file: file, offset: at, reason: "BUILD on a \(target.kind)")
-                }
-            default:
+            if op == UInt8(ascii: ".") { return try pop("STOP", at) }  // STOP
+            guard try controlOp(op, at) || containerOp(op, at) || scalarOp(op, at) || objectOp(op, at) else {
                 throw PickleError.unknownOpcode(file: file, opcode: op, offset: at)
             }
         }
+    }
+
+    /// Protocol, frames, globals, the memo and marks; false: not one of these opcodes.
+    private mutating func controlOp(_ op: UInt8, _ at: Int) throws -> Bool {
+        switch op {
+        case 0x80: // PROTO
+            let v = Int(try byte(at))
+            guard v >= 2 && v <= 5 else { throw PickleError.unsupportedProtocol(file: file, version: v) }
+        case 0x95: _ = try uint(8, at) // FRAME
+        case UInt8(ascii: "c"): // GLOBAL
+            let module = try line(at), name = try line(at)
+            push(try checkGlobal(module, name, at))
+        case 0x93: // STACK_GLOBAL
+            let n = try pop("STACK_GLOBAL", at), m = try pop("STACK_GLOBAL", at)
+            guard case let .string(name) = n, case let .string(module) = m else {
+                throw PickleError.invalid(file: file, offset: at, reason: "STACK_GLOBAL needs two strings")
+            }
+            push(try checkGlobal(module, name, at))
+        case UInt8(ascii: "q"): memo[Int(try byte(at))] = try topSlot("BINPUT", at)
+        case UInt8(ascii: "r"): memo[Int(try uint(4, at))] = try topSlot("LONG_BINPUT", at)
+        case 0x94: memo[memo.count] = try topSlot("MEMOIZE", at)
+        case UInt8(ascii: "h"), UInt8(ascii: "j"):
+            let i = op == UInt8(ascii: "h") ? Int(try byte(at)) : Int(try uint(4, at))
+            guard let v = memo[i] else { throw PickleError.missingMemo(file: file, index: i, offset: at) }
+            push(v.value, depth: v.depth)
+        case UInt8(ascii: "("): marks.append(stack.count)
+        default: return false
+        }
+        return true
+    }
+
+    /// Tuples, lists and dicts; false: not one of these opcodes.
+    private mutating func containerOp(_ op: UInt8, _ at: Int) throws -> Bool {
+        switch op {
+        case UInt8(ascii: ")"): push(.tuple([]), depth: 1)
+        case UInt8(ascii: "t"):
+            let items = try popToMark("TUPLE", at)
+            push(.tuple(items.map(\.value)), depth: try nest(items, into: 1, at))
+        case 0x85, 0x86, 0x87: // TUPLE1/2/3
+            let n = Int(op) - 0x84
+            var items: [Slot] = []
+            for _ in 0..<n { items.insert(try popSlot("TUPLE\(n)", at), at: 0) }
+            push(.tuple(items.map(\.value)), depth: try nest(items, into: 1, at))
+        case UInt8(ascii: "]"): push(.list(PickleList()))
+        case UInt8(ascii: "a"), UInt8(ascii: "e"): // APPEND / APPENDS
+            let items = op == UInt8(ascii: "a") ? [try popSlot("APPEND", at)] : try popToMark("APPENDS", at)
+            guard case let .list(l) = try top("APPEND", at) else {
+                throw PickleError.invalid(file: file, offset: at, reason: "APPEND to a non-list")
+            }
+            guard !l.sealed else { throw PickleError.invalid(file: file, offset: at, reason: "APPEND to a list already nested in another value") }
+            l.depth = try nest(items, into: l.depth, container: l, at)
+            l.items.append(contentsOf: items.map(\.value))
+        case UInt8(ascii: "}"): push(.dict(PickleDict()))
+        case UInt8(ascii: "s"): // SETITEM
+            let v = try popSlot("SETITEM", at), k = try popSlot("SETITEM", at)
+            try setItems(try top("SETITEM", at), [k, v], "SETITEM", at)
+        case UInt8(ascii: "u"): // SETITEMS
+            let kv = try popToMark("SETITEMS", at)
+            try setItems(try top("SETITEMS", at), kv, "SETITEMS", at)
+        case UInt8(ascii: "d"): // DICT
+            let kv = try popToMark("DICT", at)
+            let d = PickleValue.dict(PickleDict())
+            try setItems(d, kv, "DICT", at)
+            push(d)
+        default: return false
+        }
+        return true
+    }
+
+    /// Strings, integers, floats, None and booleans; false: not one of these opcodes.
+    private mutating func scalarOp(_ op: UInt8, _ at: Int) throws -> Bool {
+        switch op {
+        case UInt8(ascii: "X"), 0x8C: // BINUNICODE / SHORT_BINUNICODE
+            let n = op == 0x8C ? Int(try byte(at)) : Int(try uint(4, at))
+            let b = try take(n, at)
+            guard let s = String(bytes: b, encoding: .utf8) else {
+                throw PickleError.invalid(file: file, offset: at, reason: "string is not valid UTF-8")
+            }
+            push(.string(s))
+        case UInt8(ascii: "U"), UInt8(ascii: "T"): // SHORT_BINSTRING / BINSTRING (Python 2 str, latin-1)
+            let n = op == UInt8(ascii: "U") ? Int(try byte(at)) : Int(Int32(bitPattern: UInt32(try uint(4, at))))
+            let raw = try take(n, at)
+            push(.string(String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))))
+        case UInt8(ascii: "K"): push(.int(Int64(try byte(at))))
+        case UInt8(ascii: "M"): push(.int(Int64(try uint(2, at))))
+        case UInt8(ascii: "J"): push(.int(Int64(Int32(bitPattern: UInt32(try uint(4, at))))))
+        case 0x8A, 0x8B: // LONG1 / LONG4
+            let n = op == 0x8A ? Int(try byte(at)) : Int(Int32(bitPattern: UInt32(try uint(4, at))))
+            let b = try take(n, at)
+            if n == 0 { push(.int(0)) } else if n <= 8 {
+                var v: UInt64 = 0
+                for (i, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(i)) }
+                if n < 8 && b[n - 1] & 0x80 != 0 { v |= ~0 << (8 * UInt64(n)) } // sign-extend
+                push(.int(Int64(bitPattern: v)))
+            } else {
+                push(.bigInt(b))
+            }
+        case UInt8(ascii: "G"): // BINFLOAT, big-endian
+            let b = try take(8, at)
+            push(.float(Double(bitPattern: b.reduce(0) { $0 << 8 | UInt64($1) })))
+        case UInt8(ascii: "N"): push(.none)
+        case 0x88: push(.bool(true))
+        case 0x89: push(.bool(false))
+        default: return false
+        }
+        return true
+    }
+
+    /// Persistent ids (storages), REDUCE / NEWOBJ of allowed globals, BUILD; false: not one of these opcodes.
+    private mutating func objectOp(_ op: UInt8, _ at: Int) throws -> Bool {
+        switch op {
+        case UInt8(ascii: "Q"): // BINPERSID
+            let pid = try pop("BINPERSID", at)
+            push(try persistentLoad(pid, at))
+        case UInt8(ascii: "R"): // REDUCE
+            let args = try pop("REDUCE", at), fn = try pop("REDUCE", at)
+            push(try reduce(fn, args, at))
+        case 0x81: // NEWOBJ
+            let args = try pop("NEWOBJ", at), cls = try pop("NEWOBJ", at)
+            push(try reduce(cls, args, at))
+        case UInt8(ascii: "b"): // BUILD: state of an OrderedDict (_metadata) or a tensor; ignored
+            _ = try pop("BUILD", at)
+            let target = try top("BUILD", at)
+            switch target {
+            case .dict, .tensor: break
+            default: throw PickleError.invalid(file: file, offset: at, reason: "BUILD on a \(target.kind)")
+            }
+        default: return false
+        }
+        return true
     }
 
     /// Calls an allowed global by building its description (never runs code).

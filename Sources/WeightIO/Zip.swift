@@ -54,42 +54,7 @@ public struct ZipArchive {
         let r = ByteReader(data: data)
         let size = data.count
 
-        // End of central directory: last 22 + comment (≤ 65535) bytes.
-        guard size >= 22 else { throw ZipError.missingEndOfCentralDirectory(file: file) }
-        var eocd = -1
-        var p = size - 22
-        let lowest = max(0, size - 22 - 65535)
-        while p >= lowest {
-            if r.u32(p) == 0x0605_4b50 && p + 22 + Int(r.u16(p + 20)) == size { eocd = p; break }
-            p -= 1
-        }
-        if eocd < 0 {
-            // Tolerate a comment length that does not reach the end exactly.
-            p = size - 22
-            while p >= lowest { if r.u32(p) == 0x0605_4b50 { eocd = p; break }; p -= 1 }
-        }
-        guard eocd >= 0 else { throw ZipError.missingEndOfCentralDirectory(file: file) }
-        var diskNumber = Int(r.u16(eocd + 4)), cdDisk = Int(r.u16(eocd + 6))
-        var count = Int(r.u16(eocd + 10))
-        var cdSize = Int(r.u32(eocd + 12)), cdOffset = Int(r.u32(eocd + 16))
-
-        // ZIP64 locator sits right before the classic record.
-        if eocd >= 20, r.u32(eocd - 20) == 0x0706_4b50 {
-            let z64 = r.u64(eocd - 20 + 8)
-            guard size >= 56, z64 <= UInt64(size - 56) else { throw ZipError.truncated(file: file, what: "ZIP64 end-of-central-directory record") }
-            let o = Int(z64)
-            guard r.u32(o) == 0x0606_4b50 else { throw ZipError.badSignature(file: file, what: "ZIP64 end-of-central-directory", offset: o) }
-            diskNumber = Int(r.u32(o + 16)); cdDisk = Int(r.u32(o + 20))
-            let c = r.u64(o + 32), s = r.u64(o + 40), off = r.u64(o + 48)
-            guard c <= UInt64(size), s <= UInt64(size), off <= UInt64(size) else {
-                throw ZipError.truncated(file: file, what: "central directory")
-            }
-            count = Int(c); cdSize = Int(s); cdOffset = Int(off)
-        }
-        guard diskNumber == 0, cdDisk == 0 else { throw ZipError.multiDisk(file: file) }
-        guard cdOffset <= size, cdSize <= size - cdOffset else { throw ZipError.truncated(file: file, what: "central directory") }
-        // Each central header is ≥ 46 bytes: bounds the entry count before reserving anything.
-        guard count <= cdSize / 46 else { throw ZipError.truncated(file: file, what: "central directory") }
+        let (count, cdSize, cdOffset) = try Self.centralDirectory(r, size: size, file: file)
 
         var entries: [ZipEntry] = []
         entries.reserveCapacity(count)
@@ -132,6 +97,48 @@ public struct ZipArchive {
         }
         self.entries = entries
         self.byName = byName
+    }
+
+    /// The central directory's entry count, size and offset, from the end-of-central-directory
+    /// record (the last 22 + comment bytes) or its ZIP64 form, checked against the archive size.
+    private static func centralDirectory(_ r: ByteReader, size: Int, file: String) throws -> (count: Int, size: Int, offset: Int) {
+        // End of central directory: last 22 + comment (≤ 65535) bytes.
+        guard size >= 22 else { throw ZipError.missingEndOfCentralDirectory(file: file) }
+        var eocd = -1
+        var p = size - 22
+        let lowest = max(0, size - 22 - 65535)
+        while p >= lowest {
+            if r.u32(p) == 0x0605_4b50 && p + 22 + Int(r.u16(p + 20)) == size { eocd = p; break }
+            p -= 1
+        }
+        if eocd < 0 {
+            // Tolerate a comment length that does not reach the end exactly.
+            p = size - 22
+            while p >= lowest { if r.u32(p) == 0x0605_4b50 { eocd = p; break }; p -= 1 }
+        }
+        guard eocd >= 0 else { throw ZipError.missingEndOfCentralDirectory(file: file) }
+        var diskNumber = Int(r.u16(eocd + 4)), cdDisk = Int(r.u16(eocd + 6))
+        var count = Int(r.u16(eocd + 10))
+        var cdSize = Int(r.u32(eocd + 12)), cdOffset = Int(r.u32(eocd + 16))
+
+        // ZIP64 locator sits right before the classic record.
+        if eocd >= 20, r.u32(eocd - 20) == 0x0706_4b50 {
+            let z64 = r.u64(eocd - 20 + 8)
+            guard size >= 56, z64 <= UInt64(size - 56) else { throw ZipError.truncated(file: file, what: "ZIP64 end-of-central-directory record") }
+            let o = Int(z64)
+            guard r.u32(o) == 0x0606_4b50 else { throw ZipError.badSignature(file: file, what: "ZIP64 end-of-central-directory", offset: o) }
+            diskNumber = Int(r.u32(o + 16)); cdDisk = Int(r.u32(o + 20))
+            let c = r.u64(o + 32), s = r.u64(o + 40), off = r.u64(o + 48)
+            guard c <= UInt64(size), s <= UInt64(size), off <= UInt64(size) else {
+                throw ZipError.truncated(file: file, what: "central directory")
+            }
+            count = Int(c); cdSize = Int(s); cdOffset = Int(off)
+        }
+        guard diskNumber == 0, cdDisk == 0 else { throw ZipError.multiDisk(file: file) }
+        guard cdOffset <= size, cdSize <= size - cdOffset else { throw ZipError.truncated(file: file, what: "central directory") }
+        // Each central header is ≥ 46 bytes: bounds the entry count before reserving anything.
+        guard count <= cdSize / 46 else { throw ZipError.truncated(file: file, what: "central directory") }
+        return (count, cdSize, cdOffset)
     }
 
     public func entry(named name: String) -> ZipEntry? { byName[name].map { entries[$0] } }

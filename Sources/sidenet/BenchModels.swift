@@ -18,8 +18,12 @@ struct BenchModels: ParsableCommand {
             bert-large; random weights, uncased vocabulary size): inference = encoder + head on \
             --text-batch x --seq-len tokens; training step = prefix, SideNet on the [CLS] state, rest, \
             head, both sigmoid losses, backward and Adam on --train-batch sequences. Early exit: theta is set to the batch quantile of SideNet confidences that \
-            makes the requested fraction exit; measured speed-up = time(MainNet alone) / \
-            time(early exit), the two timed alternately (best of --repeat each), predicted = MainNet cost / expected cost at that exit rate.
+            makes the requested fraction of a stream of --stream batches (distinct random images) exit; \
+            measured speed-up = time(MainNet alone on the stream) / time(early exit on the stream), each \
+            end to end (prefix, SideNet, remainder, answers), timed alternately (best of --repeat each): \
+            'per batch' runs the remainder on each batch's survivors, 'queued' queues survivors across \
+            batches and runs the remainder on full batches of --batch (EarlyExitQueue; same answers). \
+            Predicted = MainNet cost / expected cost (prefix + SideNet + (1 - rate) x (rest + head)) at the rate that exited.
             """)
 
     @Option(help: "Comma-separated architectures.") var archs: String = "resnet18,resnet50,resnet152"
@@ -29,6 +33,9 @@ struct BenchModels: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Timed repeats (best is reported) after one warm-up.") var repeats: Int = 3
     @Flag(help: "Skip the training-step measurement.") var noTrain = false
     @Option(help: "Exit rates for the early-exit measurement (comma-separated; empty to skip).") var exitRates: String = "0.25,0.5,0.75"
+    @Option(help: "Batches in the early-exit stream (distinct random images).") var stream: Int = 4
+    @Option(help: "What is timed: 'wall' (elapsed) or 'cpu' (CPU time of all the process's threads; steadier on a loaded machine, counts spinning threads too).")
+    var clock: String = "wall"
     @Option(help: "Comma-separated text architectures (empty to skip).") var textArchs: String = "bert-base,distilbert"
     @Option(help: "Tokens per sequence for text models.") var seqLen: Int = 64
     @Option(help: "Sequences per inference batch for text models.") var textBatch: Int = 32
@@ -36,7 +43,10 @@ struct BenchModels: ParsableCommand {
 
     func validate() throws {
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2") }
-        guard threads >= 1, repeats >= 1, inputSize >= 16 else { throw ValidationError("--threads/--repeat >= 1, --input-size >= 16") }
+        guard clock == "wall" || clock == "cpu" else { throw ValidationError("--clock must be wall or cpu, got '\(clock)'") }
+        guard threads >= 1, repeats >= 1, stream >= 1, inputSize >= 16 else {
+            throw ValidationError("--threads/--repeat/--stream >= 1, --input-size >= 16")
+        }
     }
 
     func best(_ body: () throws -> Void) rethrows -> Double {
@@ -74,7 +84,7 @@ struct BenchModels: ParsableCommand {
     func run() throws {
         Threads.set(threads)
         let rates = exitRates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats)")
+        print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats), \(clock) clock")
         for arch in archs.split(separator: ",").map(String.init) {
             let m = try benchModel(arch, context: MainNetContext(inputSize: inputSize, outputs: 10), seed: 1)
             var rng = SeededGenerator(seed: 1)
@@ -89,39 +99,7 @@ struct BenchModels: ParsableCommand {
                 let tTrain = try trainStepSeconds(m, x, lr: 1e-4) { softmaxCrossEntropy(logits: $0, labels: labels).dLogits }
                 print("\(arch) training step (fwd+bwd+Adam, with SideNet): \(String(format: "%.1f", Double(batch) / tTrain)) img/s")
             }
-            if rates.isEmpty { continue }
-            // Where inference time goes: the prefix (stem + blocks before the SideNet) against its FLOPs share.
-            var tPre = Double.infinity, tAll = Double.infinity
-            for round in 0...repeats {
-                let a = try seconds { _ = try m.forwardPrefix(x, mode: .eval) }
-                let f = try seconds { _ = try m.forwardMain(x, mode: .eval) }
-                if round > 0 { tPre = min(tPre, a); tAll = min(tAll, f) }
-            }
-            print("\(arch) prefix share of MainNet inference: time \(String(format: "%.2f", tPre / tAll)), "
-                  + "FLOPs \(String(format: "%.2f", Double(costs.prefix.flops) / Double(costs.mainNet.flops)))")
-            let conf = ClassPrediction.rows(m.sideLogits(try m.forwardPrefix(x, mode: .eval), mode: .eval)).map(\.confidence).sorted()
-            m.clearCaches()
-            for r in rates {
-                // the (1 - r) quantile: examples with confidence >= theta are the top r fraction
-                let k = min(batch - 1, max(0, Int((Double(batch) * (1 - r)).rounded())))
-                let theta = conf[k]
-                var exited = 0
-                // MainNet alone and early exit alternate within each round (best of each kept), so
-                // that load from other processes hits both alike.
-                var tFull = Double.infinity, tExit = Double.infinity
-                for round in 0...repeats {
-                    let f = try seconds { _ = try m.forwardMain(x, mode: .eval) }
-                    let e = try seconds { exited = try m.earlyExit(x, theta: theta).filter { $0.exit == .side }.count }
-                    if round > 0 { tFull = min(tFull, f); tExit = min(tExit, e) }
-                }
-                let actual = Double(exited) / Double(batch)
-                let predictedParams = Double(costs.mainNet.parameters) / costs.expectedParameters(exitRate: actual)
-                let predictedFLOPs = Double(costs.mainNet.flops) / costs.expectedFLOPs(exitRate: actual)
-                let measured = tFull / tExit
-                print("\(arch) early exit, rate \(String(format: "%.3f", actual)): measured speed-up "
-                      + "\(String(format: "%.2f", measured))x, predicted by params \(String(format: "%.2f", predictedParams))x, "
-                      + "by FLOPs \(String(format: "%.2f", predictedFLOPs))x (measured/FLOPs \(String(format: "%.2f", measured / predictedFLOPs)))")
-            }
+            if !rates.isEmpty { try benchEarlyExit(arch, model: m, costs: costs, first: x, rates: rates) }
         }
         for arch in textArchs.split(separator: ",").map(String.init) { try benchText(arch) }
     }

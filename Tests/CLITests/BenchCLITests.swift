@@ -47,5 +47,7 @@ final class BenchCLITests: XCTestCase {
                            mentions: ["gpt2"])
         assertRejected(try sidenet(["bench", "kernels", "--repeat", "0"], cwd: s.dir), mentions: ["--repeat"])
         assertRejected(try sidenet(["bench", "models", "--batch", "1"], cwd: s.dir), mentions: ["--batch"])
+        assertRejected(try sidenet(["bench", "models", "--clock", "sundial"], cwd: s.dir), mentions: ["--clock"])
+        assertRejected(try sidenet(["bench", "models", "--stream", "0"], cwd: s.dir), mentions: ["--stream"])
     }
 }

@@ -25,9 +25,10 @@ final class ConvTests: XCTestCase {
     ]
 
     func check(_ cs: Case, threads: Int, minColumns: Int) {
-        let saved = (Threads.count, ConvTuning.minColumns)
-        Threads.set(threads); ConvTuning.minColumns = minColumns
-        defer { Threads.set(saved.0); ConvTuning.minColumns = saved.1 }
+        // im2col + sgemm for every case (the Winograd path has WinogradTests)
+        let saved = (Threads.count, ConvTuning.minColumns, ConvTuning.winograd)
+        Threads.set(threads); ConvTuning.minColumns = minColumns; ConvTuning.winograd = false
+        defer { Threads.set(saved.0); ConvTuning.minColumns = saved.1; ConvTuning.winograd = saved.2 }
         var rng = SeededGenerator(seed: UInt64(cs.c * 100 + cs.k * 10 + cs.s))
         let x = Tensor.normal([cs.n, cs.c, cs.h, cs.w], rng: &rng)
         let conv = Conv2d(inChannels: cs.c, outChannels: cs.o, kernelSize: cs.k, stride: cs.s, padding: cs.p, bias: cs.bias, rng: &rng)

@@ -76,14 +76,27 @@ public final class ResNet: Module {
         set { conv1.computesInputGradient = newValue }
     }
 
+    /// Input of the last eval-mode stem that ran fused (`resNetStemEval`, no caches kept): a
+    /// backward after it first reruns the stem layer by layer to rebuild their caches.
+    private var fusedStemInput: Tensor?
+
     // x [N, 3, H, W] -> [N, width, H/4, W/4]  (unit 0)
     private func forwardStem(_ x: Tensor, mode: Mode) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == 3, "ResNet: input shape \(x.shape), expected [N, 3, H, W]")
+        if mode == .eval, let y = resNetStemEval(x, conv: conv1, bn: bn1, pool: maxpool) {
+            fusedStemInput = x
+            return y
+        }
+        fusedStemInput = nil
         return maxpool.forward(bn1.forward(conv1.forward(x), mode: mode, residual: nil, relu: true))
     }
 
     private func backwardStem(_ d: Tensor) -> Tensor {
-        conv1.backward(bn1.backward(maxpool.backward(d)))
+        if let x = fusedStemInput {
+            _ = maxpool.forward(bn1.forward(conv1.forward(x), mode: .eval, residual: nil, relu: true))
+            fusedStemInput = nil
+        }
+        return conv1.backward(bn1.backward(maxpool.backward(d)))
     }
 
     /// Runs units `range` (0 = stem, i >= 1 = block i-1) on x and returns the last output.
@@ -123,6 +136,7 @@ public final class ResNet: Module {
 
     /// Frees the activations cached for backward.
     public func clearCaches() {
+        fusedStemInput = nil
         conv1.clearCache()
         for (_, b) in blocks { b.clearCaches() }
     }

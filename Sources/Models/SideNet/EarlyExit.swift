@@ -16,15 +16,20 @@ public struct EarlyExitStages<Input, Activation> {
     public var rest: (Activation) throws -> Tensor
     /// The sub-batch made of the given example rows, in that order.
     public var select: (Activation, [Int]) throws -> Activation
+    /// The batch made of several sub-batches' examples, in order (used by `EarlyExitQueue`;
+    /// nil: the queue can only run the remainder on one sub-batch at a time and fails otherwise).
+    public var concat: (([Activation]) throws -> Activation)?
 
     public init(prefix: @escaping (Input) throws -> Activation,
                 side: @escaping (Activation) throws -> Tensor,
                 rest: @escaping (Activation) throws -> Tensor,
-                select: @escaping (Activation, [Int]) throws -> Activation) {
+                select: @escaping (Activation, [Int]) throws -> Activation,
+                concat: (([Activation]) throws -> Activation)? = nil) {
         self.prefix = prefix
         self.side = side
         self.rest = rest
         self.select = select
+        self.concat = concat
     }
 }
 
@@ -33,7 +38,8 @@ extension EarlyExitStages where Activation == Tensor {
     public init(prefix: @escaping (Input) throws -> Tensor,
                 side: @escaping (Tensor) throws -> Tensor,
                 rest: @escaping (Tensor) throws -> Tensor) {
-        self.init(prefix: prefix, side: side, rest: rest, select: { a, idx in a.gatherRows(idx) })
+        self.init(prefix: prefix, side: side, rest: rest, select: { a, idx in a.gatherRows(idx) },
+                  concat: { parts in Tensor.concatRows(parts) })
     }
 }
 
@@ -64,29 +70,39 @@ public struct EarlyExitResult: Equatable, Sendable {
 public func earlyExit<Input, Activation>(_ stages: EarlyExitStages<Input, Activation>, input: Input,
                                          theta: Float) throws -> [EarlyExitResult] {
     let activation = try stages.prefix(input)
+    var (results, continuing) = try sideResults(stages, activation: activation, theta: theta)
+    if continuing.isEmpty { return results }
+    let sub = continuing.count == results.count ? activation : try stages.select(activation, continuing)
+    let mainLogits = try stages.rest(sub)
+    precondition(mainLogits.rank == 2 && mainLogits.shape[0] == continuing.count,
+                 "MainNet logits must be [\(continuing.count), K], got \(mainLogits.shape)")
+    for (r, i) in continuing.enumerated() { setMainAnswer(&results[i], logits: mainLogits, row: r) }
+    return results
+}
+
+/// SideNet answers for every example of `activation` (all marked `.side`) and the rows whose
+/// SideNet confidence is below theta (they continue through the remainder), ascending.
+func sideResults<Input, Activation>(_ stages: EarlyExitStages<Input, Activation>, activation: Activation,
+                                    theta: Float) throws -> (results: [EarlyExitResult], continuing: [Int]) {
     let sideLogits = try stages.side(activation)
     precondition(sideLogits.rank == 2, "SideNet logits must be [N, K], got \(sideLogits.shape)")
     let n = sideLogits.shape[0], k = sideLogits.shape[1]
     let sidePreds = ClassPrediction.rows(sideLogits)
-    var results = (0..<n).map { i in
+    let results = (0..<n).map { i in
         EarlyExitResult(exit: .side, predicted: sidePreds[i].predicted, confidence: sidePreds[i].confidence,
                         sideConfidence: sidePreds[i].confidence,
                         sideLogits: Array(sideLogits.data[(i * k)..<(i * k + k)]), mainLogits: nil)
     }
-    let continuing = (0..<n).filter { !(sidePreds[$0].confidence >= theta) }
-    if continuing.isEmpty { return results }
-    let sub = continuing.count == n ? activation : try stages.select(activation, continuing)
-    let mainLogits = try stages.rest(sub)
-    precondition(mainLogits.rank == 2 && mainLogits.shape[0] == continuing.count,
-                 "MainNet logits must be [\(continuing.count), K], got \(mainLogits.shape)")
-    let km = mainLogits.shape[1]
-    for (r, i) in continuing.enumerated() {
-        let row = Array(mainLogits.data[(r * km)..<(r * km + km)])
-        let p = ClassPrediction(logits: row)
-        results[i].exit = .main
-        results[i].predicted = p.predicted
-        results[i].confidence = p.confidence
-        results[i].mainLogits = row
-    }
-    return results
+    return (results, (0..<n).filter { !(sidePreds[$0].confidence >= theta) })
+}
+
+/// Marks `result` as answered by the MainNet with row `row` of logits [M, K].
+func setMainAnswer(_ result: inout EarlyExitResult, logits: Tensor, row r: Int) {
+    let km = logits.shape[1]
+    let row = Array(logits.data[(r * km)..<(r * km + km)])
+    let p = ClassPrediction(logits: row)
+    result.exit = .main
+    result.predicted = p.predicted
+    result.confidence = p.confidence
+    result.mainLogits = row
 }

@@ -34,6 +34,23 @@ public struct MainNetActivation {
         }
         return out
     }
+
+    /// The examples of `parts` one after the other (tensor, mask and ids together). Throws when
+    /// the per-example shapes differ (text batches padded to different lengths).
+    public static func concatRows(_ parts: [MainNetActivation]) throws -> MainNetActivation {
+        guard let first = parts.first else { throw ModelError.badInput("concatRows: no activations to join") }
+        for p in parts {
+            guard p.tensor.shape.dropFirst() == first.tensor.shape.dropFirst(),
+                  p.mask?.shape.dropFirst() == first.mask?.shape.dropFirst(), (p.tokenIDs == nil) == (first.tokenIDs == nil) else {
+                throw ModelError.badInput("concatRows: activation \(p.tensor.shape) (mask \(p.mask?.shape ?? [])) does not match "
+                                          + "\(first.tensor.shape) (mask \(first.mask?.shape ?? []))")
+            }
+        }
+        var out = MainNetActivation(first.tensor.count == 0 ? first.tensor : Tensor.concatRows(parts.map(\.tensor)),
+                                    mask: first.mask.map { _ in Tensor.concatRows(parts.map { $0.mask! }) })
+        if first.tokenIDs != nil { out.tokenIDs = parts.flatMap { $0.tokenIDs! } }
+        return out
+    }
 }
 
 /// A MainNet body as a sequence of units (unit 0: stem / embeddings; then blocks), which is how

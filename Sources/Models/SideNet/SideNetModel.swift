@@ -176,7 +176,8 @@ public final class SideNetModel: Module {
         EarlyExitStages(prefix: { [unowned self] x in try self.forwardPrefix(x, mode: .eval, sideNet: i) },
                         side: { [unowned self] a in self.sideLogits(a, mode: .eval, sideNet: i) },
                         rest: { [unowned self] a in try self.forwardRest(a, mode: .eval, sideNet: i) },
-                        select: { a, rows in a.gatherRows(rows) })
+                        select: { a, rows in a.gatherRows(rows) },
+                        concat: { parts in try MainNetActivation.concatRows(parts) })
     }
 
     /// Early-exit inference of one batch with SideNet i (see `earlyExit`).
