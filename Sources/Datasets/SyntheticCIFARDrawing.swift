@@ -45,14 +45,9 @@ enum SyntheticPainter {
 
     enum Texture { case solid, diagonalStripes, horizontalStripes, dots, checker, gradient }
 
-    struct Style {
-        var shape: Shape
-        var texture: Texture
-        var fg: RGB
-        var fg2: RGB
-        var bg: RGB
-        var partner: Int
-    }
+    /// A class's look: shape, texture, two foreground colours, the background, and the
+    /// confusable partner class whose colours its hard images wear.
+    struct Style { var shape: Shape, texture: Texture, fg: RGB, fg2: RGB, bg: RGB, partner: Int }
 
     /// Label order follows the CIFAR-10 class names; confusable partners mirror CIFAR's pairs.
     static let styles: [Style] = [
@@ -101,62 +96,68 @@ enum SyntheticPainter {
         (uniform(&g, 20, 235), uniform(&g, 20, 235), uniform(&g, 20, 235))
     }
 
-    /// Paints a filled shape with hard edges (clutter).
-    static func stamp(_ canvas: UnsafeMutablePointer<Float>, shape: Shape, cx: Float, cy: Float, radius: Float,
-                      angle: Float, color: RGB, alpha: Float) {
+    /// Where and how the object is drawn, and in whose colours.
+    struct Layout {
+        var radius: Float, cx: Float, cy: Float, angle: Float
+        var look: Style
+        var clutter: Int, clutterAlpha: Float, noise: Float
+    }
+
+    /// Easy: the class's own look, centred and full size. Hard: small, anywhere, freely rotated,
+    /// among clutter, in the colours of the confusable partner class (own shape and texture).
+    static func layout(label: Int, hard: Bool, g: inout SeededGenerator) -> Layout {
+        guard hard else {
+            return Layout(radius: 11 * uniform(&g, 0.95, 1.05), cx: 16 + uniform(&g, -1, 1), cy: 16 + uniform(&g, -1, 1),
+                          angle: uniform(&g, -0.15, 0.15), look: styles[label],
+                          clutter: g.nextInt(below: 2), clutterAlpha: 0.3, noise: 6)
+        }
+        let radius = 11 * uniform(&g, 0.55, 0.8)
+        let cx = uniform(&g, radius, 32 - radius), cy = uniform(&g, radius, 32 - radius)
+        let angle = uniform(&g, 0, 2 * .pi)
+        // Always the confusable partner's colours: colour, the cue early features read, points
+        // to the wrong class; only the shape and texture (recognised anywhere) answer.
+        var look = styles[label]
+        let p = styles[look.partner]
+        look.fg = p.fg; look.fg2 = p.fg2; look.bg = p.bg
+        if g.nextFloat() < 0.3 { look.bg = styles[g.nextInt(below: 10)].bg }
+        return Layout(radius: radius, cx: cx, cy: cy, angle: angle, look: look,
+                      clutter: 3 + g.nextInt(below: 4), clutterAlpha: 1, noise: uniform(&g, 8, 14))
+    }
+
+    /// Paints `shape` (centre, radius, angle) over the canvas: `samples` 1 (hard edges) or 4 (2×2
+    /// supersampled coverage), colour `color(u, v)` at the pixel centre, blended by coverage·alpha.
+    static func draw(_ canvas: UnsafeMutablePointer<Float>, shape: Shape, cx: Float, cy: Float, radius: Float,
+                     angle: Float, samples: Int, alpha: Float, color: (Float, Float) -> RGB) {
         let (c, s) = (cos(angle), sin(angle))
-        let reach = radius * 1.45
+        let reach = radius * 1.45, inv = 1 / radius
+        // Clutter (1 sample) divides by the radius, the object multiplies by its inverse, as the
+        // two painters this function replaces did: the images stay bit-identical to theirs.
+        func local(_ d: Float) -> Float { samples == 1 ? d / radius : d * inv }
         let y0 = max(0, Int(cy - reach)), y1 = min(31, Int(cy + reach))
         let x0 = max(0, Int(cx - reach)), x1 = min(31, Int(cx + reach))
         if y0 > y1 || x0 > x1 { return }
         for y in y0...y1 {
             for x in x0...x1 {
+                var covered = 0
+                for q in 0..<samples {
+                    let ox: Float = samples == 1 ? 0.5 : (q & 1 == 0 ? 0.25 : 0.75)
+                    let oy: Float = samples == 1 ? 0.5 : (q < 2 ? 0.25 : 0.75)
+                    let dx = Float(x) + ox - cx, dy = Float(y) + oy - cy
+                    if shape.contains(local(c * dx + s * dy), local(-s * dx + c * dy)) { covered += 1 }
+                }
+                if covered == 0 { continue }
                 let dx = Float(x) + 0.5 - cx, dy = Float(y) + 0.5 - cy
-                let u = (c * dx + s * dy) / radius, v = (-s * dx + c * dy) / radius
-                guard shape.contains(u, v) else { continue }
-                let k = y * 32 + x
-                canvas[k] += (color.0 - canvas[k]) * alpha
-                canvas[1024 + k] += (color.1 - canvas[1024 + k]) * alpha
-                canvas[2048 + k] += (color.2 - canvas[2048 + k]) * alpha
+                let col = color((c * dx + s * dy) * inv, (-s * dx + c * dy) * inv)
+                let a = alpha * Float(covered) / Float(samples), k = y * 32 + x
+                canvas[k] += (col.0 - canvas[k]) * a
+                canvas[1024 + k] += (col.1 - canvas[1024 + k]) * a
+                canvas[2048 + k] += (col.2 - canvas[2048 + k]) * a
             }
         }
     }
 
-    /// Draws one image of class `label` into `out` (3,072 bytes, CHW), using `canvas` (3,072
-    /// floats) as scratch. Everything random comes from `g`.
-    static func paint(label: Int, hard: Bool, g: inout SeededGenerator,
-                      canvas: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<UInt8>) {
-        let own = styles[label]
-        var palette = own
-        var clutter = 0
-        var clutterAlpha: Float = 1
-        let noise: Float
-        let radius: Float, cx: Float, cy: Float, angle: Float
-        if hard {
-            radius = 11 * uniform(&g, 0.55, 0.8)
-            cx = uniform(&g, radius, 32 - radius)
-            cy = uniform(&g, radius, 32 - radius)
-            angle = uniform(&g, 0, 2 * .pi)
-            // Always the confusable partner's colours: colour, the cue early features read,
-            // points to the wrong class; only the shape (recognised anywhere) answers.
-            let p = styles[own.partner]
-            palette.fg = p.fg; palette.fg2 = p.fg2; palette.bg = p.bg
-            if g.nextFloat() < 0.3 { palette.bg = styles[g.nextInt(below: 10)].bg }
-            clutter = 3 + g.nextInt(below: 4)
-            noise = uniform(&g, 8, 14)
-        } else {
-            radius = 11 * uniform(&g, 0.95, 1.05)
-            cx = 16 + uniform(&g, -1, 1)
-            cy = 16 + uniform(&g, -1, 1)
-            angle = uniform(&g, -0.15, 0.15)
-            clutter = g.nextInt(below: 2)
-            clutterAlpha = 0.3
-            noise = 6
-        }
-        let fg = jitter(palette.fg, 12, &g), fg2 = jitter(palette.fg2, 12, &g)
-        let bg = jitter(palette.bg, 15, &g)
-
-        // Background: vertical shading plus a soft horizontal wave.
+    /// Background: the colour with vertical shading plus a soft horizontal wave.
+    static func fillBackground(_ canvas: UnsafeMutablePointer<Float>, _ bg: RGB, g: inout SeededGenerator) {
         let shade = uniform(&g, 0.15, 0.35), phase = uniform(&g, 0, 6.28)
         for y in 0..<32 {
             let fy = 1 - shade * 0.5 + shade * Float(y) / 31
@@ -168,39 +169,11 @@ enum SyntheticPainter {
                 canvas[2048 + k] = bg.2 * f
             }
         }
-        // Clutter: small shapes of any kind and colour, under the object.
-        for _ in 0..<clutter {
-            let shape = Shape.allCases[g.nextInt(below: Shape.allCases.count)]
-            stamp(canvas, shape: shape, cx: uniform(&g, 0, 32), cy: uniform(&g, 0, 32),
-                  radius: uniform(&g, 1.5, 3), angle: uniform(&g, 0, 6.28),   // always smaller than the object
-                  color: randomColor(&g), alpha: clutterAlpha)
-        }
-        // The object, 2×2 supersampled coverage; texture evaluated at the pixel centre.
-        let (c, s) = (cos(angle), sin(angle))
-        let reach = radius * 1.45
-        let y0 = max(0, Int(cy - reach)), y1 = min(31, Int(cy + reach))
-        let x0 = max(0, Int(cx - reach)), x1 = min(31, Int(cx + reach))
-        let inv = 1 / radius
-        for y in y0...y1 {
-            for x in x0...x1 {
-                var covered = 0
-                for q in 0..<4 {
-                    let ox: Float = q & 1 == 0 ? 0.25 : 0.75, oy: Float = q < 2 ? 0.25 : 0.75
-                    let dx = Float(x) + ox - cx, dy = Float(y) + oy - cy
-                    if own.shape.contains((c * dx + s * dy) * inv, (-s * dx + c * dy) * inv) { covered += 1 }
-                }
-                if covered == 0 { continue }
-                let dx = Float(x) + 0.5 - cx, dy = Float(y) + 0.5 - cy
-                let u = (c * dx + s * dy) * inv, v = (-s * dx + c * dy) * inv
-                let k = y * 32 + x
-                let col = textureColor(own.texture, fg, fg2, u, v)
-                let a = Float(covered) * 0.25
-                canvas[k] += (col.0 - canvas[k]) * a
-                canvas[1024 + k] += (col.1 - canvas[1024 + k]) * a
-                canvas[2048 + k] += (col.2 - canvas[2048 + k]) * a
-            }
-        }
-        // Noise (triangular, ±noise) and quantisation: four 16-bit uniforms per 64-bit draw.
+    }
+
+    /// Noise (triangular, ±noise) and quantisation: four 16-bit uniforms per 64-bit draw.
+    static func quantise(_ canvas: UnsafeMutablePointer<Float>, noise: Float, g: inout SeededGenerator,
+                         out: UnsafeMutablePointer<UInt8>) {
         var k = 0
         while k < 3072 {
             let r = g.next()
@@ -211,5 +184,28 @@ enum SyntheticPainter {
             out[k + 1] = UInt8(max(0, min(255, canvas[k + 1] + nb)).rounded())
             k += 2
         }
+    }
+
+    /// Draws one image of class `label` into `out` (3,072 bytes, CHW), using `canvas` (3,072
+    /// floats) as scratch. Everything random comes from `g`.
+    static func paint(label: Int, hard: Bool, g: inout SeededGenerator,
+                      canvas: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<UInt8>) {
+        let l = layout(label: label, hard: hard, g: &g)
+        let fg = jitter(l.look.fg, 12, &g), fg2 = jitter(l.look.fg2, 12, &g)
+        fillBackground(canvas, jitter(l.look.bg, 15, &g), g: &g)
+        // Clutter: small shapes of any kind and colour, under the object.
+        for _ in 0..<l.clutter {
+            let shape = Shape.allCases[g.nextInt(below: Shape.allCases.count)]
+            let cx = uniform(&g, 0, 32), cy = uniform(&g, 0, 32)
+            let radius = uniform(&g, 1.5, 3), angle = uniform(&g, 0, 6.28)   // always smaller than the object
+            let color = randomColor(&g)
+            draw(canvas, shape: shape, cx: cx, cy: cy, radius: radius, angle: angle, samples: 1,
+                 alpha: l.clutterAlpha) { _, _ in color }
+        }
+        // The object: the class's shape in the layout's look, 2×2 supersampled.
+        let texture = l.look.texture
+        draw(canvas, shape: styles[label].shape, cx: l.cx, cy: l.cy, radius: l.radius, angle: l.angle,
+             samples: 4, alpha: 1) { u, v in textureColor(texture, fg, fg2, u, v) }
+        quantise(canvas, noise: l.noise, g: &g, out: out)
     }
 }

@@ -54,44 +54,61 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         let loaded = try loadSpecs(specs)
         Threads.set(threads)
+        // Line-buffered stdout: each experiment's row appears as soon as it is measured, also when
+        // the output goes to a pipe or file (reproduce.sh, tee), not all at the end.
+        setvbuf(stdout, nil, _IOLBF, 0)
         let counts = machineCounts ?? [1]
         let base = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         var estimates: [PlanEstimate] = []
         print("measuring \(loaded.count) experiment(s) on this machine (\(threads) threads, \(steps) timed batches each)")
-        for spec in loaded {
+        print(headerLine(counts))
+        let started = Date()
+        for (i, spec) in loaded.enumerated() {
             let r = try PlanProbe.measure(spec, baseDir: base, steps: steps, seqLen: seqLen)
             let e = PlanMath.estimate(r.workload, r.throughput)
             estimates.append(e)
-            print("  \(spec.name): train \(fmt(r.throughput.trainPerSecond)) ex/s, eval \(fmt(r.throughput.evalPerSecond)) ex/s"
+            print(rowLine(e, counts))
+            print("    train \(fmt(r.throughput.trainPerSecond)) ex/s, eval \(fmt(r.throughput.evalPerSecond)) ex/s"
                   + (r.workload.featurePasses > 0 ? ", feature pass \(fmt(r.throughput.featurePerSecond)) ex/s" : "")
                   + " (\(r.note))")
+            let elapsed = Date().timeIntervalSince(started)
+            let eta = elapsed / Double(i + 1) * Double(loaded.count - i - 1)
+            printError(String(format: "plan: measured %d/%d experiments in %.0f s, about %.0f s to go", i + 1, loaded.count, elapsed, eta))
         }
-        print("")
+        print(totalLine(estimates, counts))
+        for n in counts {
+            print(String(format: "wall time on %d machine%@ of this speed: %@ hours", n, n == 1 ? "" : "s",
+                         hours(PlanMath.wallSeconds(estimates, machines: n) / 3600)))
+        }
+        let total = estimates.reduce(0) { $0 + $1.totalSeconds } / 3600
+        if let b = budgetHours, total > b {
+            printError(String(format: "plan: %.1f hours here exceeds the budget of %.1f hours", total, b))
+            throw ExitCode(3)
+        }
+    }
+
+    private func headerLine(_ counts: [Int]) -> String {
         var header = pad("experiment", 28) + pad("regime", 8) + pad("runs", 6) + pad("examples x epochs", 20)
             + pad("h/run", 9) + pad("hours here", 11)
         for n in counts where n > 1 { header += pad("wall h, \(n) machines", 22) }
-        print(header)
-        for e in estimates {
-            let w = e.workload
-            var line = pad(w.experiment, 28) + pad(w.regime, 8) + pad("\(w.runs)", 6)
-                + pad("\(w.trainExamples) x \(w.epochs)", 20) + pad(hours(e.secondsPerRun / 3600), 9) + pad(hours(e.hours), 11)
-            for n in counts where n > 1 { line += pad(hours(PlanMath.wallSeconds([e], machines: n) / 3600), 22) }
-            print(line)
-        }
+        return header
+    }
+
+    private func rowLine(_ e: PlanEstimate, _ counts: [Int]) -> String {
+        let w = e.workload
+        var line = pad(w.experiment, 28) + pad(w.regime, 8) + pad("\(w.runs)", 6)
+            + pad("\(w.trainExamples) x \(w.epochs)", 20) + pad(hours(e.secondsPerRun / 3600), 9) + pad(hours(e.hours), 11)
+        for n in counts where n > 1 { line += pad(hours(PlanMath.wallSeconds([e], machines: n) / 3600), 22) }
+        return line
+    }
+
+    private func totalLine(_ estimates: [PlanEstimate], _ counts: [Int]) -> String {
         let total = estimates.reduce(0) { $0 + $1.totalSeconds } / 3600
         let trained = estimates.reduce(0) { $0 + $1.workload.trainedExamples }
         var line = pad("total", 28) + pad("", 8) + pad("\(estimates.reduce(0) { $0 + $1.workload.runs })", 6)
             + pad("\(trained) trained", 20) + pad("", 9) + pad(hours(total), 11)
         for n in counts where n > 1 { line += pad(hours(PlanMath.wallSeconds(estimates, machines: n) / 3600), 22) }
-        print(line)
-        for n in counts {
-            print(String(format: "wall time on %d machine%@ of this speed: %@ hours", n, n == 1 ? "" : "s",
-                         hours(PlanMath.wallSeconds(estimates, machines: n) / 3600)))
-        }
-        if let b = budgetHours, total > b {
-            printError(String(format: "plan: %.1f hours here exceeds the budget of %.1f hours", total, b))
-            throw ExitCode(3)
-        }
+        return line
     }
 
     private func fmt(_ x: Double) -> String { x >= 100 ? String(format: "%.0f", x) : String(format: "%.2f", x) }
