@@ -61,26 +61,39 @@ public enum Pretrainer {
         }
         var o = options
         o.variants = [.baseline]
-        o.seeds = [spec.seeds[0]]
+        o.seeds = spec.seeds
         let runner = Runner(store: store, options: o)
         let outcomes = try runner.run([spec])
-        guard let outcome = outcomes.first, outcome.status == .finished || outcome.status == .skipped else {
-            throw Failure.runFailed("\(spec.name): pretraining run \(outcomes.first?.status.rawValue ?? "not started")"
-                                    + (outcomes.first?.reason.map { ": \($0)" } ?? ""))
+        for outcome in outcomes where !(outcome.status == .finished || outcome.status == .skipped) {
+            throw Failure.runFailed("\(spec.name): pretraining run seed \(outcome.seed) \(outcome.status.rawValue)"
+                                    + (outcome.reason.map { ": \($0)" } ?? ""))
         }
+        guard !outcomes.isEmpty else { throw Failure.runFailed("\(spec.name): pretraining run not started") }
         let best = try bestCheckpoint(spec, store: store)
-        try export(best, spec: spec, key: key, to: out)
-        return Outcome(path: out.path, reused: false, key: key, testAccMain: outcome.testAccMain)
+        options.progress.note("\(spec.name): exporting seed \(best.seed) (validation accuracy \(best.valAcc) at its selected epoch)")
+        try export(best.url, spec: spec, key: key, to: out)
+        return Outcome(path: out.path, reused: false, key: key,
+                       testAccMain: outcomes.first { $0.seed == best.seed }?.testAccMain)
     }
 
-    private static func bestCheckpoint(_ spec: ExperimentSpec, store: ResultStore) throws -> URL {
+    /// The best checkpoint of the seed whose selected epoch has the highest validation accuracy
+    /// (ties: the earlier seed in the spec). Small post-LN encoders trained from random weights
+    /// without warm-up can settle at a plateau for some initialisations; restarts chosen on
+    /// validation data (never test data) are the usual remedy, and a spec with one seed keeps it.
+    static func bestCheckpoint(_ spec: ExperimentSpec, store: ResultStore) throws -> (url: URL, seed: Int, valAcc: Double) {
+        var best: (url: URL, seed: Int, valAcc: Double)? = nil
         for e in try store.experiments(named: spec.name) where e.specHash == spec.specHash {
             guard let eid = e.id else { continue }
-            for r in try store.runs(experiment: eid) where r.variant == .baseline && r.seed == spec.seeds[0] {
-                if let rid = r.id, let c = try store.checkpoint(runId: rid, kind: .best) { return URL(fileURLWithPath: c.path) }
+            for r in try store.runs(experiment: eid) where r.variant == .baseline {
+                guard let rid = r.id, let c = try store.checkpoint(runId: rid, kind: .best),
+                      let rank = spec.seeds.firstIndex(of: r.seed) else { continue }
+                let acc = try store.epochs(runId: rid).first { $0.epoch == c.epoch }?.valAccMain ?? -1
+                if let b = best, !(acc > b.valAcc || (acc == b.valAcc && rank < spec.seeds.firstIndex(of: b.seed)!)) { continue }
+                best = (URL(fileURLWithPath: c.path), r.seed, acc)
             }
         }
-        throw Failure.runFailed("\(spec.name): the pretraining run has no best checkpoint in \(store.path)")
+        guard let best else { throw Failure.runFailed("\(spec.name): the pretraining run has no best checkpoint in \(store.path)") }
+        return best
     }
 
     /// Body tensors of a full-regime checkpoint under the public names of the architecture.

@@ -50,6 +50,35 @@ final class PretrainTests: XCTestCase {
         XCTAssertNotEqual(try Pretrainer.key(other, baseDir: SharedData.root), first.key)
     }
 
+    /// With several seeds every seed trains, and the file holds the body of the seed whose
+    /// selected epoch has the highest validation accuracy (test accuracy plays no part).
+    func testPretrainExportsTheSeedWithTheBestValidationAccuracy() throws {
+        let scratch = Scratch("pretrain-seeds"); defer { scratch.cleanup() }
+        let store = try ResultStore(path: scratch.databasePath)
+        let spec = try TinySpecs.resnet(name: "pre3", seeds: [0, 1, 2], variants: ["baseline"], regime: "full", epochs: 2)
+        let out = scratch.dir.appendingPathComponent("pretrained/pre3.safetensors")
+        _ = try Pretrainer.pretrain(spec, out: out, store: store, options: testOptions(scratch))
+        let runs = try storedRuns(store, spec)
+        XCTAssertEqual(Set(runs.map(\.seed)), [0, 1, 2])
+        // the expected seed, from the store alone
+        var scored: [(acc: Double, rank: Int, path: String)] = []
+        for r in runs {
+            let c = try XCTUnwrap(try store.checkpoint(runId: r.id!, kind: .best))
+            let acc = try XCTUnwrap(try store.epochs(runId: r.id!).first { $0.epoch == c.epoch }?.valAccMain)
+            scored.append((acc, [0, 1, 2].firstIndex(of: r.seed)!, c.path))
+        }
+        let expected = scored.max { ($0.acc, -$0.rank) < ($1.acc, -$1.rank) }!
+        let best = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: expected.path))
+        let file = try SafeTensorsFile(contentsOf: out)
+        XCTAssertEqual(try file.tensors["conv1.weight"]!.floats(), try best.tensors["conv1.weight"]!.floats())
+        // and it differs from at least one other seed's body (the choice is observable)
+        let others = try scored.filter { $0.path != expected.path }.map {
+            try SafeTensorsFile(contentsOf: URL(fileURLWithPath: $0.path)).tensors["conv1.weight"]!.floats()
+        }
+        let exported = try file.tensors["conv1.weight"]!.floats()
+        XCTAssertTrue(others.contains { $0 != exported })
+    }
+
     func testPretrainWritesHuggingFaceNamesForBERT() throws {
         let scratch = Scratch("pretrain-bert"); defer { scratch.cleanup() }
         let store = try ResultStore(path: scratch.databasePath)
