@@ -29,14 +29,10 @@ enum Winograd4 {
             let up = u.baseAddress!
             for p in 0..<plane {
                 let src = w + p * 9
-                // G g: 6 rows of 3 (one per column of g), then each row times Gᵀ
-                var gg = [SIMD8<Float>](repeating: SIMD8(), count: 3)
-                for col in 0..<3 {
-                    let r = gTimes(src[col], src[3 + col], src[6 + col])
-                    gg[col] = r
-                }
+                // G g: column k of g -> column k of G g (6 rows), then each row i of G g times Gᵀ
+                let c0 = gTimes(src[0], src[3], src[6]), c1 = gTimes(src[1], src[4], src[7]), c2 = gTimes(src[2], src[5], src[8])
                 for i in 0..<6 {
-                    let r = gTimes(gg[0][i], gg[1][i], gg[2][i])
+                    let r = gTimes(c0[i], c1[i], c2[i])
                     for j in 0..<6 { up[(i * 6 + j) * plane + p] = r[j] }
                 }
             }
