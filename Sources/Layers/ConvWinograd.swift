@@ -172,7 +172,6 @@ private func withWinogradScratch(_ a: Int, _ b: Int, _ c: Int,
 /// Forward (or, with `flip`, backward-data) of a 3x3/1/1 convolution by Winograd.
 /// x [N, C, H, W], weight [O, C, 3, 3] -> y [N, O, H, W]; flip: x = dOut [N, O, H, W] -> dx [N, C, H, W].
 func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, flip: Bool) -> Tensor {
-    if !flip && Winograd4.applies(g) { return winograd4Conv(x, weight: weight, bias: bias, g) }
     let (cin, cout) = flip ? (g.o, g.c) : (g.c, g.o)
     let tiles = WinogradTiles(h: g.h, w: g.w)
     let plan = Winograd.plan(g, tiles)

@@ -8,10 +8,12 @@ import Tensors
 // P = images in the group × ceil(H/4)·ceil(W/4) tiles. Patches reading outside the map read zeros;
 // outputs of partial tiles are dropped. The larger transforms round more than F(2x2, 3x3) (their
 // constants reach 8 and 1/24): WinogradF4Tests holds the result to the direct loops of
-// ConvReference.swift at 1e-4 of the output scale. Backward passes keep F(2x2, 3x3) / im2col.
+// ConvReference.swift at 1e-4 of the output scale. Inference only (`conv2dInferenceForward`,
+// `Conv2d.forward(_:mode: .eval)`): in training that rounding showed in gradients checked against
+// PyTorch at 1e-3 (VGGParityTests), so train-mode forwards and backward passes keep F(2x2, 3x3) / im2col.
 
 enum Winograd4 {
-    /// Whether the forward of `g` takes F(4x4, 3x3) (on smaller maps a 6x6 patch mostly reads padding).
+    /// Whether an inference forward of `g` takes F(4x4, 3x3) (on smaller maps a 6x6 patch mostly reads padding).
     static func applies(_ g: ConvGeometry) -> Bool {
         ConvTuning.winograd4x4 && Winograd.applies(g) && g.h >= 8 && g.w >= 8
     }
@@ -147,6 +149,17 @@ private func rowTimesB4(_ t: UnsafePointer<Float>, _ p: UnsafeMutablePointer<Flo
     }
 }
 
+/// Inference forward of a convolution: F(4x4, 3x3) where it applies (3x3/1/1 on maps of 8x8 and
+/// more, `ConvTuning.winograd4x4`), else `conv2dForward`. x [N,C,H,W], weight [O,C,k,k], bias [O] -> y [N,O,Ho,Wo].
+public func conv2dInferenceForward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int) -> Tensor {
+    if x.rank == 4 && weight.rank == 4 && x.shape[1] == weight.shape[1] && weight.shape[2] == weight.shape[3] {
+        let g = ConvGeometry(n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3],
+                             o: weight.shape[0], k: weight.shape[2], stride: stride, padding: padding)
+        if Winograd4.applies(g) { return winograd4Conv(x, weight: weight, bias: bias, g) }
+    }
+    return conv2dForward(x, weight: weight, bias: bias, stride: stride, padding: padding)
+}
+
 /// Forward of a 3x3/1/1 convolution by F(4x4, 3x3). x [N, C, H, W], weight [O, C, 3, 3] -> y [N, O, H, W].
 func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry) -> Tensor {
     let tiles = Winograd4Tiles(h: g.h, w: g.w)
@@ -189,7 +202,7 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
 }
 
 extension ConvTuning {
-    /// Forward of 3x3 stride-1 padding-1 layers on maps of at least 8x8 by Winograd F(4x4, 3x3)
-    /// (ConvWinograd4x4.swift; needs `winograd`); false: F(2x2, 3x3) there too.
+    /// Inference forwards (eval mode) of 3x3 stride-1 padding-1 layers on maps of at least 8x8 by
+    /// Winograd F(4x4, 3x3) (ConvWinograd4x4.swift; needs `winograd`); false: F(2x2, 3x3) there too.
     nonisolated(unsafe) public static var winograd4x4 = true
 }

@@ -2,7 +2,7 @@ import XCTest
 import Tensors
 import Layers
 
-/// Winograd F(4x4, 3x3) (ConvWinograd4x4.swift, forward only) equals the direct reference loops at
+/// Winograd F(4x4, 3x3) (ConvWinograd4x4.swift, inference forwards only) equals the direct reference loops at
 /// 1e-4 of the output scale (relErr: max abs difference / max abs reference value): maps that are
 /// multiples of 4 and not (partial tiles), channels not a multiple of 8, with and without bias,
 /// grouped and per-image, serial and parallel, and ResNet18's layer1 at 32x32 input (64 channels,
@@ -21,7 +21,7 @@ final class WinogradF4Tests: XCTestCase {
         let saved = (Threads.count, ConvTuning.minColumns, ConvTuning.winograd, ConvTuning.winograd4x4)
         Threads.set(threads); ConvTuning.minColumns = minColumns; ConvTuning.winograd = true; ConvTuning.winograd4x4 = f4
         defer { Threads.set(saved.0); ConvTuning.minColumns = saved.1; ConvTuning.winograd = saved.2; ConvTuning.winograd4x4 = saved.3 }
-        return conv2dForward(x, weight: w, bias: b, stride: 1, padding: 1)
+        return conv2dInferenceForward(x, weight: w, bias: b, stride: 1, padding: 1)
     }
 
     func testF4MatchesReference() {
@@ -48,5 +48,18 @@ final class WinogradF4Tests: XCTestCase {
         XCTAssertLessThan(relErr(f4, ref), 1e-4, "F(4x4, 3x3) on ResNet18 layer1")
         XCTAssertLessThan(relErr(f2, ref), 1e-4, "F(2x2, 3x3) on ResNet18 layer1")
         XCTAssertGreaterThan(f4.maxAbsDifference(f2), 0, "F(4x4) and F(2x2) gave identical bits: the F(4x4) path was not taken")
+    }
+
+    /// Conv2d takes F(4x4, 3x3) in eval mode only: train mode (and `forward(_:)`) keep the training
+    /// kernels bit for bit; both modes cache the input for a backward.
+    func testOnlyEvalModeTakesF4() {
+        var rng = SeededGenerator(seed: 5)
+        let conv = Conv2d(inChannels: 8, outChannels: 8, kernelSize: 3, stride: 1, padding: 1, bias: true, rng: &rng)
+        let x = Tensor.normal([2, 8, 8, 8], rng: &rng)
+        let plain = conv.forward(x), train = conv.forward(x, mode: .train), eval = conv.forward(x, mode: .eval)
+        XCTAssertEqual(train.data.map(\.bitPattern), plain.data.map(\.bitPattern), "train mode must keep the training kernels")
+        XCTAssertGreaterThan(eval.maxAbsDifference(plain), 0, "eval mode did not take F(4x4, 3x3)")
+        XCTAssertLessThan(relErr(eval, referenceConv2dForward(x, weight: conv.weight.value, bias: conv.bias?.value, stride: 1, padding: 1)), 1e-4)
+        XCTAssertEqual(conv.backward(Tensor.normal(eval.shape, rng: &rng)).shape, x.shape)
     }
 }
