@@ -105,7 +105,7 @@ private func maxPool3x3s2(_ src: UnsafePointer<Float>, _ pg: PoolGeometry, _ dst
             let y0 = Swift.max(0, 2 * oy - 1), y1 = Swift.min(h, 2 * oy + 2), d = dst + oy * wo
             for y in y0..<y1 { rowMax(y, rm + (y - y0) * wo) }
             (d).update(from: rm, count: wo)
-            for y in (y0 + 1)..<y1 { let q = rm + (y - y0) * wo; for ox in 0..<wo where q[ox] > d[ox] { d[ox] = q[ox] } }
+            for y in (y0 + 1)..<y1 { let q = rm + (y - y0) * wo; for ox in 0..<wo { let a = q[ox], b = d[ox]; d[ox] = a > b ? a : b } }
         }
     }
 }
