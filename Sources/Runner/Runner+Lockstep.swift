@@ -86,11 +86,22 @@ final class LockstepGroup {
         var runs: [(Int, LockstepRun)] = []
         var features: FeatureCache.Features?
         var key: String?
+        // A backbone loaded from a weight file is the same for every run of the part: it is built
+        // and loaded once, and each further run gets its own seeded heads on it (a head loaded
+        // from the file too would be the same for all: then each run builds its own net).
+        var shared: Net?
         for i in part {
             let c = claims[i]
             if options.stop.isRequested { break }
             do {
-                let net = try buildRunNet(spec, data: data, seed: c.seed, options: options)
+                let net: Net
+                if let s = shared {
+                    net = SideNetNet(try s.model.sharingBackbone(seed: UInt64(c.seed)))
+                } else {
+                    let built = try buildRunNetLoaded(spec, data: data, seed: c.seed, options: options)
+                    net = built.net
+                    if spec.mainnet.weights != nil && !built.headLoaded { shared = net }
+                }
                 if key == nil { key = try FeatureCache.key(spec, data: data, seed: c.seed, baseDir: options.baseDir) }
                 features = try runner.cache.features(key: key!, poolCount: data.poolCount, order: data.featureOrder,
                                                      batchSize: spec.evaluation.batchSize, dtype: spec.training.featureCacheDType,
