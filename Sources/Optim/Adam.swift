@@ -63,8 +63,19 @@ public final class Adam {
     public func zeroGrad() { for (_, p) in parameters { p.zeroGrad() } }
 
     /// One Adam update of every non-frozen parameter from its current `grad`.
-    public func step() {
-        for (name, p) in parameters where !p.frozen {
+    public func step() { step { _ in true } }
+
+    /// The state of every non-frozen parameter, created (step 0) where missing. After this,
+    /// `step(only:)` calls over disjoint parameter sets may run on different threads: they
+    /// touch only their parameters' own state.
+    public func prepareState() {
+        for (name, p) in parameters where !p.frozen && moments[name] == nil { moments[name] = Moments(count: p.value.count) }
+    }
+
+    /// One Adam update of the non-frozen parameters `include` accepts (each at its own step
+    /// count, exactly as `step()` updates them).
+    public func step(only include: (Parameter) -> Bool) {
+        for (name, p) in parameters where !p.frozen && include(p) {
             let n = p.value.count
             precondition(p.grad.count == n, "Adam: gradient of '\(name)' has shape \(p.grad.shape), value \(p.value.shape)")
             let st: Moments
@@ -166,7 +177,7 @@ public final class Adam {
     public func exportState() -> AdamState {
         var out: [String: AdamParameterState] = [:]
         for (name, p) in parameters {
-            guard let s = moments[name] else { continue }
+            guard let s = moments[name], s.step > 0 else { continue }  // prepared, never stepped: as absent
             out[name] = AdamParameterState(step: s.step, shape: p.shape, m: s.m, v: s.v)
         }
         return AdamState(lr: lr, parameters: out)
@@ -202,7 +213,7 @@ public final class Adam {
     public func stateTensors() -> [String: Tensor] {
         var d: [String: Tensor] = [:]
         for (name, p) in parameters {
-            guard let s = moments[name] else { continue }
+            guard let s = moments[name], s.step > 0 else { continue }  // prepared, never stepped: as absent
             d[name + ".exp_avg"] = Tensor(shape: p.shape, data: s.m)
             d[name + ".exp_avg_sq"] = Tensor(shape: p.shape, data: s.v)
             d[name + ".step"] = Tensor(scalar: Float(s.step))

@@ -50,40 +50,79 @@ final class LockstepRun {
 
     // MARK: training
 
-    /// Trains one epoch on `features` (call from one thread per run; every kernel inside runs on
-    /// the calling thread). Sums land in `sumMain`/`sumSide`/`seen`.
-    func trainEpoch(_ epoch: Int, features f: FeatureCache.Features, data: PreparedData, stop: StopSignal,
-                    advance: (Int) -> Void) throws {
-        let began = Date()
-        var batches = Batching.batches(indices: data.train, batchSize: spec.training.batchSize,
-                                       shuffleSeed: UInt64(seed), epoch: epoch)
+    /// The two independent halves of a step on cached features: each head's forward, loss,
+    /// parameter gradients and Adam update read and write only that head's parameters and
+    /// state (the features are inputs, and Adam updates each parameter on its own), so an epoch
+    /// of a run is its lanes' epochs, which may run on different threads.
+    enum Lane: Int, CaseIterable { case main, side }
+
+    /// The lanes of this run's epoch (the baseline never runs its SideNet).
+    var lanes: [Lane] { withSide ? [.main, .side] : [.main] }
+
+    /// A lane's work per example: the feature columns its first layer reads (for scheduling).
+    func cost(of lane: Lane, features f: FeatureCache.Features) -> Int { lane == .main ? f.head.cols : f.attach.cols }
+
+    /// The epoch's batches (shuffled by seed and epoch), set by `beginEpoch`.
+    private var batches: [[Int]] = []
+    /// Each lane's seconds (separate properties: the lanes may run on two threads at once).
+    private var mainSeconds = 0.0, sideSeconds = 0.0
+
+    /// Before the lanes of `epoch` run: the batches, cleared sums, and Adam's state prepared
+    /// so that the lanes may step their parameters concurrently.
+    func beginEpoch(_ epoch: Int, data: PreparedData) {
+        batches = Batching.batches(indices: data.train, batchSize: spec.training.batchSize, shuffleSeed: UInt64(seed), epoch: epoch)
         if let last = batches.last, last.count < 2, batches.count > 1 { batches.removeLast() }  // BatchNorm needs 2
         sumMain = 0; sumSide = 0; seen = 0
-        let alpha = spec.training.alpha
+        mainSeconds = 0; sideSeconds = 0
+        adam.prepareState()
+    }
+
+    /// One lane of the epoch begun by `beginEpoch` (call from one thread; every kernel inside
+    /// runs on the calling thread). Per batch, what `RunJob` does for this head, in its order:
+    /// zero its gradients, forward in its declared mode, loss (non-finite: the error), its
+    /// parameter gradients, its Adam update. Sums land in `sumMain` / `sumSide` / `seen`.
+    func trainLane(_ lane: Lane, epoch: Int, features f: FeatureCache.Features, data: PreparedData, stop: StopSignal,
+                   advance: (Int) -> Void) throws {
+        let began = Date()
+        let main = lane == .main
+        defer { if main { mainSeconds = Date().timeIntervalSince(began) } else { sideSeconds = Date().timeIntervalSince(began) } }
+        let onRows = main ? headOnRows : sideOnRows, module: MLPHead = main ? head : side
+        let training = main ? declaration.mainHead : declaration.sideNet
+        let params = Set(module.namedParameters().map { ObjectIdentifier($0.1) })
+        let scale = main ? 1 : spec.training.alpha
+        var sum = 0.0
+        defer { if main { sumMain = sum } else { sumSide = sum } }
         for (b, idx) in batches.enumerated() {
             if stop.isRequested { throw RunnerError.interrupted }
-            adam.zeroGrad()
-            // each part in its declared mode (a frozen head in eval mode stays as loaded)
-            let main = headOnRows.forward(f.head, rows: idx, mode: declaration.mainHead.trainingMode == .eval ? .eval : .train)
-            let sideLogits = withSide
-                ? sideOnRows.forward(f.attach, rows: idx, mode: declaration.sideNet.trainingMode == .eval ? .eval : .train) : nil
-            let labels = idx.map { data.labels[$0] }
-            let lm = headLoss(main, labels: labels)
-            guard lm.loss.isFinite else { throw RunnerError.nonFiniteLoss(epoch: epoch, batch: b + 1, head: "MainNet") }
-            if let s = sideLogits {
-                let ls = headLoss(s, labels: labels)
-                guard ls.loss.isFinite else { throw RunnerError.nonFiniteLoss(epoch: epoch, batch: b + 1, head: "SideNet") }
-                sumSide += ls.loss * Double(idx.count)
-                if declaration.sideNet.isTrained { sideOnRows.backwardParameters(scaled(ls.dLogits, by: alpha)) }
-            }
-            sumMain += lm.loss * Double(idx.count)
+            for (_, p) in module.namedParameters() { p.zeroGrad() }
+            let logits = onRows.forward(main ? f.head : f.attach, rows: idx, mode: training.trainingMode == .eval ? .eval : .train)
+            let l = headLoss(logits, labels: idx.map { data.labels[$0] })
+            guard l.loss.isFinite else { throw RunnerError.nonFiniteLoss(epoch: epoch, batch: b + 1, head: main ? "MainNet" : "SideNet") }
+            sum += l.loss * Double(idx.count)
             // cached features are inputs: no gradient flows into them
-            if declaration.mainHead.isTrained { headOnRows.backwardParameters(lm.dLogits) }
-            adam.step()
-            seen += idx.count
-            advance(idx.count)
+            if training.isTrained { onRows.backwardParameters(main ? l.dLogits : scaled(l.dLogits, by: scale)) }
+            adam.step { params.contains(ObjectIdentifier($0)) }
+            if main {
+                seen += idx.count
+                advance(idx.count)
+            }
         }
-        trainSeconds = Date().timeIntervalSince(began)
+    }
+
+    /// After every lane of the epoch ran: the run's error from its lanes' errors (`errors[lane]`),
+    /// the one training the two heads in one loop would have raised: interrupted if any lane
+    /// was, else the earliest non-finite loss (at one batch the MainNet's first), else the
+    /// first other error. Nil: the epoch trained; its seconds are the lanes' sum.
+    func endEpoch(errors: [Error?]) -> Error? {
+        trainSeconds = mainSeconds + sideSeconds
+        let present = errors.compactMap { $0 }
+        if present.isEmpty { return nil }
+        if present.contains(where: { if case RunnerError.interrupted = $0 { return true } else { return false } }) {
+            return RunnerError.interrupted
+        }
+        func batch(_ e: Error) -> Int? { if case RunnerError.nonFiniteLoss(_, let b, _) = e { return b } else { return nil } }
+        let nonFinite = present.filter { batch($0) != nil }
+        return nonFinite.min { batch($0)! < batch($1)! } ?? present[0]  // min keeps the first (MainNet) of equals
     }
 
     /// After validation: plateau step, checkpoints, then one store transaction (`RunState`).

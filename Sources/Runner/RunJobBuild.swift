@@ -31,6 +31,11 @@ extension RunJob {
 /// The spec's network for one run, weights loaded (`buildNet`), checked against what the regime
 /// needs loaded; loading warnings go to the progress notes. Single runs and lockstep groups alike.
 func buildRunNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, options: RunOptions) throws -> Net {
+    try buildRunNetLoaded(spec, data: data, seed: seed, options: options).net
+}
+
+/// `buildRunNet`, also saying whether the weight file set the MainNet head (`head.*`).
+func buildRunNetLoaded(_ spec: ExperimentSpec, data: PreparedData, seed: Int, options: RunOptions) throws -> (net: Net, headLoaded: Bool) {
     let (net, warnings, headLoaded) = try buildNet(spec, data: data, seed: seed, baseDir: options.baseDir)
     let d = spec.training.regime.declaration
     if d.needsLoadedHead && !headLoaded {
@@ -38,5 +43,5 @@ func buildRunNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, options:
             + "sidenet checkpoint holding the backbone and head.* (e.g. the best checkpoint of a full-regime run)")
     }
     for w in warnings { options.progress.note("  \(spec.name): \(w)") }
-    return net
+    return (net, headLoaded)
 }

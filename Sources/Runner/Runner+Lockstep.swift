@@ -86,11 +86,22 @@ final class LockstepGroup {
         var runs: [(Int, LockstepRun)] = []
         var features: FeatureCache.Features?
         var key: String?
+        // A backbone loaded from a weight file is the same for every run of the part: it is built
+        // and loaded once, and each further run gets its own seeded heads on it (a head loaded
+        // from the file too would be the same for all: then each run builds its own net).
+        var shared: Net?
         for i in part {
             let c = claims[i]
             if options.stop.isRequested { break }
             do {
-                let net = try buildRunNet(spec, data: data, seed: c.seed, options: options)
+                let net: Net
+                if let s = shared {
+                    net = SideNetNet(try s.model.sharingBackbone(seed: UInt64(c.seed)))
+                } else {
+                    let built = try buildRunNetLoaded(spec, data: data, seed: c.seed, options: options)
+                    net = built.net
+                    if spec.mainnet.weights != nil && !built.headLoaded { shared = net }
+                }
                 if key == nil { key = try FeatureCache.key(spec, data: data, seed: c.seed, baseDir: options.baseDir) }
                 features = try runner.cache.features(key: key!, poolCount: data.poolCount, order: data.featureOrder,
                                                      batchSize: spec.evaluation.batchSize, dtype: spec.training.featureCacheDType,
@@ -168,37 +179,51 @@ final class LockstepGroup {
         }
     }
 
-    /// One epoch of each run, the runs spread over `options.threads` threads (heaviest first),
-    /// each run on one thread. Returns each run's error (nil: trained).
+    /// One epoch of each run: its lanes (`LockstepRun.Lane`: the MainNet head and the SideNet
+    /// train independently) spread over `options.threads` threads, heaviest first, each lane on
+    /// one thread. Lanes, not whole runs, are the unit: with five 16,384-wide SideNet lanes a
+    /// thread no longer holds three whole SideNet runs while the other idles. Returns each
+    /// run's error (nil: trained).
     private func trainEpoch(_ runs: [LockstepRun], epoch: Int, features f: FeatureCache.Features,
                             data: PreparedData) -> [Error?] {
         let label = runs.count == 1 ? "\(spec.name) \(runs[0].tag) epoch \(epoch)/\(spec.training.epochs)"
             : "\(spec.name) epoch \(epoch)/\(spec.training.epochs), \(runs.count) runs in lockstep"
         options.progress.begin(label, total: runs.count * data.train.count, unit: "ex")
-        let shared = LockstepShared(count: runs.count)
+        for run in runs { run.beginEpoch(epoch, data: data) }
+        let tasks = runs.indices.flatMap { r in runs[r].lanes.map { (run: r, lane: $0) } }
+        let shared = LockstepShared(count: tasks.count)
         let progress = options.progress, stop = options.stop
-        let workers = min(options.threads, runs.count)
-        let order = runs.indices.sorted { (runs[$0].withSide ? 1 : 0) > (runs[$1].withSide ? 1 : 0) }
+        let workers = min(options.threads, tasks.count)
+        // heaviest first (a stable order: ties keep run order, the MainNet lane before the SideNet's)
+        let order = tasks.indices.sorted { a, b in
+            let ca = runs[tasks[a].run].cost(of: tasks[a].lane, features: f), cb = runs[tasks[b].run].cost(of: tasks[b].lane, features: f)
+            return ca != cb ? ca > cb : a < b
+        }
         let work: (Int) -> Void = { _ in
-            while let i = shared.next(order) {
+            while let t = shared.next(order) {
                 do {
-                    try runs[i].trainEpoch(epoch, features: f, data: data, stop: stop) { n in
+                    try runs[tasks[t].run].trainLane(tasks[t].lane, epoch: epoch, features: f, data: data, stop: stop) { n in
                         shared.locked { shared.done += n; progress.advance(to: shared.done) }
                     }
                 } catch {
-                    shared.locked { shared.errors[i] = error }
+                    shared.locked { shared.errors[t] = error }
                 }
             }
         }
         if workers <= 1 {
             work(0)
         } else {
-            Threads.set(1)  // one thread per run, OpenBLAS included
+            Threads.set(1)  // one thread per lane, OpenBLAS included
             defer { Threads.set(options.threads) }
             DispatchQueue.concurrentPerform(iterations: workers, execute: work)
         }
-        progress.end(shared.errors.allSatisfy { $0 == nil } ? "\(runs.count) run(s) trained" : "stopped")
-        return shared.errors
+        let errors = runs.indices.map { r in
+            runs[r].endEpoch(errors: LockstepRun.Lane.allCases.map { lane in
+                tasks.indices.first { tasks[$0].run == r && tasks[$0].lane == lane }.flatMap { shared.errors[$0] }
+            })
+        }
+        progress.end(errors.allSatisfy { $0 == nil } ? "\(runs.count) run(s) trained" : "stopped")
+        return errors
     }
 
     // MARK: the end of a run

@@ -210,3 +210,17 @@ extension MainNetFamily {
         return model
     }
 }
+
+extension SideNetModel {
+    /// A model on this one's backbone (the same object, weights as loaded) whose head and
+    /// SideNets are initialised from `seed` exactly as `MainNetFamily.makeModel(seed:)`
+    /// initialises them (each from its own generator derived from the seed, independent of the
+    /// backbone). Runs on cached features of one frozen backbone build and load it once.
+    public func sharingBackbone(seed: UInt64) throws -> SideNetModel {
+        var rng = SeededGenerator(seed: seed)
+        let model = try SideNetModel(backbone: backbone, plan: plan, attach: zip(attachPoints, attachUnits).map { (name: $0, unit: $1) },
+                                     hidden: sideNets[0].hidden, headHidden: head.hidden, outputs: head.outputs, rng: &rng)
+        model.weightNaming = weightNaming
+        return model
+    }
+}
