@@ -36,6 +36,7 @@ struct BenchModels: ParsableCommand {
     @Option(help: "Batches in the early-exit stream (distinct random images).") var stream: Int = 4
     @Option(help: "What is timed: 'wall' (elapsed) or 'cpu' (CPU time of all the process's threads; steadier on a loaded machine, counts spinning threads too).")
     var clock: String = "wall"
+    @Flag(help: "Eval without BatchNorm folded into the convolutions (the layers in turn; for A/B timing).") var noFold = false
     @Option(help: "Comma-separated text architectures (empty to skip).") var textArchs: String = "bert-base,distilbert"
     @Option(help: "Tokens per sequence for text models.") var seqLen: Int = 64
     @Option(help: "Sequences per inference batch for text models.") var textBatch: Int = 32
@@ -53,9 +54,9 @@ struct BenchModels: ParsableCommand {
         try body()
         var t = Double.infinity
         for _ in 0..<repeats {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = now()
             try body()
-            t = min(t, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+            t = min(t, now() - t0)
         }
         return t
     }
@@ -74,15 +75,26 @@ struct BenchModels: ParsableCommand {
         }
     }
 
-    /// Wall time in seconds of one run of `body`.
+    /// Seconds on the --clock: elapsed, or CPU time of all the process's threads.
+    func now() -> Double {
+        if clock == "cpu" {
+            var ts = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
+    }
+
+    /// Time in seconds (--clock) of one run of `body`.
     func seconds(_ body: () throws -> Void) rethrows -> Double {
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        let t0 = now()
         try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        return now() - t0
     }
 
     func run() throws {
         Threads.set(threads)
+        if noFold { ConvTuning.foldBatchNorm = false }
         let rates = exitRates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats), \(clock) clock")
         for arch in archs.split(separator: ",").map(String.init) {
