@@ -8,7 +8,7 @@
 # best kept; default 2), THREADS (default 2), MODELS (default resnet18,resnet50,resnet152,bert-base,
 # distilbert), EXIT_RATES (sidenet's early-exit rates on the ResNets; default none, e.g.
 # EXIT_RATES=0.25,0.5,0.75 to measure early exit in the same rounds).
-# Needs .build/release/sidenet (swift build -c release). Logs: OUTDIR/round-N/{sidenet,pytorch}-MODEL.log
+# Needs .build/release/sidenet (swift build -c release; or SIDENET=path). Logs: OUTDIR/round-N/{sidenet,pytorch}-MODEL.log
 # and OUTDIR/ratios.txt. Figures from a shared machine are only comparable as ratios within a round.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,7 +19,7 @@ REPEAT=${REPEAT:-2}
 THREADS=${THREADS:-2}
 MODELS=${MODELS:-resnet18,resnet50,resnet152,bert-base,distilbert}
 EXIT_RATES=${EXIT_RATES:-}
-SIDENET=.build/release/sidenet
+SIDENET=${SIDENET:-.build/release/sidenet}
 [[ -x $SIDENET ]] || { echo "bench_side_by_side.sh: $SIDENET missing (swift build -c release)" >&2; exit 1; }
 [[ -x $PYTHON ]] || { echo "bench_side_by_side.sh: no Python at $PYTHON (set PYTHON)" >&2; exit 1; }
 mkdir -p "$OUT"
