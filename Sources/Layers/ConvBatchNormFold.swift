@@ -3,12 +3,13 @@ import Tensors
 // Eval-mode Conv2d -> BatchNorm (-> + residual) (-> ReLU) as one convolution: the BatchNorm's
 // running statistics are folded into the convolution's weights and bias,
 //   s[o] = γ[o] / √(running_var[o] + eps),  W'[o] = W[o]·s[o],  b'[o] = β[o] − running_mean[o]·s[o] + b[o]·s[o],
-// and b', the residual and the ReLU are applied to each output image as the GEMM writes it
-// (ConvEpilogue), so the activations are not swept again by a separate BatchNorm pass. W' (and
-// its per-class packing for tiny maps) is built once and kept until the convolution's weight or
-// bias, or the BatchNorm's γ, β or running statistics change (their `version`s: an optimizer
-// step or a train-mode forward rebuilds it at the next eval). Train mode never folds (batch
-// statistics). The reference is the layers in turn (Conv2d.forward, BatchNorm.forward(residual:relu:)).
+// and b', the residual and the ReLU are applied to each output image as the GEMM (or Winograd's
+// output transform) writes it (ConvEpilogue), so the activations are not swept again by a
+// separate BatchNorm pass. W' (and its per-class packing for tiny maps, or its Winograd
+// transform) is built once and kept until the convolution's weight or bias, or the BatchNorm's
+// γ, β or running statistics change (their `version`s: an optimizer step or a train-mode forward
+// rebuilds it at the next eval). Train mode never folds (batch statistics). The reference is the
+// layers in turn (Conv2d.forward, BatchNorm.forward(residual:relu:)).
 
 extension ConvTuning {
     /// Eval-mode BatchNorm folded into the preceding convolution (ResNet blocks). False: the
@@ -24,6 +25,8 @@ final class FoldedConvBatchNorm {
     let bias: Tensor
     /// W' packed by tap class (`ConvTaps.pack`) for the last input height and width that needed it.
     var packed: (h: Int, w: Int, data: [Float])?
+    /// W' transformed for Winograd F(2x2, 3x3) (U [16, O, C]; independent of the map size).
+    var winograd: [Float]?
 
     init(conv: Conv2d, bn: BatchNorm, versions: [Int]) {
         self.bn = ObjectIdentifier(bn)
@@ -55,7 +58,12 @@ extension Conv2d {
         let g = ConvGeometry(n: x.shape[0], c: inChannels, h: x.shape[2], w: x.shape[3],
                              o: outChannels, k: kernelSize, stride: stride, padding: padding)
         var packed: [Float]? = nil
-        if !Winograd.applies(g) {
+        if Winograd.applies(g) {
+            if f.winograd == nil {
+                f.winograd = f.weight.data.withUnsafeBufferPointer { Winograd.transformWeight($0.baseAddress!, o: g.o, c: g.c, flip: false) }
+            }
+            packed = f.winograd
+        } else {
             let layout = ConvTaps(g)
             if !layout.plain {
                 if let p = f.packed, p.h == g.h, p.w == g.w { packed = p.data } else {

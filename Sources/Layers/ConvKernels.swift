@@ -95,6 +95,7 @@ public func conv2dForward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: In
 /// y = [max(0,] conv(x, weight) + bias[o] [+ residual][)]. x [N,C,H,W], weight [O,C,k,k], bias [O],
 /// residual [N,O,Ho,Wo] -> y [N,O,Ho,Wo]. `packed`: the weight as `ConvTaps(g).pack` gives it
 /// (cached by the caller), or nil to pack here when the layout needs it.
+/// `packed` holds Winograd's U (`Winograd.transformWeight`) when the geometry takes that path.
 func conv2dForward(_ x: Tensor, weight: Tensor, packed cached: [Float]?, bias: Tensor?, residual: Tensor?, relu: Bool,
                    stride: Int, padding: Int) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4 && x.shape[1] == weight.shape[1] && weight.shape[2] == weight.shape[3],
@@ -103,9 +104,7 @@ func conv2dForward(_ x: Tensor, weight: Tensor, packed cached: [Float]?, bias: T
                          o: weight.shape[0], k: weight.shape[2], stride: stride, padding: padding)
     if let residual { precondition(residual.shape == g.outputShape, "conv2d: residual \(residual.shape), output \(g.outputShape)") }
     if Winograd.applies(g) {
-        var y = winogradConv(x, weight: weight, bias: bias, g, flip: false)
-        if residual != nil || relu { applyEpilogue(&y, bias: nil, residual: residual, relu: relu) }
-        return y
+        return winogradConv(x, weight: weight, bias: bias, g, flip: false, transformed: cached, residual: residual, relu: relu)
     }
     let layout = ConvTaps(g), plan = ConvPlan(g, columnsPerImage: layout.minPositions)
     let hw = g.ho * g.wo, chw = g.c * g.h * g.w, ohw = g.o * hw
@@ -165,17 +164,6 @@ struct ConvEpilogue {
             }
         }
     }
-}
-
-/// The epilogue over every image of y [N, O, H, W] in place (after a kernel without one).
-func applyEpilogue(_ y: inout Tensor, bias: Tensor?, residual: Tensor?, relu: Bool) {
-    let (n, o, hw) = (y.shape[0], y.shape[1], y.shape[2] * y.shape[3])
-    let biasData = bias?.data ?? [], resData = residual?.data ?? []
-    biasData.withUnsafeBufferPointer { pb in resData.withUnsafeBufferPointer { pr in y.data.withUnsafeMutableBufferPointer { py in
-        let e = ConvEpilogue(bias: bias == nil ? nil : pb.baseAddress, residual: residual == nil ? nil : pr.baseAddress, relu: relu)
-        let yp = py.baseAddress!
-        parallelFor(n, minChunk: Swift.max(1, 16384 / Swift.max(1, o * hw))) { r in for i in r { e.apply(yp, image: i, o: o, hw: hw) } }
-    } } }
 }
 
 /// Fast backward-data. dOut [N,O,Ho,Wo], weight [O,C,k,k] -> dx [N,C,H,W].
