@@ -142,12 +142,14 @@ public enum SyntheticCIFAR {
         Easy images: centred, full size, class colours, high contrast: colour and local texture
         at fixed positions answer them, which early (shallow) features already carry.
         What makes an image hard is that only depth answers it: the object is small (radius 6-9
-        px instead of 11), anywhere in the frame, freely rotated, among small clutter, and always
-        in the colours of its confusable partner class (airplane/ship, automobile/truck,
-        bird/frog, cat/dog, deer/horse; sometimes on a foreign background). Colour and position,
-        the cues early features read, then point to the wrong class; only the shape and texture,
-        recognised wherever and however turned they are (translation- and rotation-invariant
-        features, built up over many layers), answer it. Hard images are never ambiguous: the
+        px instead of 11), anywhere in the frame, freely rotated, among 3-6 smaller clutter shapes
+        (radius 1.5-4 px) drawn in the colours of the class palettes, and always in the colours of
+        its confusable partner class (airplane/ship, automobile/truck, bird/frog, cat/dog,
+        deer/horse; sometimes on a foreign background). Colour and position, the cues early
+        features read, then point to the wrong class, and the colours in the frame do not say
+        which shape is the object; only the largest shape's own shape and texture, found among
+        same-coloured clutter by its size wherever and however turned it is (translation- and
+        rotation-invariant features, built up over many layers), answer it. Hard images are never ambiguous: the
         object is whole, at full contrast, the largest shape in the frame, under mild noise, so
         a deep enough network can answer all of them.
         difficulty_train.bin / difficulty_test.bin: one byte per record in file order, 1 = hard.

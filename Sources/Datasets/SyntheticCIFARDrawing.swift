@@ -8,10 +8,12 @@ import Tensors
 /// class palette, high contrast, little clutter and noise. A linear read-out of early, local
 /// features (or even a nearest-class-mean on raw pixels) gets most of them right.
 /// Hard examples are small (radius 6–9 px), anywhere in the frame, freely rotated and among
-/// smaller clutter, always in the palette of the confusable partner class (airplane↔ship,
-/// automobile↔truck, bird↔frog, cat↔dog, deer↔horse; sometimes on a random background). Only
-/// shape and texture still identify the class, which needs translation- and rotation-invariant
-/// (deeper) features. Hard examples stay unambiguous: the object is whole (never occluded), at
+/// smaller clutter drawn in the class palettes' colours, always in the palette of the confusable
+/// partner class (airplane↔ship, automobile↔truck, bird↔frog, cat↔dog, deer↔horse; sometimes on a
+/// random background). Only the largest shape's own shape and texture (and its partner colours)
+/// identify the class: the object must first be told from same-coloured clutter by its size,
+/// wherever it is and however turned, which needs translation- and rotation-invariant (deeper)
+/// features. Hard examples stay unambiguous: the object is whole (never occluded), at
 /// full contrast, the largest shape in the frame, under mild noise, so depth can answer every one
 /// of them and what separates a deep from a shallow read-out is depth, not luck.
 enum SyntheticPainter {
@@ -94,6 +96,12 @@ enum SyntheticPainter {
 
     static func randomColor(_ g: inout SeededGenerator) -> RGB {
         (uniform(&g, 20, 235), uniform(&g, 20, 235), uniform(&g, 20, 235))
+    }
+
+    /// One of the two foreground colours of a random class (the clutter of hard images).
+    static func paletteColor(_ g: inout SeededGenerator) -> RGB {
+        let style = styles[g.nextInt(below: styles.count)]
+        return g.nextFloat() < 0.5 ? style.fg : style.fg2
     }
 
     /// Where and how the object is drawn, and in whose colours.
@@ -193,12 +201,15 @@ enum SyntheticPainter {
         let l = layout(label: label, hard: hard, g: &g)
         let fg = jitter(l.look.fg, 12, &g), fg2 = jitter(l.look.fg2, 12, &g)
         fillBackground(canvas, jitter(l.look.bg, 15, &g), g: &g)
-        // Clutter: small shapes of any kind and colour, under the object.
+        // Clutter: small shapes of any kind, under the object. Easy images: radius 1.5-3 px, any
+        // colour. Hard images: radius 1.5-4 px (still well below the object's 6-9) in a colour of
+        // some class's palette, so that colour summed over the frame no longer names the object:
+        // the object must be told from the clutter by its size first.
         for _ in 0..<l.clutter {
             let shape = Shape.allCases[g.nextInt(below: Shape.allCases.count)]
             let cx = uniform(&g, 0, 32), cy = uniform(&g, 0, 32)
-            let radius = uniform(&g, 1.5, 3), angle = uniform(&g, 0, 6.28)   // always smaller than the object
-            let color = randomColor(&g)
+            let radius = uniform(&g, 1.5, hard ? 4 : 3), angle = uniform(&g, 0, 6.28)
+            let color = hard ? paletteColor(&g) : randomColor(&g)
             draw(canvas, shape: shape, cx: cx, cy: cy, radius: radius, angle: angle, samples: 1,
                  alpha: l.clutterAlpha) { _, _ in color }
         }

@@ -55,6 +55,16 @@ public final class Conv2d: Module {
         return conv2dForward(x, weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
     }
 
+    /// `forward(_:)` in `mode`: eval mode runs the inference kernels (`conv2dInferenceForward`:
+    /// Winograd F(4x4, 3x3) where it applies), train mode the same kernels as `forward(_:)`.
+    public func forward(_ x: Tensor, mode: Mode) -> Tensor {
+        guard mode == .eval else { return forward(x) }
+        precondition(x.rank == 4 && x.shape[1] == inChannels,
+                     "Conv2d(\(inChannels)->\(outChannels)): input shape \(x.shape), expected [N, \(inChannels), H, W]")
+        cachedInput = x
+        return conv2dInferenceForward(x, weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
+    }
+
     // dOut [N, O, Ho, Wo] -> dx [N, C, H, W]; dW += Σ dOut ⋆ x; db += Σ dOut
     public func backward(_ dOut: Tensor) -> Tensor {
         guard let x = cachedInput else { preconditionFailure("Conv2d.backward called before forward") }

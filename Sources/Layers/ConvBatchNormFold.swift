@@ -57,6 +57,12 @@ extension Conv2d {
         let f = foldedWeights(bn)
         let g = ConvGeometry(n: x.shape[0], c: inChannels, h: x.shape[2], w: x.shape[3],
                              o: outChannels, k: kernelSize, stride: stride, padding: padding)
+        if Winograd4.applies(g) {
+            // the inference kernel (F(4x4, 3x3)) with W' and b', then the residual and ReLU in one pass
+            var y = winograd4Conv(x, weight: f.weight, bias: f.bias, g)
+            if residual != nil || relu { applyEpilogue(&y, residual: residual, relu: relu) }
+            return y
+        }
         var packed: [Float]? = nil
         if Winograd.applies(g) {
             if f.winograd == nil {
@@ -86,4 +92,17 @@ extension Conv2d {
         folded = f
         return f
     }
+}
+
+/// The epilogue's residual and ReLU over every image of y [N, O, H, W] in place (after a kernel
+/// without one). residual [N, O, H, W].
+func applyEpilogue(_ y: inout Tensor, residual: Tensor?, relu: Bool) {
+    let (n, o, hw) = (y.shape[0], y.shape[1], y.shape[2] * y.shape[3])
+    if let residual { precondition(residual.shape == y.shape, "epilogue: residual \(residual.shape), output \(y.shape)") }
+    let resData = residual?.data ?? []
+    resData.withUnsafeBufferPointer { pr in y.data.withUnsafeMutableBufferPointer { py in
+        let e = ConvEpilogue(bias: nil, residual: residual == nil ? nil : pr.baseAddress, relu: relu)
+        let yp = py.baseAddress!
+        parallelFor(n, minChunk: Swift.max(1, 16384 / Swift.max(1, o * hw))) { r in for i in r { e.apply(yp, image: i, o: o, hw: hw) } }
+    } }
 }

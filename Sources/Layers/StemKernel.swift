@@ -67,6 +67,7 @@ struct PoolGeometry {
 /// MaxPool2d, which decides between 0 and -0).
 @inline(__always)
 func maxPoolPlane(_ src: UnsafePointer<Float>, _ pg: PoolGeometry, _ dst: UnsafeMutablePointer<Float>) {
+    if pg.k == 3 && pg.s == 2 && pg.p == 1 && pg.w <= 256 { maxPool3x3s2(src, pg, dst); return }
     let (h, w, k, s, p, wo) = (pg.h, pg.w, pg.k, pg.s, pg.p, pg.wo)
     for oy in 0..<pg.ho {
         let y0 = Swift.max(0, oy * s - p), y1 = Swift.min(h, oy * s - p + k)
@@ -75,6 +76,36 @@ func maxPoolPlane(_ src: UnsafePointer<Float>, _ pg: PoolGeometry, _ dst: Unsafe
             var best = src[y0 * w + x0]
             for iy in y0..<y1 { let r = src + iy * w; for ix in x0..<x1 { let v = r[ix]; best = v > best ? v : best } }
             dst[oy * wo + ox] = best
+        }
+    }
+}
+
+/// ResNet's max-pool (3x3, stride 2, padding 1) of one plane, separably: the max of each row's
+/// windows (clipped), then the max of three such rows. Picks the same element as the window scan of
+/// `maxPoolPlane` (the top row holding the maximum, its leftmost one: strict `>` keeps the first),
+/// so even the sign of a zero is the same. pg.w <= 256 (one row of row maxima on the stack).
+@inline(__always)
+private func maxPool3x3s2(_ src: UnsafePointer<Float>, _ pg: PoolGeometry, _ dst: UnsafeMutablePointer<Float>) {
+    let (h, w, ho, wo) = (pg.h, pg.w, pg.ho, pg.wo)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * 128) { buf in
+        let rm = buf.baseAddress!   // row maxima of the (up to) 3 rows of one output row, wo each
+        @inline(__always) func rowMax(_ y: Int, _ out: UnsafeMutablePointer<Float>) {
+            let r = src + y * w
+            // ox = 0: columns 0, 1 (column -1 is padding)
+            out[0] = w > 1 && r[1] > r[0] ? r[1] : r[0]
+            for ox in 1..<wo {
+                let x0 = 2 * ox - 1
+                var b = r[x0]
+                if r[x0 + 1] > b { b = r[x0 + 1] }
+                if x0 + 2 < w && r[x0 + 2] > b { b = r[x0 + 2] }
+                out[ox] = b
+            }
+        }
+        for oy in 0..<ho {
+            let y0 = Swift.max(0, 2 * oy - 1), y1 = Swift.min(h, 2 * oy + 2), d = dst + oy * wo
+            for y in y0..<y1 { rowMax(y, rm + (y - y0) * wo) }
+            (d).update(from: rm, count: wo)
+            for y in (y0 + 1)..<y1 { let q = rm + (y - y0) * wo; for ox in 0..<wo { let a = q[ox], b = d[ox]; d[ox] = a > b ? a : b } }
         }
     }
 }

@@ -32,8 +32,12 @@ struct BenchModels: ParsableCommand {
     @Option(parsing: .unconditional, help: "Threads for OpenBLAS and sidenet loops.") var threads: Int = 2
     @Option(name: .customLong("repeat"), help: "Timed repeats (best is reported) after one warm-up.") var repeats: Int = 3
     @Flag(help: "Skip the training-step measurement.") var noTrain = false
+    @Flag(help: "Forward 3x3 stride-1 layers on maps of 8x8 and more by Winograd F(2x2, 3x3) instead of F(4x4, 3x3) (for A/B runs).")
+    var noWinograd4x4 = false
     @Option(help: "Exit rates for the early-exit measurement (comma-separated; empty to skip).") var exitRates: String = "0.25,0.5,0.75"
     @Option(help: "Batches in the early-exit stream (distinct random images).") var stream: Int = 4
+    @Option(name: .customLong("exit-repeat"), help: "Timed rounds of every early-exit configuration (MainNet alone, per batch, queued, alternating; best and median reported) after one warm-up.")
+    var exitRepeats: Int = 7
     @Option(help: "What is timed: 'wall' (elapsed) or 'cpu' (CPU time of all the process's threads; steadier on a loaded machine, counts spinning threads too).")
     var clock: String = "wall"
     @Flag(help: "Eval without BatchNorm folded into the convolutions (the layers in turn; for A/B timing).") var noFold = false
@@ -45,19 +49,15 @@ struct BenchModels: ParsableCommand {
     func validate() throws {
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2") }
         guard clock == "wall" || clock == "cpu" else { throw ValidationError("--clock must be wall or cpu, got '\(clock)'") }
-        guard threads >= 1, repeats >= 1, stream >= 1, inputSize >= 16 else {
-            throw ValidationError("--threads/--repeat/--stream >= 1, --input-size >= 16")
+        guard threads >= 1, repeats >= 1, exitRepeats >= 1, stream >= 1, inputSize >= 16 else {
+            throw ValidationError("--threads/--repeat/--exit-repeat/--stream >= 1, --input-size >= 16")
         }
     }
 
     func best(_ body: () throws -> Void) rethrows -> Double {
         try body()
         var t = Double.infinity
-        for _ in 0..<repeats {
-            let t0 = now()
-            try body()
-            t = min(t, now() - t0)
-        }
+        for _ in 0..<repeats { t = min(t, try seconds(body)) }
         return t
     }
 
@@ -75,25 +75,16 @@ struct BenchModels: ParsableCommand {
         }
     }
 
-    /// Seconds on the --clock: elapsed, or CPU time of all the process's threads.
-    func now() -> Double {
-        if clock == "cpu" {
-            var ts = timespec()
-            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-            return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-        }
-        return Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
-    }
-
-    /// Time in seconds (--clock) of one run of `body`.
+    /// Seconds of one run of `body` on `--clock`: elapsed, or CPU time of all the process's threads.
     func seconds(_ body: () throws -> Void) rethrows -> Double {
-        let t0 = now()
+        let t0 = benchClock(clock)
         try body()
-        return now() - t0
+        return benchClock(clock) - t0
     }
 
     func run() throws {
         Threads.set(threads)
+        if noWinograd4x4 { ConvTuning.winograd4x4 = false }
         if noFold { ConvTuning.foldBatchNorm = false }
         let rates = exitRates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats), \(clock) clock")

@@ -91,9 +91,9 @@ public class ConvChainBlock: ResidualBlock {
     private func forwardLayers(_ x: Tensor, mode: Mode) -> Tensor {
         let last = convs.count - 1
         var out = x
-        for k in 0..<last { out = norms[k].forward(convs[k].forward(out), mode: mode, residual: nil, relu: true) }
+        for k in 0..<last { out = norms[k].forward(convs[k].forward(out, mode: mode), mode: mode, residual: nil, relu: true) }
         let identity = downsample?.forward(x, mode: mode) ?? x
-        return norms[last].forward(convs[last].forward(out), mode: mode, residual: identity, relu: true)
+        return norms[last].forward(convs[last].forward(out, mode: mode), mode: mode, residual: identity, relu: true)
     }
 
     public func backward(_ dOut: Tensor) -> Tensor {

@@ -1,0 +1,208 @@
+import Tensors
+
+// Winograd F(4x4, 3x3) (Lavin & Gray 2016, interpolation points 0, ±1, ±2, ∞) for the forward pass
+// of 3x3 stride-1 padding-1 convolutions on maps of at least 8x8: each 4x4 output tile comes from a
+// 6x6 input patch with 36 multiplies per (input, output channel) pair instead of 144 (F(2x2, 3x3):
+// 64 for the same four 2x2 tiles), the multiplies batched into 36 GEMMs (one per position ξ):
+//   U = G g Gᵀ [36, O, C], V = Bᵀ d B [36, C, P], M[ξ] = U[ξ]·V[ξ], y = Aᵀ M A
+// P = images in the group × ceil(H/4)·ceil(W/4) tiles. Patches reading outside the map read zeros;
+// outputs of partial tiles are dropped. The larger transforms round more than F(2x2, 3x3) (their
+// constants reach 8 and 1/24): WinogradF4Tests holds the result to the direct loops of
+// ConvReference.swift at 1e-4 of the output scale. Inference only (`conv2dInferenceForward`,
+// `Conv2d.forward(_:mode: .eval)`): in training that rounding showed in gradients checked against
+// PyTorch at 1e-3 (VGGParityTests), so train-mode forwards and backward passes keep F(2x2, 3x3) / im2col.
+
+enum Winograd4 {
+    /// Whether an inference forward of `g` takes F(4x4, 3x3) (on smaller maps a 6x6 patch mostly reads padding).
+    static func applies(_ g: ConvGeometry) -> Bool {
+        ConvTuning.winograd4x4 && Winograd.applies(g) && g.h >= 8 && g.w >= 8
+    }
+
+    /// Images grouped so that a group's V and M [36, C + O, P] stay within ~1 MB.
+    static func plan(_ g: ConvGeometry, _ tiles: Winograd4Tiles) -> ConvPlan {
+        let budget = Swift.max(16, 7282 / Swift.max(1, g.c + g.o))
+        return ConvPlan(g, columnsPerImage: tiles.perImage, minColumns: Swift.min(ConvTuning.minColumns, budget))
+    }
+
+    /// weight [O, C, 3, 3] -> U [36, O, C], U[i·6 + j, o, c] = (G g Gᵀ)[i, j].
+    static func transformWeight(_ w: UnsafePointer<Float>, o: Int, c: Int) -> [Float] {
+        let plane = o * c
+        return [Float](unsafeUninitializedCapacity: 36 * plane) { u, initialized in
+            let up = u.baseAddress!
+            for p in 0..<plane {
+                let src = w + p * 9
+                // G g: column k of g -> column k of G g (6 rows), then each row i of G g times Gᵀ
+                let c0 = gTimes(src[0], src[3], src[6]), c1 = gTimes(src[1], src[4], src[7]), c2 = gTimes(src[2], src[5], src[8])
+                for i in 0..<6 {
+                    let r = gTimes(c0[i], c1[i], c2[i])
+                    for j in 0..<6 { up[(i * 6 + j) * plane + p] = r[j] }
+                }
+            }
+            initialized = 36 * plane
+        }
+    }
+
+    /// G (a, b, c)ᵀ: (a/4, −(a+b+c)/6, −(a−b+c)/6, a/24 + b/12 + c/6, a/24 − b/12 + c/6, c) in lanes 0-5.
+    @inline(__always)
+    static func gTimes(_ a: Float, _ b: Float, _ c: Float) -> SIMD8<Float> {
+        SIMD8(a / 4, -(a + b + c) / 6, -(a - b + c) / 6, a / 24 + b / 12 + c / 6, a / 24 - b / 12 + c / 6, c, 0, 0)
+    }
+}
+
+/// 4x4 tiles of one image and the zero-padded plane the 6x6 input patches are read from.
+struct Winograd4Tiles {
+    let h, w, th, tw: Int
+    init(h: Int, w: Int) { self.h = h; self.w = w; th = (h + 3) / 4; tw = (w + 3) / 4 }
+    var perImage: Int { th * tw }
+    /// Padded plane: 1 zero row/column before, enough after for the last 6x6 patch.
+    var padW: Int { 4 * tw + 2 }
+    var padSize: Int { (4 * th + 2) * padW }
+    /// Scratch per image for `transformInput`: the padded plane and 6 rows of Bᵀ d.
+    var scratchSize: Int { padSize + 6 * padW }
+
+    /// Images x [count, C, H, W] -> V[ξ, c, j·T + t] (row stride `ld`, ξ stride C·ld) = Bᵀ d B.
+    /// Per row of tiles: Bᵀ d over whole padded rows (contiguous, vectorised), then (Bᵀ d) B per tile.
+    func transformInput(_ x: UnsafePointer<Float>, c: Int, image j: Int, _ v: UnsafeMutablePointer<Float>, ld: Int,
+                        scratch pad: UnsafeMutablePointer<Float>) {
+        let pw = padW, xi = c * ld, plane = h * w, tw = tw
+        let t = pad + padSize
+        pad.update(repeating: 0, count: padSize)
+        for ci in 0..<c {
+            let src = x + (j * c + ci) * plane
+            for y in 0..<h { (pad + (y + 1) * pw + 1).update(from: src + y * w, count: w) }
+            let out = v + ci * ld + j * perImage
+            for ty in 0..<th {
+                let d0 = pad + 4 * ty * pw, d1 = d0 + pw, d2 = d1 + pw, d3 = d2 + pw, d4 = d3 + pw, d5 = d4 + pw
+                let t0 = t, t1 = t0 + pw, t2 = t1 + pw, t3 = t2 + pw, t4 = t3 + pw, t5 = t4 + pw
+                for k in 0..<pw {
+                    let a = d0[k], b = d1[k], cc = d2[k], d = d3[k], e = d4[k], f = d5[k]
+                    t0[k] = 4 * a - 5 * cc + e
+                    t1[k] = -4 * (b + cc) + d + e
+                    t2[k] = 4 * (b - cc) - d + e
+                    t3[k] = 2 * (d - b) - cc + e
+                    t4[k] = 2 * (b - d) - cc + e
+                    t5[k] = 4 * b - 5 * d + f
+                }
+                let o = out + ty * tw
+                for i in 0..<6 { rowTimesB4(t + i * pw, o + 6 * i * xi, xi, tw) }
+            }
+        }
+    }
+
+    /// M[ξ, o, p] (row stride `ld`, ξ stride O·ld; p = j·T + t over the group's `ld / T` images) ->
+    /// output channels `channels` of y [·, O, H, W] for those images = Aᵀ M A (+ bias). Per output
+    /// channel the 36 -> 16 transform runs over all P tiles at once (contiguous rows of M, so the
+    /// loop over p vectorises) into `out` [16, P], then the 4x4 tiles are scattered into y.
+    func transformOutput(_ m: UnsafePointer<Float>, o: Int, ld: Int, bias: UnsafePointer<Float>?, channels: Range<Int>,
+                         _ y: UnsafeMutablePointer<Float>, scratch out: UnsafeMutablePointer<Float>) {
+        let xi = o * ld, plane = h * w, count = ld / perImage
+        for oc in channels {
+            let src = m + oc * ld
+            for p in 0..<ld {
+                // column k of M (rows i = 0...5 at ξ = 6i + k) -> column k of Aᵀ M (4 rows)
+                @inline(__always) func col(_ k: Int) -> (Float, Float, Float, Float) {
+                    let q = src + k * xi + p, s6 = 6 * xi
+                    return aT(q[0], q[s6], q[2 * s6], q[3 * s6], q[4 * s6], q[5 * s6])
+                }
+                let c0 = col(0), c1 = col(1), c2 = col(2), c3 = col(3), c4 = col(4), c5 = col(5)
+                // row r of (Aᵀ M) A
+                let r0 = aT(c0.0, c1.0, c2.0, c3.0, c4.0, c5.0), r1 = aT(c0.1, c1.1, c2.1, c3.1, c4.1, c5.1)
+                let r2 = aT(c0.2, c1.2, c2.2, c3.2, c4.2, c5.2), r3 = aT(c0.3, c1.3, c2.3, c3.3, c4.3, c5.3)
+                let o0 = out + p
+                o0[0] = r0.0; o0[ld] = r0.1; o0[2 * ld] = r0.2; o0[3 * ld] = r0.3
+                o0[4 * ld] = r1.0; o0[5 * ld] = r1.1; o0[6 * ld] = r1.2; o0[7 * ld] = r1.3
+                o0[8 * ld] = r2.0; o0[9 * ld] = r2.1; o0[10 * ld] = r2.2; o0[11 * ld] = r2.3
+                o0[12 * ld] = r3.0; o0[13 * ld] = r3.1; o0[14 * ld] = r3.2; o0[15 * ld] = r3.3
+            }
+            let b = bias?[oc] ?? 0
+            for j in 0..<count {
+                let dst = y + (j * o + oc) * plane
+                for ty in 0..<th { for tx in 0..<tw {
+                    let t = out + j * perImage + ty * tw + tx
+                    let oy = 4 * ty, ox = 4 * tx, rows = Swift.min(4, h - oy), cols = Swift.min(4, w - ox)
+                    for r in 0..<rows { let row = dst + (oy + r) * w + ox; for q in 0..<cols { row[q] = t[(4 * r + q) * ld] + b } }
+                } }
+            }
+        }
+    }
+}
+
+/// Aᵀ (m0 ... m5): (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4), m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5).
+@inline(__always)
+private func aT(_ m0: Float, _ m1: Float, _ m2: Float, _ m3: Float, _ m4: Float, _ m5: Float) -> (Float, Float, Float, Float) {
+    let p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4
+    return (m0 + p12 + p34, d12 + 2 * d34, p12 + 4 * p34, d12 + 8 * d34 + m5)
+}
+
+/// One row r of Bᵀ d over a row of `tw` tiles -> for each tile tx, r[4tx ..< 4tx+6] B, element i at
+/// p + i·stride + tx.
+@inline(__always)
+private func rowTimesB4(_ t: UnsafePointer<Float>, _ p: UnsafeMutablePointer<Float>, _ stride: Int, _ tw: Int) {
+    for tx in 0..<tw {
+        let r = t + 4 * tx, a = r[0], b = r[1], c = r[2], d = r[3], e = r[4], f = r[5]
+        p[tx] = 4 * a - 5 * c + e
+        p[stride + tx] = -4 * (b + c) + d + e
+        p[2 * stride + tx] = 4 * (b - c) - d + e
+        p[3 * stride + tx] = 2 * (d - b) - c + e
+        p[4 * stride + tx] = 2 * (b - d) - c + e
+        p[5 * stride + tx] = 4 * b - 5 * d + f
+    }
+}
+
+/// Inference forward of a convolution: F(4x4, 3x3) where it applies (3x3/1/1 on maps of 8x8 and
+/// more, `ConvTuning.winograd4x4`), else `conv2dForward`. x [N,C,H,W], weight [O,C,k,k], bias [O] -> y [N,O,Ho,Wo].
+public func conv2dInferenceForward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int) -> Tensor {
+    if x.rank == 4 && weight.rank == 4 && x.shape[1] == weight.shape[1] && weight.shape[2] == weight.shape[3] {
+        let g = ConvGeometry(n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3],
+                             o: weight.shape[0], k: weight.shape[2], stride: stride, padding: padding)
+        if Winograd4.applies(g) { return winograd4Conv(x, weight: weight, bias: bias, g) }
+    }
+    return conv2dForward(x, weight: weight, bias: bias, stride: stride, padding: padding)
+}
+
+/// Forward of a 3x3/1/1 convolution by F(4x4, 3x3). x [N, C, H, W], weight [O, C, 3, 3] -> y [N, O, H, W].
+func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry) -> Tensor {
+    let tiles = Winograd4Tiles(h: g.h, w: g.w)
+    let plan = Winograd4.plan(g, tiles)
+    let u = weight.data.withUnsafeBufferPointer { Winograd4.transformWeight($0.baseAddress!, o: g.o, c: g.c) }
+    let pmax = plan.imagesPerGroup * tiles.perImage
+    var y = Tensor(uninitializedShape: [g.n, g.o, g.h, g.w])   // every element written below
+    let biasData = bias?.data ?? []
+    x.data.withUnsafeBufferPointer { px in u.withUnsafeBufferPointer { pu in biasData.withUnsafeBufferPointer { pb in
+    y.data.withUnsafeMutableBufferPointer { py in
+        let xp = px.baseAddress!, up = pu.baseAddress!, yp = py.baseAddress!, bp = bias == nil ? nil : pb.baseAddress
+        let inImage = g.c * g.h * g.w, outImage = g.o * g.h * g.w
+        plan.run { _, groupRange in
+            var v = [Float](unsafeUninitializedCapacity: 36 * g.c * pmax) { $1 = $0.count }
+            var m = [Float](unsafeUninitializedCapacity: 36 * g.o * pmax) { $1 = $0.count }
+            var pads = [Float](unsafeUninitializedCapacity: tiles.scratchSize * plan.imagesPerGroup) { $1 = $0.count }
+            // [16, P] per output channel when the channels are split over threads, else one
+            var outs = [Float](unsafeUninitializedCapacity: 16 * pmax * (plan.parallel ? 1 : g.o)) { $1 = $0.count }
+            v.withUnsafeMutableBufferPointer { pv in m.withUnsafeMutableBufferPointer { pm in pads.withUnsafeMutableBufferPointer { pp in
+            outs.withUnsafeMutableBufferPointer { po in
+                let vp = pv.baseAddress!, mp = pm.baseAddress!, padp = pp.baseAddress!, outp = po.baseAddress!
+                for gi in groupRange {
+                    let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
+                    let xg = xp + imgs.lowerBound * inImage, yg = yp + imgs.lowerBound * outImage
+                    plan.eachImage(count) { j in tiles.transformInput(xg, c: g.c, image: j, vp, ld: ld, scratch: padp + j * tiles.scratchSize) }
+                    for xi in 0..<36 {
+                        sgemm(m: g.o, n: ld, k: g.c, a: up + xi * g.o * g.c, b: vp + xi * g.c * ld, c: mp + xi * g.o * ld)
+                    }
+                    if plan.parallel {
+                        tiles.transformOutput(mp, o: g.o, ld: ld, bias: bp, channels: 0..<g.o, yg, scratch: outp)
+                    } else {
+                        // groups in turn: the output channels on all threads, each with its own [16, P] slice
+                        parallelFor(g.o) { r in tiles.transformOutput(mp, o: g.o, ld: ld, bias: bp, channels: r, yg, scratch: outp + r.lowerBound * 16 * ld) }
+                    }
+                }
+            } } } }
+        }
+    } } } }
+    return y
+}
+
+extension ConvTuning {
+    /// Inference forwards (eval mode) of 3x3 stride-1 padding-1 layers on maps of at least 8x8 by
+    /// Winograd F(4x4, 3x3) (ConvWinograd4x4.swift; needs `winograd`); false: F(2x2, 3x3) there too.
+    nonisolated(unsafe) public static var winograd4x4 = true
+}
