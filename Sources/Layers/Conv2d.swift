@@ -19,6 +19,9 @@ public final class Conv2d: Module {
     public var computesInputGradient = true
 
     private var cachedInput: Tensor?
+    /// Weights with an eval-mode BatchNorm folded in (ConvBatchNormFold.swift), rebuilt when
+    /// any of the values they come from changes.
+    var folded: FoldedConvBatchNorm?
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = true, initialization: ConvInit = .pytorchDefault, rng: inout SeededGenerator) {

@@ -88,41 +88,82 @@ private func eachGroupClass(_ g: ConvGeometry, _ layout: ConvTaps, _ plan: ConvP
 
 /// Fast forward. x [N,C,H,W], weight [O,C,k,k], bias [O] -> y [N,O,Ho,Wo].
 public func conv2dForward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int) -> Tensor {
+    conv2dForward(x, weight: weight, packed: nil, bias: bias, residual: nil, relu: false, stride: stride, padding: padding)
+}
+
+/// Fast forward with an epilogue applied to each output image as it lands (still in cache):
+/// y = [max(0,] conv(x, weight) + bias[o] [+ residual][)]. x [N,C,H,W], weight [O,C,k,k], bias [O],
+/// residual [N,O,Ho,Wo] -> y [N,O,Ho,Wo]. `packed`: the weight as `ConvTaps(g).pack` gives it
+/// (cached by the caller), or nil to pack here when the layout needs it.
+/// `packed` holds Winograd's U (`Winograd.transformWeight`) when the geometry takes that path.
+func conv2dForward(_ x: Tensor, weight: Tensor, packed cached: [Float]?, bias: Tensor?, residual: Tensor?, relu: Bool,
+                   stride: Int, padding: Int) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4 && x.shape[1] == weight.shape[1] && weight.shape[2] == weight.shape[3],
                  "conv2d: input \(x.shape) and weight \(weight.shape) do not fit")
     let g = ConvGeometry(n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3],
                          o: weight.shape[0], k: weight.shape[2], stride: stride, padding: padding)
-    if Winograd.applies(g) { return winogradConv(x, weight: weight, bias: bias, g, flip: false) }
+    if let residual { precondition(residual.shape == g.outputShape, "conv2d: residual \(residual.shape), output \(g.outputShape)") }
+    if Winograd.applies(g) {
+        return winogradConv(x, weight: weight, bias: bias, g, flip: false, transformed: cached, residual: residual, relu: relu)
+    }
     let layout = ConvTaps(g), plan = ConvPlan(g, columnsPerImage: layout.minPositions)
     let hw = g.ho * g.wo, chw = g.c * g.h * g.w, ohw = g.o * hw
     let direct1x1 = g.k == 1 && stride == 1 && padding == 0
-    let packed = layout.plain ? [] : weight.data.withUnsafeBufferPointer { layout.pack($0.baseAddress!, g) }
+    let packed = layout.plain ? [] : cached ?? weight.data.withUnsafeBufferPointer { layout.pack($0.baseAddress!, g) }
+    precondition(layout.plain || packed.count == layout.packedSize(g), "conv2d: packed weight of \(packed.count), expected \(layout.packedSize(g))")
     var y = Tensor(uninitializedShape: g.outputShape)   // every element written below
+    let biasData = bias?.data ?? [], resData = residual?.data ?? []
     x.data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw0 in packed.withUnsafeBufferPointer { pk in
+    biasData.withUnsafeBufferPointer { pb in resData.withUnsafeBufferPointer { pr in
     y.data.withUnsafeMutableBufferPointer { py in
         let xp = px.baseAddress!, yp = py.baseAddress!
+        let epilogue = ConvEpilogue(bias: bias == nil ? nil : pb.baseAddress, residual: residual == nil ? nil : pr.baseAddress, relu: relu)
         eachGroupClass(g, layout, plan, direct1x1: direct1x1) { _, imgs, cl, wbase, cbp, tbp in
             let n0 = imgs.lowerBound, count = imgs.count, kdim = g.c * cl.t, width = count * cl.p
             let wp = layout.plain ? pw0.baseAddress! : pk.baseAddress! + wbase
+            let last = wbase + g.o * kdim == (layout.plain ? g.o * g.ckk : layout.packedSize(g))   // last class: image complete
             if count == 1 && cl.identity {
                 let b: UnsafePointer<Float>
                 if direct1x1 { b = xp + n0 * chw } else { im2col(xp + n0 * chw, g, cl, cbp!, ld: hw); b = UnsafePointer(cbp!) }
                 sgemm(m: g.o, n: hw, k: kdim, a: wp, b: b, c: yp + n0 * ohw)
+                if last { epilogue.apply(yp, image: n0, o: g.o, hw: hw) }
             } else {
                 plan.eachImage(count) { j in im2col(xp + (n0 + j) * chw, g, cl, cbp! + j * cl.p, ld: width) }
                 sgemm(m: g.o, n: width, k: kdim, a: wp, b: cbp!, c: tbp!)
-                plan.eachImage(count) { j in copyColumns(tbp!, width: width, images: yp + n0 * ohw, o: g.o, hw: hw, cl, j: j, toColumns: false) }
-            }
-        }
-        if let bias {
-            bias.data.withUnsafeBufferPointer { pb in
-                parallelFor(g.n * g.o, minChunk: 64) { r in
-                    for i in r { let b = pb[i % g.o], row = yp + i * hw; for t in 0..<hw { row[t] += b } }
+                plan.eachImage(count) { j in
+                    copyColumns(tbp!, width: width, images: yp + n0 * ohw, o: g.o, hw: hw, cl, j: j, toColumns: false)
+                    if last { epilogue.apply(yp, image: n0 + j, o: g.o, hw: hw) }
                 }
             }
         }
-    } } } }
+    } } } } } }
     return y
+}
+
+/// What the forward applies to an output image [O, hw] once all of it is written:
+/// y = [max(0,] y + bias[o] [+ residual][)], residual laid out as y.
+struct ConvEpilogue {
+    let bias: UnsafePointer<Float>?
+    let residual: UnsafePointer<Float>?
+    let relu: Bool
+
+    /// Image n of y [N, O, hw].
+    @inline(__always)
+    func apply(_ y: UnsafeMutablePointer<Float>, image n: Int, o: Int, hw: Int) {
+        if bias == nil && residual == nil && !relu { return }
+        let img = y + n * o * hw
+        for oc in 0..<o {
+            let row = img + oc * hw, b = bias?[oc] ?? 0
+            if let residual {
+                let r = residual + (n * o + oc) * hw
+                if relu { for t in 0..<hw { row[t] = Swift.max(0, (row[t] + b) + r[t]) } } else { for t in 0..<hw { row[t] = (row[t] + b) + r[t] } }
+            } else if relu {
+                for t in 0..<hw { row[t] = Swift.max(0, row[t] + b) }
+            } else {
+                for t in 0..<hw { row[t] += b }
+            }
+        }
+    }
 }
 
 /// Fast backward-data. dOut [N,O,Ho,Wo], weight [O,C,k,k] -> dx [N,C,H,W].

@@ -171,17 +171,23 @@ private func withWinogradScratch(_ a: Int, _ b: Int, _ c: Int,
 
 /// Forward (or, with `flip`, backward-data) of a 3x3/1/1 convolution by Winograd.
 /// x [N, C, H, W], weight [O, C, 3, 3] -> y [N, O, H, W]; flip: x = dOut [N, O, H, W] -> dx [N, C, H, W].
-func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, flip: Bool) -> Tensor {
+/// `transformed`: U of the weight (`Winograd.transformWeight`) kept by the caller, or nil to transform
+/// here; `residual` [N, O, H, W] and `relu`: the forward's epilogue on each output image (ConvEpilogue).
+func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, flip: Bool,
+                  transformed: [Float]? = nil, residual: Tensor? = nil, relu: Bool = false) -> Tensor {
     let (cin, cout) = flip ? (g.o, g.c) : (g.c, g.o)
     let tiles = WinogradTiles(h: g.h, w: g.w)
     let plan = Winograd.plan(g, tiles)
-    let u = weight.data.withUnsafeBufferPointer { Winograd.transformWeight($0.baseAddress!, o: g.o, c: g.c, flip: flip) }
+    let u = transformed ?? weight.data.withUnsafeBufferPointer { Winograd.transformWeight($0.baseAddress!, o: g.o, c: g.c, flip: flip) }
+    precondition(u.count == 16 * g.o * g.c, "winogradConv: transformed weight of \(u.count), expected \(16 * g.o * g.c)")
+    let resData = residual?.data ?? []
     let pmax = plan.imagesPerGroup * tiles.perImage
     var y = Tensor(uninitializedShape: [g.n, cout, g.h, g.w])   // every element written below
     let biasData = bias?.data ?? []
     x.data.withUnsafeBufferPointer { px in u.withUnsafeBufferPointer { pu in biasData.withUnsafeBufferPointer { pb in
-    y.data.withUnsafeMutableBufferPointer { py in
+    resData.withUnsafeBufferPointer { pr in y.data.withUnsafeMutableBufferPointer { py in
         let xp = px.baseAddress!, up = pu.baseAddress!, yp = py.baseAddress!, bp = bias == nil ? nil : pb.baseAddress
+        let epilogue = ConvEpilogue(bias: nil, residual: residual == nil ? nil : pr.baseAddress, relu: relu)
         let inImage = cin * g.h * g.w, outImage = cout * g.h * g.w
         plan.run { _, groupRange in
             withWinogradScratch(16 * cin * pmax, 16 * cout * pmax, tiles.scratchSize * plan.imagesPerGroup) { vp, mp, padp in
@@ -192,11 +198,14 @@ func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry,
                     for xi in 0..<16 {
                         sgemm(m: cout, n: ld, k: cin, a: up + xi * cout * cin, b: vp + xi * cin * ld, c: mp + xi * cout * ld)
                     }
-                    plan.eachImage(count) { j in tiles.transformOutput(mp, o: cout, ld: ld, bias: bp, image: j, yg) }
+                    plan.eachImage(count) { j in
+                        tiles.transformOutput(mp, o: cout, ld: ld, bias: bp, image: j, yg)
+                        epilogue.apply(yp, image: imgs.lowerBound + j, o: cout, hw: g.h * g.w)
+                    }
                 }
             }
         }
-    } } } }
+    } } } } }
     return y
 }
 

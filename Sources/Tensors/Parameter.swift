@@ -2,7 +2,10 @@
 /// the trainer zeroes gradients before each step. A frozen parameter is skipped by optimizers
 /// (and layers may skip computing its gradient).
 public final class Parameter {
-    public var value: Tensor
+    /// Every write to `value` (assignment or in-place, e.g. an optimizer step) bumps `version`,
+    /// so that values derived from it (BatchNorm folded into a convolution) know when to rebuild.
+    public var value: Tensor { didSet { version &+= 1 } }
+    public private(set) var version = 0
     public var grad: Tensor
     public var frozen: Bool
 
@@ -22,7 +25,9 @@ public final class Parameter {
 
 /// Non-learnable state saved with a model (BatchNorm running statistics).
 public final class Buffer {
-    public var value: Tensor
+    /// Bumped by every write to `value` (see `Parameter.version`).
+    public var value: Tensor { didSet { version &+= 1 } }
+    public private(set) var version = 0
     public init(_ value: Tensor) { self.value = value }
 }
 

@@ -40,6 +40,7 @@ struct BenchModels: ParsableCommand {
     var exitRepeats: Int = 7
     @Option(help: "What is timed: 'wall' (elapsed) or 'cpu' (CPU time of all the process's threads; steadier on a loaded machine, counts spinning threads too).")
     var clock: String = "wall"
+    @Flag(help: "Eval without BatchNorm folded into the convolutions (the layers in turn; for A/B timing).") var noFold = false
     @Option(help: "Comma-separated text architectures (empty to skip).") var textArchs: String = "bert-base,distilbert"
     @Option(help: "Tokens per sequence for text models.") var seqLen: Int = 64
     @Option(help: "Sequences per inference batch for text models.") var textBatch: Int = 32
@@ -84,6 +85,7 @@ struct BenchModels: ParsableCommand {
     func run() throws {
         Threads.set(threads)
         if noWinograd4x4 { ConvTuning.winograd4x4 = false }
+        if noFold { ConvTuning.foldBatchNorm = false }
         let rates = exitRates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats), \(clock) clock")
         for arch in archs.split(separator: ",").map(String.init) {

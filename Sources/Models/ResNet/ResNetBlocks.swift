@@ -63,9 +63,32 @@ public class ConvChainBlock: ResidualBlock {
         norms.indices.flatMap { k in scoped("bn\(k + 1)", norms[k].namedBuffers()) } + scoped("downsample", downsample?.namedBuffers() ?? [])
     }
 
+    /// Input of the last eval forward that ran with BatchNorm folded (no caches kept): a backward
+    /// after it first reruns the layers in turn to rebuild their caches.
+    private var foldedInput: Tensor?
+
     // x [N, C, H, W] -> [N, Cout, H/s, W/s]
-    // BatchNorm, residual add and ReLU run fused (BatchNorm.forward(_:mode:residual:relu:)).
+    // Eval (ConvTuning.foldBatchNorm): each BatchNorm folded into its convolution, bias, shortcut
+    // and ReLU in the convolution's epilogue (ConvBatchNormFold.swift). Otherwise BatchNorm,
+    // residual add and ReLU run fused (BatchNorm.forward(_:mode:residual:relu:)), the reference.
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
+        if mode == .eval && ConvTuning.foldBatchNorm {
+            foldedInput = x
+            return forwardFolded(x)
+        }
+        foldedInput = nil
+        return forwardLayers(x, mode: mode)
+    }
+
+    private func forwardFolded(_ x: Tensor) -> Tensor {
+        let last = convs.count - 1
+        var out = x
+        for k in 0..<last { out = convs[k].forwardFoldingBatchNorm(out, bn: norms[k], residual: nil, relu: true) }
+        let identity = downsample.map { $0.conv.forwardFoldingBatchNorm(x, bn: $0.bn, residual: nil, relu: false) } ?? x
+        return convs[last].forwardFoldingBatchNorm(out, bn: norms[last], residual: identity, relu: true)
+    }
+
+    private func forwardLayers(_ x: Tensor, mode: Mode) -> Tensor {
         let last = convs.count - 1
         var out = x
         for k in 0..<last { out = norms[k].forward(convs[k].forward(out, mode: mode), mode: mode, residual: nil, relu: true) }
@@ -74,6 +97,10 @@ public class ConvChainBlock: ResidualBlock {
     }
 
     public func backward(_ dOut: Tensor) -> Tensor {
+        if let x = foldedInput {
+            _ = forwardLayers(x, mode: .eval)
+            foldedInput = nil
+        }
         let last = convs.count - 1
         let (dLast, dRes) = norms[last].backwardFused(dOut)
         let d = dRes!
@@ -84,6 +111,7 @@ public class ConvChainBlock: ResidualBlock {
     }
 
     public func clearCaches() {
+        foldedInput = nil
         for c in convs { c.clearCache() }
         downsample?.conv.clearCache()
     }
