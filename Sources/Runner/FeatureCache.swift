@@ -64,6 +64,8 @@ final class FeatureCache {
             if stop.isRequested { throw RunnerError.interrupted }
             let rows = order[start..<min(poolCount, start + batchSize)]
             let (a, h) = try compute(Array(rows))
+            try FeatureRange.check(a, name: "attach", dtype: dtype)
+            try FeatureRange.check(h, name: "head", dtype: dtype)
             if f == nil {
                 f = Features(attach: FeatureMatrix(rows: poolCount, cols: a.count / max(1, rows.count), dtype: dtype),
                              head: FeatureMatrix(rows: poolCount, cols: h.count / max(1, rows.count), dtype: dtype))
