@@ -19,14 +19,21 @@ out, sst = sys.argv[1], sys.argv[2]
 torch.manual_seed(0)
 
 
+# The last BatchNorm of each residual branch scales by RESIDUAL_GAMMA, not 1: with identity
+# statistics everywhere, each of ResNet152's 50 blocks grows the residual stream until its final
+# features (~1e7) overflow a Float16 feature cache; trained networks keep residual branches small
+# (torchvision's zero_init_residual starts them at 0). The scale does not change any cost.
+RESIDUAL_GAMMA = 0.2
+
+
 def resnet(blocks, bottleneck):
     sd = {}
 
     def conv(name, o, i, k):
         sd[name + '.weight'] = torch.randn(o, i, k, k) * (2.0 / (i * k * k)) ** 0.5
 
-    def bn(name, c):
-        sd[name + '.weight'] = torch.ones(c)
+    def bn(name, c, gamma=1.0):
+        sd[name + '.weight'] = torch.full((c,), gamma)
         sd[name + '.bias'] = torch.zeros(c)
         sd[name + '.running_mean'] = torch.zeros(c)
         sd[name + '.running_var'] = torch.ones(c)
@@ -43,10 +50,10 @@ def resnet(blocks, bottleneck):
             if bottleneck:
                 conv(p + '.conv1', w, inp, 1); bn(p + '.bn1', w)
                 conv(p + '.conv2', w, w, 3); bn(p + '.bn2', w)
-                conv(p + '.conv3', w * 4, w, 1); bn(p + '.bn3', w * 4)
+                conv(p + '.conv3', w * 4, w, 1); bn(p + '.bn3', w * 4, RESIDUAL_GAMMA)
             else:
                 conv(p + '.conv1', w, inp, 3); bn(p + '.bn1', w)
-                conv(p + '.conv2', w, w, 3); bn(p + '.bn2', w)
+                conv(p + '.conv2', w, w, 3); bn(p + '.bn2', w, RESIDUAL_GAMMA)
             if b == 0 and (stride != 1 or inp != w * exp):
                 conv(p + '.downsample.0', w * exp, inp, 1); bn(p + '.downsample.1', w * exp)
             inp = w * exp
