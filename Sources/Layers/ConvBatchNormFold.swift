@@ -27,6 +27,8 @@ final class FoldedConvBatchNorm {
     var packed: (h: Int, w: Int, data: [Float])?
     /// W' transformed for Winograd F(2x2, 3x3) (U [16, O, C]; independent of the map size).
     var winograd: [Float]?
+    /// W' transformed for Winograd F(4x4, 3x3) (U [36, O, C]; independent of the map size).
+    var winograd4: [Float]?
 
     init(conv: Conv2d, bn: BatchNorm, versions: [Int]) {
         self.bn = ObjectIdentifier(bn)
@@ -59,7 +61,10 @@ extension Conv2d {
                              o: outChannels, k: kernelSize, stride: stride, padding: padding)
         if Winograd4.applies(g) {
             // the inference kernel (F(4x4, 3x3)) with W' and b', then the residual and ReLU in one pass
-            var y = winograd4Conv(x, weight: f.weight, bias: f.bias, g)
+            if f.winograd4 == nil {
+                f.winograd4 = f.weight.data.withUnsafeBufferPointer { Winograd4.transformWeight($0.baseAddress!, o: g.o, c: g.c) }
+            }
+            var y = winograd4Conv(x, weight: f.weight, bias: f.bias, g, transformed: f.winograd4)
             if residual != nil || relu { applyEpilogue(&y, residual: residual, relu: relu) }
             return y
         }

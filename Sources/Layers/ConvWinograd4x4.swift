@@ -161,10 +161,12 @@ public func conv2dInferenceForward(_ x: Tensor, weight: Tensor, bias: Tensor?, s
 }
 
 /// Forward of a 3x3/1/1 convolution by F(4x4, 3x3). x [N, C, H, W], weight [O, C, 3, 3] -> y [N, O, H, W].
-func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry) -> Tensor {
+/// `transformed`: U of the weight (`Winograd4.transformWeight`) kept by the caller, or nil to transform here.
+func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, transformed: [Float]? = nil) -> Tensor {
     let tiles = Winograd4Tiles(h: g.h, w: g.w)
     let plan = Winograd4.plan(g, tiles)
-    let u = weight.data.withUnsafeBufferPointer { Winograd4.transformWeight($0.baseAddress!, o: g.o, c: g.c) }
+    let u = transformed ?? weight.data.withUnsafeBufferPointer { Winograd4.transformWeight($0.baseAddress!, o: g.o, c: g.c) }
+    precondition(u.count == 36 * g.o * g.c, "winograd4Conv: transformed weight of \(u.count), expected \(36 * g.o * g.c)")
     let pmax = plan.imagesPerGroup * tiles.perImage
     var y = Tensor(uninitializedShape: [g.n, g.o, g.h, g.w])   // every element written below
     let biasData = bias?.data ?? []
