@@ -22,6 +22,17 @@ public final class Linear: Module {
         self.bias = bias ? Parameter(Tensor.uniform([outFeatures], low: -bound, high: bound, rng: &rng)) : nil
     }
 
+    /// A layer holding `weight` [out, in] and `bias` [out] as given (e.g. uninitialised storage
+    /// that the caller's own init or a weight load overwrites: no random draw is spent on it).
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 2 && (bias == nil || bias!.shape == [weight.shape[0]]),
+                     "Linear(weight:bias:): weight \(weight.shape), bias \(bias?.shape ?? [])")
+        inFeatures = weight.shape[1]
+        outFeatures = weight.shape[0]
+        self.weight = Parameter(weight)
+        self.bias = bias.map { Parameter($0) }
+    }
+
     public func namedParameters() -> [(String, Parameter)] {
         var p: [(String, Parameter)] = [("weight", weight)]
         if let bias { p.append(("bias", bias)) }

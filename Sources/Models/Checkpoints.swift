@@ -50,10 +50,16 @@ extension SideNetModel {
         try weightNaming.load(stored, into: backbone, source: source)
     }
 
-    /// Reads a published weight file (`.pth` or `.safetensors`) into the backbone (see above).
+    /// As `loadPretrained(_:source:)` for tensors read on demand (`WeightFile.open`).
+    @discardableResult
+    public func loadPretrained(_ streamed: [String: StreamedTensor], source: String) throws -> StateDictLoadReport {
+        try weightNaming.load(streamed, into: backbone, source: source)
+    }
+
+    /// Reads a published weight file (`.pth` or `.safetensors`, streamed) into the backbone (see above).
     @discardableResult
     public func loadPretrained(from url: URL) throws -> StateDictLoadReport {
-        try loadPretrained(try WeightFile.load(url), source: url.lastPathComponent)
+        try loadPretrained(try WeightFile.open(url), source: url.lastPathComponent)
     }
 
     /// Saves the whole model (backbone, head, SideNets, BatchNorm statistics).

@@ -2,7 +2,10 @@ import Tensors
 import WeightIO
 
 // Strict state-dict loading by name (never by position), shared by every model.
-// All checks run before any tensor is assigned: a failed load leaves the model untouched.
+// Every name and shape check runs before any tensor is read: a file that does not fit leaves the
+// model untouched. Values are then read one tensor at a time straight into the parameters'
+// storage (no second copy of the weights); a read failing midway (an I/O error) leaves the model
+// partly loaded, and the error, naming the file and tensor, is for the caller to give up on it.
 
 /// What a successful load skipped, for the caller to show (nothing here prints).
 public struct StateDictLoadReport: Equatable, Sendable {
@@ -22,17 +25,37 @@ public struct StateDictLoadReport: Equatable, Sendable {
     }
 }
 
-/// A tensor in a file whose values are read only once its name and shape were accepted.
+/// A tensor in a file whose values are read only once its name and shape were accepted, straight
+/// into the parameter's storage (`read` fills a buffer of exactly the shape's element count).
 public struct StateDictEntry {
     public var shape: [Int]
-    public var values: () throws -> [Float]
+    public var read: (UnsafeMutableBufferPointer<Float>) throws -> Void
 
-    public init(shape: [Int], values: @escaping () throws -> [Float]) {
+    public init(shape: [Int], read: @escaping (UnsafeMutableBufferPointer<Float>) throws -> Void) {
         self.shape = shape
-        self.values = values
+        self.read = read
+    }
+    /// An entry whose values come as one array (its count is checked against the shape).
+    public init(shape: [Int], values: @escaping () throws -> [Float]) {
+        self.init(shape: shape, read: { out in
+            let v = try values()
+            guard v.count == out.count else { throw StateDictEntryError.countMismatch(expected: out.count, got: v.count) }
+            v.withUnsafeBufferPointer { src in if let b = src.baseAddress, !src.isEmpty { out.baseAddress!.update(from: b, count: src.count) } }
+        })
     }
     public init(_ t: Tensor) { self.init(shape: t.shape, values: { t.data }) }
-    public init(_ s: StoredTensor) { self.init(shape: s.shape, values: { try s.floats() }) }
+    public init(_ s: StoredTensor) { self.init(shape: s.shape, read: { try s.read(into: $0) }) }
+    public init(_ s: StreamedTensor) { self.init(shape: s.shape, read: { try s.read(into: $0) }) }
+}
+
+/// A `StateDictEntry(shape:values:)` whose values do not fill its shape.
+public enum StateDictEntryError: Error, CustomStringConvertible {
+    case countMismatch(expected: Int, got: Int)
+    public var description: String {
+        switch self {
+        case let .countMismatch(e, g): return "\(g) values for \(e) elements"
+        }
+    }
 }
 
 /// Rules for one load.
@@ -60,19 +83,25 @@ func isBatchCounter(_ key: String) -> Bool { key.hasSuffix(".num_batches_tracked
 @discardableResult
 public func loadStateDict(into module: Module, entries: [String: StateDictEntry], source: String,
                           options: StateDictLoadOptions = .init()) throws -> StateDictLoadReport {
-    var targets: [(String, [Int], (Tensor) -> Void)] = []
-    for (k, p) in module.namedParameters() { targets.append((k, p.value.shape, { p.value = $0 })) }
-    for (k, b) in module.namedBuffers() { targets.append((k, b.value.shape, { b.value = $0 })) }
+    // (key, shape, fill the tensor's storage in place)
+    typealias Fill = ((UnsafeMutableBufferPointer<Float>) throws -> Void) throws -> Void
+    var targets: [(String, [Int], Fill)] = []
+    for (k, p) in module.namedParameters() {
+        targets.append((k, p.value.shape, { body in try p.value.data.withUnsafeMutableBufferPointer { try body($0) } }))
+    }
+    for (k, b) in module.namedBuffers() {
+        targets.append((k, b.value.shape, { body in try b.value.data.withUnsafeMutableBufferPointer { try body($0) } }))
+    }
     let modelKeys = Set(targets.map { $0.0 })
 
     var report = StateDictLoadReport()
     // 1. every model tensor present with the right shape (model order: first problem first)
-    var assignments: [(String, [Int], StateDictEntry, (Tensor) -> Void)] = []
+    var assignments: [(String, [Int], StateDictEntry, Fill)] = []
     for (k, shape, set) in targets {
         guard let e = entries[options.filePrefix + k] else {
             if isBatchCounter(k) {
                 report.defaultedKeys.append(k)
-                assignments.append((k, shape, StateDictEntry(shape: shape, values: { [Float](repeating: 0, count: Tensor.elementCount(shape)) }), set))
+                assignments.append((k, shape, StateDictEntry(shape: shape, read: { $0.update(repeating: 0) }), set))
                 continue
             }
             throw ModelError.missingKey(options.filePrefix + k, expectedShape: shape, source: source)
@@ -102,20 +131,12 @@ public func loadStateDict(into module: Module, entries: [String: StateDictEntry]
         }
         throw ModelError.unexpectedKey(fileKey, shape: entries[fileKey]!.shape, source: source)
     }
-    // 3. read values (may throw on an unreadable dtype) before assigning anything
-    var values: [(Tensor, (Tensor) -> Void)] = []
-    values.reserveCapacity(assignments.count)
-    for (k, shape, e, set) in assignments {
-        let v: [Float]
-        do { v = try e.values() } catch {
+    // 3. read each tensor straight into its parameter or buffer
+    for (k, _, e, fill) in assignments {
+        do { try fill(e.read) } catch {
             throw ModelError.unreadableTensor(options.filePrefix + k, reason: "\(error)", source: source)
         }
-        guard v.count == Tensor.elementCount(shape) else {
-            throw ModelError.shapeMismatch(options.filePrefix + k, expected: shape, got: e.shape, source: source)
-        }
-        values.append((Tensor(shape: shape, data: v), set))
     }
-    for (t, set) in values { set(t) }
     return report
 }
 
@@ -124,6 +145,13 @@ public func loadStateDict(into module: Module, entries: [String: StateDictEntry]
 public func loadStateDict(into module: Module, tensors: [String: Tensor], source: String,
                           options: StateDictLoadOptions = .init()) throws -> StateDictLoadReport {
     try loadStateDict(into: module, entries: tensors.mapValues { StateDictEntry($0) }, source: source, options: options)
+}
+
+/// Convenience: load from name -> StreamedTensor (`WeightFile.open`: safetensors streamed from disk).
+@discardableResult
+public func loadStateDict(into module: Module, streamed: [String: StreamedTensor], source: String,
+                          options: StateDictLoadOptions = .init()) throws -> StateDictLoadReport {
+    try loadStateDict(into: module, entries: streamed.mapValues { StateDictEntry($0) }, source: source, options: options)
 }
 
 /// Convenience: load from name -> StoredTensor (e.g. `WeightFile.load` of a `.pth`).

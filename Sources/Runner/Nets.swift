@@ -47,18 +47,19 @@ func buildNet(_ spec: ExperimentSpec, data: PreparedData, seed: Int, baseDir: UR
     case .path(let p)?: config = try family.readConfigFile(try readConfigFile(resolve(p, baseDir)), file: resolve(p, baseDir).path)
     case nil: throw RunnerError.invalid("\(spec.name): arch \(spec.mainnet.arch.rawValue) needs mainnet.config")
     }
-    let context = MainNetContext(inputSize: spec.data.inputSize ?? 32, sequenceLength: max(1, data.meanTestLength),
+    var context = MainNetContext(inputSize: spec.data.inputSize ?? 32, sequenceLength: max(1, data.meanTestLength),
                                  vocabSize: try vocabularySize(spec, data: data, baseDir: baseDir), outputs: data.outputs)
+    context.weightsFollow = spec.mainnet.weights != nil  // every backbone weight is loaded below
     let model = try family.makeModel(config, context: context, attach: [spec.sidenet.attach], hidden: spec.sidenet.hidden,
                                      headHidden: spec.mainnet.head.hidden, seed: UInt64(seed))
     var warnings: [String] = []
     var headLoaded = false
     if let w = spec.mainnet.weights {
         let url = try WeightsCatalog.require(w, arch: spec.mainnet.arch, baseDir: baseDir)
-        let stored = try WeightFile.load(url)
+        let stored = try WeightFile.open(url)  // safetensors: streamed into the parameters, no copy held
         if stored["head.fc1.weight"] != nil {
             // a harness checkpoint: backbone and the MainNet head, strictly by name
-            try loadStateDict(into: CompositeModule([("", model.backbone), ("head", model.head)]), stored: stored,
+            try loadStateDict(into: CompositeModule([("", model.backbone), ("head", model.head)]), streamed: stored,
                               source: url.lastPathComponent,
                               options: StateDictLoadOptions(ignoredPrefixes: ["sidenet.", "sidenets.", "optim."]))
             headLoaded = true

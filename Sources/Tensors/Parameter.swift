@@ -6,20 +6,35 @@ public final class Parameter {
     /// so that values derived from it (BatchNorm folded into a convolution) know when to rebuild.
     public var value: Tensor { didSet { version &+= 1 } }
     public private(set) var version = 0
-    public var grad: Tensor
+    /// The gradient, allocated (zeros of the value's shape) on first use: a frozen backbone
+    /// whose parameters never run backward (BERT-large: 1.2 GB) never holds one.
+    public var grad: Tensor {
+        get { gradStorage ?? Tensor(zeros: value.shape) }
+        _modify {
+            if gradStorage == nil { gradStorage = Tensor(zeros: value.shape) }
+            yield &gradStorage!
+        }
+        set { gradStorage = newValue }
+    }
+    private var gradStorage: Tensor?
     public var frozen: Bool
 
     public init(_ value: Tensor, frozen: Bool = false) {
         self.value = value
-        self.grad = Tensor(zeros: value.shape)
         self.frozen = frozen
     }
 
     public var shape: [Int] { value.shape }
 
+    /// Whether a gradient has been allocated (see `grad`).
+    public var hasGradient: Bool { gradStorage != nil }
+
     public func zeroGrad() {
-        if grad.shape != value.shape { grad = Tensor(zeros: value.shape); return }
-        for i in 0..<grad.count { grad.data[i] = 0 }
+        guard gradStorage != nil else { return }  // never used: still reads as zeros
+        if gradStorage!.shape != value.shape { gradStorage = Tensor(zeros: value.shape); return }
+        gradStorage!.data.withUnsafeMutableBufferPointer { p in
+            if let base = p.baseAddress { base.update(repeating: 0, count: p.count) }
+        }
     }
 }
 

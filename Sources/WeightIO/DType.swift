@@ -47,6 +47,36 @@ public enum DType: String, CaseIterable, Sendable {
     }
 }
 
+extension DType {
+    /// `count` elements of this dtype (little-endian, any alignment) at `raw` converted to Float
+    /// into `out` (integers and bools by value; F64 rounded to nearest). Loaders share it, so a
+    /// tensor read whole and one streamed in chunks get the same floats.
+    static func convert(_ raw: UnsafeRawBufferPointer, _ dtype: DType, into out: UnsafeMutablePointer<Float>, count n: Int) {
+        precondition(raw.count >= n * dtype.size, "DType.convert: \(raw.count) bytes for \(n) \(dtype.rawValue)")
+        func each(_ f: (Int) -> Float) { for i in 0..<n { out[i] = f(i) } }
+        switch dtype {
+        case .F32:
+            #if _endian(little)
+            UnsafeMutableRawPointer(out).copyMemory(from: raw.baseAddress!, byteCount: n * 4)
+            #else
+            each { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            #endif
+        case .F64: each { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) }
+        case .F16: each { halfToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+        case .BF16: each { bfloat16ToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+        case .I64: each { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
+        case .I32: each { Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+        case .I16: each { Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self))) }
+        case .U64: each { Float(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+        case .U32: each { Float(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+        case .U16: each { Float(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+        case .I8: each { Float(Int8(bitPattern: raw[$0])) }
+        case .U8: each { Float(raw[$0]) }
+        case .BOOL: each { raw[$0] != 0 ? 1 : 0 }
+        }
+    }
+}
+
 /// IEEE half (binary16) bits to Float, exact for every value (subnormals, inf, NaN).
 @inline(__always)
 func halfToFloat(_ h: UInt16) -> Float {

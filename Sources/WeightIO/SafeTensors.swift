@@ -39,8 +39,10 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case byteSizeMismatch(file: String, tensor: String, expected: Int, actual: Int)
     /// File longer than header + buffer.
     case trailingBytes(file: String, extra: Int)
-    /// File shorter than header + buffer.
-    case truncatedBuffer(file: String, expectedSize: Int, fileSize: Int)
+    /// File shorter than header + buffer: `tensor` is the first whose bytes run past the end.
+    case truncatedBuffer(file: String, tensor: String, expectedSize: Int, fileSize: Int)
+    /// Reading a tensor's bytes failed after the header was accepted (I/O error, file shrank).
+    case readFailed(file: String, tensor: String, reason: String)
     case invalidWrite(file: String, reason: String)
     case writeFailed(file: String, reason: String)
 
@@ -65,7 +67,8 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
         case let .shapeOverflow(f, t, s): return "\(f): tensor \"\(t)\": element count of shape \(s) overflows"
         case let .byteSizeMismatch(f, t, e, a): return "\(f): tensor \"\(t)\": shape and dtype need \(e) bytes, data_offsets span \(a)"
         case let .trailingBytes(f, x): return "\(f): \(x) trailing bytes after the last tensor"
-        case let .truncatedBuffer(f, e, s): return "\(f): truncated: header and tensors need \(e) bytes, file has \(s)"
+        case let .truncatedBuffer(f, t, e, s): return "\(f): truncated: tensor \"\(t)\" needs bytes up to \(e), the file has \(s)"
+        case let .readFailed(f, t, r): return "\(f): tensor \"\(t)\": cannot read its bytes: \(r)"
         case let .invalidWrite(f, r): return "\(f): cannot write: \(r)"
         case let .writeFailed(f, r): return "\(f): write failed: \(r)"
         }
@@ -92,13 +95,34 @@ public struct SafeTensorsFile {
 
     /// Parses and validates in-memory bytes; `source` names them in errors.
     public init(data: Data, source: String = "<memory>") throws {
-        let f = source
-        let size = data.count
         let base = data.startIndex
+        let layout = try SafeTensorsLayout(size: data.count, file: source) { r in [UInt8](data[(base + r.lowerBound)..<(base + r.upperBound)]) }
+        var tensors: [String: StoredTensor] = [:]
+        for t in layout.tensors {
+            let slice = data[(base + layout.bufferStart + t.begin)..<(base + layout.bufferStart + t.end)]
+            tensors[t.name] = try StoredTensor(dtype: t.dtype, shape: t.shape, bytes: slice)
+        }
+        self.metadata = layout.metadata
+        self.tensors = tensors
+    }
+}
+
+/// The validated layout of a safetensors file (its header checked against the file size), read
+/// through `read` (byte ranges of the file) so that a file can be checked without reading its
+/// tensors: `SafeTensorsFile` (bytes in memory) and `SafeTensorsReader` (streamed) share it.
+struct SafeTensorsLayout {
+    struct Entry { let name: String; let dtype: DType; let shape: [Int]; let begin: Int; let end: Int }
+    let metadata: [String: String]
+    /// In offset order; `begin`/`end` relative to `bufferStart`.
+    let tensors: [Entry]
+    /// 8 + header length.
+    let bufferStart: Int
+
+    init(size: Int, file f: String, read: (Range<Int>) throws -> [UInt8]) throws {
         // 1. length prefix
         guard size >= 8 else { throw SafeTensorsError.headerTooSmall(file: f, fileSize: size) }
         var n64: UInt64 = 0
-        for k in 0..<8 { n64 |= UInt64(data[base + k]) << (8 * UInt64(k)) }
+        for (k, b) in try read(0..<8).enumerated() { n64 |= UInt64(b) << (8 * UInt64(k)) }
         // 2. limit, 3. within file
         guard n64 <= 100_000_000 else { throw SafeTensorsError.headerTooLarge(file: f, headerLength: n64) }
         let n = Int(n64)
@@ -107,7 +131,7 @@ public struct SafeTensorsFile {
             throw SafeTensorsError.invalidHeaderLength(file: f, headerLength: n64, fileSize: size)
         }
         // 4. UTF-8 JSON object
-        let headerBytes = [UInt8](data[(base + 8)..<(base + bufferStart)])
+        let headerBytes = try read(8..<bufferStart)
         guard String(bytes: headerBytes, encoding: .utf8) != nil else { throw SafeTensorsError.headerNotUTF8(file: f) }
         guard headerBytes.first == UInt8(ascii: "{") else { throw SafeTensorsError.headerNotObject(file: f) }
         let json: JSONValue
@@ -120,7 +144,7 @@ public struct SafeTensorsFile {
         guard case let .object(entries) = json else { throw SafeTensorsError.headerNotObject(file: f) }
 
         var metadata: [String: String] = [:]
-        var infos: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
+        var infos: [Entry] = []
         for (name, value) in entries {
             if name == "__metadata__" {
                 guard case let .object(items) = value else {
@@ -158,15 +182,12 @@ public struct SafeTensorsFile {
         // 7. buffer covers the rest of the file exactly (offsets are <= 2^48, no overflow here)
         let expected = bufferStart + previousEnd
         if expected < size { throw SafeTensorsError.trailingBytes(file: f, extra: size - expected) }
-        if expected > size { throw SafeTensorsError.truncatedBuffer(file: f, expectedSize: expected, fileSize: size) }
-
-        var tensors: [String: StoredTensor] = [:]
-        for t in infos {
-            let slice = data[(base + bufferStart + t.begin)..<(base + bufferStart + t.end)]
-            tensors[t.name] = try StoredTensor(dtype: t.dtype, shape: t.shape, bytes: slice)
+        if expected > size, let first = infos.first(where: { bufferStart + $0.end > size }) {
+            throw SafeTensorsError.truncatedBuffer(file: f, tensor: first.name, expectedSize: bufferStart + first.end, fileSize: size)
         }
         self.metadata = metadata
-        self.tensors = tensors
+        self.tensors = infos
+        self.bufferStart = bufferStart
     }
 
     /// Largest dim/offset allowed by the schema (2^48 - 1).
@@ -179,8 +200,7 @@ public struct SafeTensorsFile {
         return x
     }
 
-    private static func parseEntry(name: String, value: JSONValue, file f: String) throws
-        -> (name: String, dtype: DType, shape: [Int], begin: Int, end: Int) {
+    private static func parseEntry(name: String, value: JSONValue, file f: String) throws -> Entry {
         guard case let .object(fields) = value else {
             throw SafeTensorsError.invalidTensorEntry(file: f, tensor: name, reason: "expected an object, found \(value.kind)")
         }
@@ -223,7 +243,7 @@ public struct SafeTensorsFile {
         guard end >= begin else {
             throw SafeTensorsError.invalidOffsets(file: f, tensor: name, reason: "END \(end) < BEGIN \(begin)")
         }
-        return (name, dtype, shape, begin, end)
+        return Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end)
     }
 }
 

@@ -46,30 +46,17 @@ public struct StoredTensor: Equatable, Sendable {
     /// Every element converted to Float (integers and bools by value; F64 rounded to nearest).
     public func floats() throws -> [Float] {
         let n = elementCount
-        return bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Float] in
-            switch dtype {
-            case .F32:
-                #if _endian(little)
-                return [Float](unsafeUninitializedCapacity: n) { buf, count in
-                    if n > 0 { UnsafeMutableRawPointer(buf.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: n * 4) }
-                    count = n
-                }
-                #else
-                return (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-                #endif
-            case .F64: return (0..<n).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) }
-            case .F16: return (0..<n).map { halfToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
-            case .BF16: return (0..<n).map { bfloat16ToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
-            case .I64: return (0..<n).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
-            case .I32: return (0..<n).map { Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
-            case .I16: return (0..<n).map { Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self))) }
-            case .U64: return (0..<n).map { Float(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
-            case .U32: return (0..<n).map { Float(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-            case .U16: return (0..<n).map { Float(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
-            case .I8: return (0..<n).map { Float(Int8(bitPattern: raw[$0])) }
-            case .U8: return (0..<n).map { Float(raw[$0]) }
-            case .BOOL: return (0..<n).map { raw[$0] != 0 ? 1 : 0 }
-            }
+        return [Float](unsafeUninitializedCapacity: n) { buf, count in
+            try? read(into: buf)
+            count = n
+        }
+    }
+
+    /// Writes every element, converted as by `floats()`, into `out` (exactly `elementCount` long).
+    public func read(into out: UnsafeMutableBufferPointer<Float>) throws {
+        precondition(out.count == elementCount, "StoredTensor.read: \(out.count) floats for shape \(shape)")
+        bytes.withUnsafeBytes { raw in
+            if out.count > 0 { DType.convert(raw, dtype, into: out.baseAddress!, count: out.count) }
         }
     }
 

@@ -81,6 +81,8 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertTrue(matches(st), "\(label): got \(st)", line: line)
         XCTAssertTrue(st.description.contains(url.path), "\(label): message must name the file: \(st)", line: line)
         XCTAssertFalse(st.description.contains("\n"), "\(label): one line", line: line)
+        let streamed = thrownError({ try SafeTensorsReader(contentsOf: url) }, line: line)
+        XCTAssertEqual(streamed as? SafeTensorsError, st, "\(label): the streamed reader refuses it alike", line: line)
     }
 
     private let one = #""a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#

@@ -66,7 +66,7 @@ public struct BertFamily: TextFamily {
     }
 
     public func makeBackbone(_ config: FamilyConfig, context: MainNetContext, rng: inout SeededGenerator) throws -> MainNetBackbone {
-        BertModel(config: try bertConfig(config, context: context), seed: rng.next())
+        BertModel(config: try bertConfig(config, context: context), seed: rng.next(), initialize: !context.weightsFollow)
     }
 
     public var weightNaming: WeightNaming {

@@ -13,11 +13,12 @@ public final class BertModel: TransformerEncoder {
     private var pooledCached = false
 
     /// A model with HF-style random init (normal(0, 0.02)), seeded; load weights to use it.
-    public init(config: BertConfig, seed: UInt64 = 0) {
+    /// `initialize` false leaves the encoder blocks' weights unset (only for a load that follows).
+    public init(config: BertConfig, seed: UInt64 = 0, initialize: Bool = true) {
         self.config = config
         var rng = SeededGenerator(seed: seed).derived("pooler")
         pooler = Linear(inFeatures: config.hiddenSize, outFeatures: config.hiddenSize, rng: &rng)
-        super.init(shape: config.encoderShape, layerPrefix: "encoder.layer", names: .bert, seed: seed)
+        super.init(shape: config.encoderShape, layerPrefix: "encoder.layer", names: .bert, seed: seed, initialize: initialize)
         hfInitialize(scoped("pooler.dense", pooler.namedParameters()), rng: &rng)
     }
 
@@ -34,6 +35,11 @@ public final class BertModel: TransformerEncoder {
     override func features(_ hidden: Tensor, cache: Bool) -> Tensor {
         pooledCached = cache
         return poolerActivation.forward(pooler.forward(TransformerEncoder.cls(hidden)))
+    }
+
+    override func features(cls: Tensor) -> Tensor {
+        pooledCached = false
+        return poolerActivation.forward(pooler.forward(cls))
     }
 
     override func featuresBackward(_ dFeatures: Tensor, batch b: Int, length t: Int) -> Tensor {

@@ -45,7 +45,7 @@ public struct DistilBertFamily: TextFamily {
     public func defaultAttachPoint(_ config: FamilyConfig) throws -> String { grammar.name(afterBlock: 0) }
 
     public func makeBackbone(_ config: FamilyConfig, context: MainNetContext, rng: inout SeededGenerator) throws -> MainNetBackbone {
-        DistilBertModel(config: try distilBertConfig(config, context: context), seed: rng.next())
+        DistilBertModel(config: try distilBertConfig(config, context: context), seed: rng.next(), initialize: !context.weightsFollow)
     }
 
     public var weightNaming: WeightNaming {

@@ -10,9 +10,10 @@ public final class DistilBertModel: TransformerEncoder {
     public let config: DistilBertConfig
 
     /// A model with HF-style random init (normal(0, 0.02)), seeded; load weights to use it.
-    public init(config: DistilBertConfig, seed: UInt64 = 0) {
+    /// `initialize` false leaves the encoder weights unset (only for a load that follows).
+    public init(config: DistilBertConfig, seed: UInt64 = 0, initialize: Bool = true) {
         self.config = config
-        super.init(shape: config.encoderShape, layerPrefix: "transformer.layer", names: .distilBert, seed: seed)
+        super.init(shape: config.encoderShape, layerPrefix: "transformer.layer", names: .distilBert, seed: seed, initialize: initialize)
     }
 
     override var weightNaming: WeightNaming { DistilBertFamily().weightNaming }

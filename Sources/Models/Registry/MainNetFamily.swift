@@ -21,6 +21,10 @@ public struct MainNetContext: Sendable {
     public var vocabSize: Int?
     /// Outputs of the head and the SideNets (1 = one sigmoid logit).
     public var outputs: Int
+    /// The caller loads every backbone weight right after building it (a weight file): a family
+    /// may then skip drawing its random init (the text encoders do: ~300 M normal draws for
+    /// BERT-large). Not part of `init`: false unless set.
+    public var weightsFollow = false
 
     public init(inputSize: Int = 32, sequenceLength: Int = 64, vocabSize: Int? = nil, outputs: Int) {
         self.inputSize = inputSize; self.sequenceLength = sequenceLength

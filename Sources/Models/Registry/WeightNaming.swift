@@ -22,8 +22,8 @@ public struct WeightNaming: Sendable {
     }
 
     /// The file's tensors under the model's names. Two file keys mapping to one name is an error.
-    public func mapped(_ stored: [String: StoredTensor], source: String) throws -> [String: StoredTensor] {
-        var out: [String: StoredTensor] = [:]
+    public func mapped<T>(_ stored: [String: T], source: String) throws -> [String: T] {
+        var out: [String: T] = [:]
         var origin: [String: String] = [:]
         for key in stored.keys.sorted() {
             var k = key
@@ -44,6 +44,13 @@ public struct WeightNaming: Sendable {
     @discardableResult
     public func load(_ stored: [String: StoredTensor], into backbone: Module, source: String) throws -> StateDictLoadReport {
         try loadStateDict(into: backbone, stored: try mapped(stored, source: source), source: source,
+                          options: StateDictLoadOptions(ignoredPrefixes: ignoredPrefixes))
+    }
+
+    /// As `load(_:into:source:)` for tensors read on demand (`WeightFile.open`).
+    @discardableResult
+    public func load(_ streamed: [String: StreamedTensor], into backbone: Module, source: String) throws -> StateDictLoadReport {
+        try loadStateDict(into: backbone, streamed: try mapped(streamed, source: source), source: source,
                           options: StateDictLoadOptions(ignoredPrefixes: ignoredPrefixes))
     }
 

@@ -77,6 +77,13 @@ public protocol MainNetBackbone: Module {
     func reseedDropout(_ rng: SeededGenerator)
     /// Whether unit 0's backward computes the input gradient (images; off by default).
     var computesInputGradient: Bool { get set }
+    /// An eval-only pass giving exactly what the feature cache stores (the SideNet inputs after
+    /// `attachUnits` and the head input), or nil to run the units one by one (the default).
+    func cacheFeatures(_ x: MainNetActivation, attachUnits: [Int]) throws -> (attach: [Tensor], head: Tensor)?
+}
+
+extension MainNetBackbone {
+    public func cacheFeatures(_ x: MainNetActivation, attachUnits: [Int]) throws -> (attach: [Tensor], head: Tensor)? { nil }
 }
 
 extension MainNetBackbone {

@@ -122,6 +122,7 @@ public final class SideNetModel: Module {
     /// One backbone pass giving what the `heads` regime caches: every SideNet's input (in
     /// `attachUnits` order) and the head input.
     public func cacheFeatures(_ x: MainNetActivation, mode: Mode = .eval) throws -> (attach: [Tensor], features: Tensor) {
+        if mode == .eval, let f = try backbone.cacheFeatures(x, attachUnits: attachUnits) { return (f.attach, f.head) }
         var attach = [Tensor?](repeating: nil, count: sideNets.count)
         var a = x
         for u in 0..<units {

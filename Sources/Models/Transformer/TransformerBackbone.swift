@@ -58,6 +58,13 @@ extension TransformerEncoder: MainNetBackbone {
 
     public func clearCaches() { for l in layers { l.clearCache() } }
 
+    /// Eval-only: `inferenceFeatures` (no caches; the last block on [CLS] rows only). Unit u >= 1
+    /// is block u-1; an attach at unit 0 (the embeddings) takes the unit-by-unit path.
+    public func cacheFeatures(_ x: MainNetActivation, attachUnits: [Int]) throws -> (attach: [Tensor], head: Tensor)? {
+        guard attachUnits.allSatisfy({ $0 >= 1 }), let ids = x.tokenIDs, let mask = x.mask else { return nil }
+        return try inferenceFeatures(try TokenBatch(ids: ids, mask: mask), attachLayers: attachUnits.map { $0 - 1 })
+    }
+
     public func reseedDropout(_ generator: SeededGenerator) { rng = generator }
 
     public var computesInputGradient: Bool {

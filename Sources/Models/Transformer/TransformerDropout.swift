@@ -28,14 +28,14 @@ enum TransformerDropout {
 /// HF-style init (BertPreTrainedModel._init_weights): Linear and Embedding weights ~ N(0, 0.02),
 /// biases 0, LayerNorm weight 1 / bias 0. Only matters for tests and from-scratch models.
 func hfInitialize(_ params: [(String, Parameter)], rng: inout SeededGenerator) {
+    // in place (the storage may be uninitialised): the values of `Tensor.normal(std: 0.02)`
+    let mean: Float = 0, std: Float = 0.02
     for (name, p) in params {
         let isNorm = name.contains("LayerNorm") || name.contains("layer_norm")
-        if isNorm {
-            p.value = name.hasSuffix("weight") ? Tensor(shape: p.shape, repeating: 1) : Tensor(zeros: p.shape)
-        } else if name.hasSuffix("bias") {
-            p.value = Tensor(zeros: p.shape)
-        } else {
-            p.value = Tensor.normal(p.shape, std: 0.02, rng: &rng)
+        let fill: Float? = isNorm ? (name.hasSuffix("weight") ? 1 : 0) : (name.hasSuffix("bias") ? 0 : nil)
+        p.value.data.withUnsafeMutableBufferPointer { buf in
+            if let fill { buf.update(repeating: fill); return }
+            for i in 0..<buf.count { buf[i] = mean + std * rng.nextNormal() }
         }
     }
 }

@@ -27,15 +27,16 @@ public class TransformerEncoder: Module {
     private var restFrom: Int? = nil        // first block run by the pending rest pass
     var restB = 0, restT = 0
 
-    init(shape: TransformerShape, layerPrefix: String, names: TransformerLayerNames, seed: UInt64) {
+    /// `initialize` false skips the HF init: the blocks' weights stay unset until a load writes them.
+    init(shape: TransformerShape, layerPrefix: String, names: TransformerLayerNames, seed: UInt64, initialize: Bool = true) {
         self.shape = shape
         self.layerPrefix = layerPrefix
         var init_ = SeededGenerator(seed: seed)
         embeddings = TransformerEmbeddings(shape: shape, rng: &init_)
-        layers = (0..<shape.layers).map { _ in TransformerLayer(shape: shape, names: names, rng: &init_) }
+        layers = (0..<shape.layers).map { _ in TransformerLayer(shape: shape, names: names) }
         rng = SeededGenerator(seed: seed).derived("dropout")
         var hf = SeededGenerator(seed: seed).derived("init")
-        hfInitialize(namedParameters(), rng: &hf)
+        if initialize { hfInitialize(namedParameters(), rng: &hf) }
     }
 
     /// How published (HF) weight files name this encoder's tensors (set by each family).
@@ -113,6 +114,9 @@ public class TransformerEncoder: Module {
 
     /// Model-specific features from the last hidden states (overridden by BERT's pooler).
     func features(_ hidden: Tensor, cache: Bool) -> Tensor { TransformerEncoder.cls(hidden) }
+
+    /// The same features from the last [CLS] states [B, D] alone (eval; overridden by BERT).
+    func features(cls: Tensor) -> Tensor { cls }
 
     /// d(features) [B, D] -> d(last hidden) [B, T, D] (overridden by BERT's pooler).
     func featuresBackward(_ dFeatures: Tensor, batch b: Int, length t: Int) -> Tensor {

@@ -42,17 +42,21 @@ final class TransformerLayer: Module {
     private var attnOutMask: [Float]? = nil
     private var ffnOutMask: [Float]? = nil
 
-    init(shape s: TransformerShape, names: TransformerLayerNames, rng: inout SeededGenerator) {
+    init(shape s: TransformerShape, names: TransformerLayerNames) {
         self.names = names
         dim = s.hidden; heads = s.heads; headDim = s.hidden / s.heads; inner = s.intermediate
         hiddenDropout = s.hiddenDropout; attentionDropout = s.attentionDropout
-        query = Linear(inFeatures: dim, outFeatures: dim, rng: &rng)
-        key = Linear(inFeatures: dim, outFeatures: dim, rng: &rng)
-        value = Linear(inFeatures: dim, outFeatures: dim, rng: &rng)
-        attentionOut = Linear(inFeatures: dim, outFeatures: dim, rng: &rng)
+        // Storage only: the encoder's `hfInitialize` (or a weight load) writes every element.
+        func linear(_ i: Int, _ o: Int) -> Linear {
+            Linear(weight: Tensor(uninitializedShape: [o, i]), bias: Tensor(uninitializedShape: [o]))
+        }
+        query = linear(dim, dim)
+        key = linear(dim, dim)
+        value = linear(dim, dim)
+        attentionOut = linear(dim, dim)
         attentionNorm = LayerNorm(dim: dim, eps: s.eps)
-        ffnIn = Linear(inFeatures: dim, outFeatures: inner, rng: &rng)
-        ffnOut = Linear(inFeatures: inner, outFeatures: dim, rng: &rng)
+        ffnIn = linear(dim, inner)
+        ffnOut = linear(inner, dim)
         outputNorm = LayerNorm(dim: dim, eps: s.eps)
         attention = ScaledDotProductAttention(heads: heads, dropout: attentionDropout)
     }

@@ -8,11 +8,18 @@ import WeightIO
 // is strict (`ModelError` naming the key and both shapes).
 
 extension TransformerEncoder {
-    /// Loads weights from an HF file (`model.safetensors` or `pytorch_model.bin`, detected by
-    /// content through `WeightFile.load`). Returns warnings (ignored head tensors).
+    /// Loads weights from an HF file (`model.safetensors`, streamed, or `pytorch_model.bin`,
+    /// detected by content through `WeightFile.open`). Returns warnings (ignored head tensors).
     @discardableResult
     public func loadWeights(contentsOf url: URL) throws -> [String] {
-        try loadWeights(try WeightFile.load(url), source: url.lastPathComponent)
+        try loadWeights(try WeightFile.open(url), source: url.lastPathComponent)
+    }
+
+    /// Loads HF-named tensors read on demand (`WeightFile.open`). Returns one warning per skipped task head.
+    @discardableResult
+    public func loadWeights(_ streamed: [String: StreamedTensor], source: String) throws -> [String] {
+        let naming = weightNaming
+        return naming.warnings(try naming.load(streamed, into: self, source: source), source: source)
     }
 
     /// Loads HF-named stored tensors. Returns one warning per skipped task head.
