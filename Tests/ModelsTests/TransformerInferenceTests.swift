@@ -10,6 +10,11 @@ import Models
 /// forward, the last block on [CLS] rows only within 1e-5 (relative) of the full forward, on
 /// ragged (padded) batches; and against transformers' own numbers on the fixtures.
 final class TransformerInferenceTests: XCTestCase {
+    private var savedMinimum = 0
+    // the [CLS]-only block on these small configs too (by default they take the full block)
+    override func setUp() { savedMinimum = TransformerEncoder.clsOnlyMinimumWork; TransformerEncoder.clsOnlyMinimumWork = 0 }
+    override func tearDown() { TransformerEncoder.clsOnlyMinimumWork = savedMinimum }
+
     /// Sentences of lengths 1...12 (padded to 12), random ids.
     private func raggedBatch(vocab: Int, seed: UInt64) throws -> TokenBatch {
         var rng = SeededGenerator(seed: seed)
@@ -72,6 +77,20 @@ final class TransformerInferenceTests: XCTestCase {
             let direct = try enc.inferenceFeatures(batch, attachLayers: [0])
             XCTAssertEqual(head.data, direct.head.data, "\(name): cacheFeatures runs inferenceFeatures")
         }
+    }
+
+    /// Below `clsOnlyMinimumWork` (the default, for a small model) every feature is bit-identical
+    /// to the full forward's.
+    func testSmallModelsKeepTheFullLastBlockBitIdentical() throws {
+        TransformerEncoder.clsOnlyMinimumWork = savedMinimum
+        let cfg = BertConfig(hiddenSize: 64, numHiddenLayers: 3, numAttentionHeads: 4, intermediateSize: 96,
+                             maxPositionEmbeddings: 16, vocabSize: 50)
+        let enc = BertModel(config: cfg, seed: 9)
+        let batch = try raggedBatch(vocab: 50, seed: 5)
+        let fast = try enc.inferenceFeatures(batch, attachLayers: [2])
+        let full = try fullForward(enc, batch, attach: [2])
+        XCTAssertEqual(fast.attach[0].data.map(\.bitPattern), full.attach[0].data.map(\.bitPattern))
+        XCTAssertEqual(fast.head.data.map(\.bitPattern), full.head.data.map(\.bitPattern))
     }
 
     func testRejectsAttachOutsideTheBlocks() throws {
