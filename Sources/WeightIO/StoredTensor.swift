@@ -46,8 +46,8 @@ public struct StoredTensor: Equatable, Sendable {
     /// Every element converted to Float (integers and bools by value; F64 rounded to nearest).
     public func floats() throws -> [Float] {
         let n = elementCount
-        return [Float](unsafeUninitializedCapacity: n) { buf, count in
-            try? read(into: buf)
+        return try [Float](unsafeUninitializedCapacity: n) { buf, count in
+            try read(into: buf)
             count = n
         }
     }
