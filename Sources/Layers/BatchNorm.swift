@@ -118,8 +118,13 @@ public final class BatchNorm: Module {
             parallelFor(c) { r in
                 let lo = r.lowerBound
                 var sums = [Double](repeating: 0, count: r.count), means = [Float](repeating: 0, count: r.count)
+                let vec = BatchNormTuning.vectorRows ? (r.count / BatchNormRows.width) * BatchNormRows.width : 0
                 for i in 0..<n {
-                    for ch in r {
+                    for ch in stride(from: lo, to: lo + vec, by: BatchNormRows.width) {
+                        let s = BatchNormRows.sums(xb + (i * c + ch) * inner, inner: inner)
+                        for l in 0..<BatchNormRows.width { sums[ch - lo + l] += Double(s[l]) }
+                    }
+                    for ch in (lo + vec)..<r.upperBound {
                         let row = xb + (i * c + ch) * inner
                         var rs: Float = 0
                         for t in 0..<inner { rs += row[t] }
@@ -129,7 +134,12 @@ public final class BatchNorm: Module {
                 for ch in r { means[ch - lo] = Float(sums[ch - lo] / Double(count)) }
                 var sq = [Double](repeating: 0, count: r.count)
                 for i in 0..<n {
-                    for ch in r {
+                    for ch in stride(from: lo, to: lo + vec, by: BatchNormRows.width) {
+                        let mv = SIMD8<Float>(means[(ch - lo)..<(ch - lo + BatchNormRows.width)])
+                        let s = BatchNormRows.squares(xb + (i * c + ch) * inner, inner: inner, mean: mv)
+                        for l in 0..<BatchNormRows.width { sq[ch - lo + l] += Double(s[l]) }
+                    }
+                    for ch in (lo + vec)..<r.upperBound {
                         let row = xb + (i * c + ch) * inner, mf = means[ch - lo]
                         var rv: Float = 0
                         for t in 0..<inner { let d = row[t] - mf; rv += d * d }
@@ -184,8 +194,16 @@ public final class BatchNorm: Module {
             parallelFor(c) { r in
                 let lo = r.lowerBound
                 var s = [Double](repeating: 0, count: r.count), sx = [Double](repeating: 0, count: r.count)
+                let vec = BatchNormTuning.vectorRows ? (r.count / BatchNormRows.width) * BatchNormRows.width : 0
                 for i in 0..<n {
-                    for ch in r {
+                    for ch in stride(from: lo, to: lo + vec, by: BatchNormRows.width) {
+                        let o = (i * c + ch) * inner, w = BatchNormRows.width
+                        let mv = SIMD8<Float>(mean[ch..<(ch + w)]), sv = SIMD8<Float>(invStd[ch..<(ch + w)])
+                        let (rs, rx) = BatchNormRows.gradientSums(d: db + o, x: xb + o, y: yb.map { $0 + o },
+                                                                  inner: inner, mean: mv, invStd: sv)
+                        for l in 0..<w { s[ch - lo + l] += Double(rs[l]); sx[ch - lo + l] += Double(rx[l]) }
+                    }
+                    for ch in (lo + vec)..<r.upperBound {
                         let m = mean[ch], sd = invStd[ch], o = (i * c + ch) * inner
                         var rs: Float = 0, rx: Float = 0
                         if let yb {
@@ -208,7 +226,14 @@ public final class BatchNorm: Module {
         dx.data.withUnsafeMutableBufferPointer { px in
             let dp = pd.baseAddress!, xp = ph.baseAddress!, op = px.baseAddress!
             let yb = mask == nil ? nil : pm.baseAddress
+            let vector = train && BatchNormTuning.vectorRows
+            let ks = vector ? (0..<c).map { gammas[$0] * invStd[$0] / count } : []
             parallelFor(n * c, minChunk: Swift.max(1, 16384 / Swift.max(1, inner))) { r in
+                if vector {
+                    BatchNormRows.trainInputGradient(rows: r, c: c, inner: inner, d: dp, x: xp, y: yb, out: op,
+                                                     k: ks, count: count, a: sumD, m: mean, s: invStd, b: sumDX)
+                    return
+                }
                 for i in r {
                     let ch = i % c, gamma = gammas[ch], s = invStd[ch], m = mean[ch]
                     let dr = dp + i * inner, xr = xp + i * inner, orow = op + i * inner
