@@ -135,7 +135,7 @@ public final class BatchNorm: Module {
                 var sq = [Double](repeating: 0, count: r.count)
                 for i in 0..<n {
                     for ch in stride(from: lo, to: lo + vec, by: BatchNormRows.width) {
-                        let mv = SIMD8<Float>(means[(ch - lo)..<(ch - lo + BatchNormRows.width)])
+                        let mv = means.withUnsafeBufferPointer { BatchNormRows.load($0.baseAddress! + ch - lo) }
                         let s = BatchNormRows.squares(xb + (i * c + ch) * inner, inner: inner, mean: mv)
                         for l in 0..<BatchNormRows.width { sq[ch - lo + l] += Double(s[l]) }
                     }
@@ -188,7 +188,9 @@ public final class BatchNorm: Module {
         let maskData = mask?.data ?? []
         d.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in maskData.withUnsafeBufferPointer { pm in
         sumD.withUnsafeMutableBufferPointer { psd in sumDX.withUnsafeMutableBufferPointer { psx in
+        mean.withUnsafeBufferPointer { pmean in invStd.withUnsafeBufferPointer { pinv in
             let (db, xb, sdb, sxb) = (pd.baseAddress!, px.baseAddress!, psd.baseAddress!, psx.baseAddress!)
+            let (mb, ib) = (pmean.baseAddress!, pinv.baseAddress!)
             let yb = mask == nil ? nil : pm.baseAddress
             // images outer, the chunk's channels inner (one forward sweep through memory)
             parallelFor(c) { r in
@@ -198,7 +200,7 @@ public final class BatchNorm: Module {
                 for i in 0..<n {
                     for ch in stride(from: lo, to: lo + vec, by: BatchNormRows.width) {
                         let o = (i * c + ch) * inner, w = BatchNormRows.width
-                        let mv = SIMD8<Float>(mean[ch..<(ch + w)]), sv = SIMD8<Float>(invStd[ch..<(ch + w)])
+                        let mv = BatchNormRows.load(mb + ch), sv = BatchNormRows.load(ib + ch)
                         let (rs, rx) = BatchNormRows.gradientSums(d: db + o, x: xb + o, y: yb.map { $0 + o },
                                                                   inner: inner, mean: mv, invStd: sv)
                         for l in 0..<w { s[ch - lo + l] += Double(rs[l]); sx[ch - lo + l] += Double(rx[l]) }
@@ -216,7 +218,7 @@ public final class BatchNorm: Module {
                 }
                 for ch in r { sdb[ch] = Float(s[ch - lo]); sxb[ch] = Float(sx[ch - lo]) }
             }
-        } } } } }
+        } } } } } } }
         if !weight.frozen { for ch in 0..<c { weight.grad.data[ch] += sumDX[ch] } }
         if !bias.frozen { for ch in 0..<c { bias.grad.data[ch] += sumD[ch] } }
         var dx = Tensor(uninitializedShape: x.shape)

@@ -111,7 +111,16 @@ enum BatchNormRows {
         if inner < width {
             while i + width <= r.upperBound {
                 var kv = SIMD8<Float>(), av = kv, mv = kv, sv = kv, bv = kv
-                for l in 0..<width { let ch = (i + l) % c; kv[l] = k[ch]; av[l] = a[ch]; mv[l] = m[ch]; sv[l] = s[ch]; bv[l] = b[ch] }
+                let ch0 = i % c
+                if ch0 + width <= c {   // eight channels in a row: contiguous per-channel values
+                    k.withUnsafeBufferPointer { kv = load($0.baseAddress! + ch0) }
+                    a.withUnsafeBufferPointer { av = load($0.baseAddress! + ch0) }
+                    m.withUnsafeBufferPointer { mv = load($0.baseAddress! + ch0) }
+                    s.withUnsafeBufferPointer { sv = load($0.baseAddress! + ch0) }
+                    b.withUnsafeBufferPointer { bv = load($0.baseAddress! + ch0) }
+                } else {
+                    for l in 0..<width { let ch = (i + l) % c; kv[l] = k[ch]; av[l] = a[ch]; mv[l] = m[ch]; sv[l] = s[ch]; bv[l] = b[ch] }
+                }
                 let o = i * inner
                 inputGradientRows(d: d + o, x: x + o, y: y.map { $0 + o }, out: out + o, inner: inner,
                                   k: kv, count: count, a: av, m: mv, s: sv, b: bv)
