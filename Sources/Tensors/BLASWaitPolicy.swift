@@ -11,11 +11,12 @@ import Glibc
 /// its threads (at load time), so its environment is re-read and its threads restarted once,
 /// before the first kernel runs (from `Threads`); an OpenBLAS without these entry points is left
 /// as it is. Same GEMM results either way (only the idle wait changes).
-enum BLASWaitPolicy {
+public enum BLASWaitPolicy {
     /// log2 of the spin time in TSC cycles (OpenBLAS clamps it to 4...30).
-    static let spinLog2 = 18
+    public static let spinLog2 = 18
 
-    static let applied: Bool = {
+    /// Whether the spin time was set here (false: a user's setting, or no such OpenBLAS).
+    public static let applied: Bool = {
         #if os(Linux)
         guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil,
               let handle = dlopen(nil, RTLD_NOW),
