@@ -178,7 +178,10 @@ public final class BatchNorm: Module {
             d = Tensor(uninitializedShape: dOut.shape)
             dOut.data.withUnsafeBufferPointer { pg in y.data.withUnsafeBufferPointer { py in d.data.withUnsafeMutableBufferPointer { pd in
                 let gb = pg.baseAddress!, yb = py.baseAddress!, db = pd.baseAddress!
-                parallelFor(pd.count, minChunk: 65536) { r in for i in r { db[i] = yb[i] > 0 ? gb[i] : 0 } }
+                let vector = BatchNormTuning.vectorRows
+                parallelFor(pd.count, minChunk: 65536) { r in
+                    if vector { BatchNormRows.maskedCopy(d: gb, y: yb, out: db, r) } else { for i in r { db[i] = yb[i] > 0 ? gb[i] : 0 } }
+                }
             } } }
             mask = nil
         }

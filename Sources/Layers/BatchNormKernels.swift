@@ -3,10 +3,10 @@ import Tensors
 /// Switches for the BatchNorm training kernels (for A/B runs and the equality tests).
 public enum BatchNormTuning {
     /// Train-mode row sums (forward statistics, backward Σg and Σg·x̂) eight channel rows at a
-    /// time, one SIMD lane per row, and the backward dx pass in SIMD: the same operations in the
-    /// same order per value as the scalar loops (bit-identical; `FusedBatchNormTests`). The scalar
-    /// loops ran one dependent add chain per row, latency-bound, with a branch for the ReLU mask.
-    /// false: the scalar reference loops.
+    /// time, one SIMD lane per row; the backward dx pass and the ReLU-masked gradient in SIMD:
+    /// the same operations in the same order per value as the scalar loops (bit-identical;
+    /// `BatchNormKernelTests`). The scalar loops ran one dependent add chain per row,
+    /// latency-bound, with a branch for the ReLU mask. false: the scalar reference loops.
     nonisolated(unsafe) public static var vectorRows = true
 }
 
@@ -133,5 +133,16 @@ enum BatchNormRows {
                              k: k[ch], count: count, a: a[ch], m: m[ch], s: s[ch], b: b[ch])
             i += 1
         }
+    }
+
+    /// out[i] = y[i] > 0 ? d[i] : 0 for i in r (the ReLU-masked gradient), SIMD with a scalar tail.
+    static func maskedCopy(d: UnsafePointer<Float>, y: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, _ r: Range<Int>) {
+        var i = r.lowerBound
+        while i + width <= r.upperBound {
+            let o = load(d + i).replacing(with: 0, where: .!(load(y + i) .> 0))
+            UnsafeMutableRawPointer(out + i).storeBytes(of: o, as: SIMD8<Float>.self)
+            i += width
+        }
+        while i < r.upperBound { out[i] = y[i] > 0 ? d[i] : 0; i += 1 }
     }
 }
