@@ -10,23 +10,29 @@
 
 // MARK: dispatch
 
-static int hk_portable_forced = 0;
-static int hk_avx2_state = -1;
+static int hk_level_cap = 2;
+static int hk_cpu_level = -1;
 
-int hk_uses_avx2(void) {
-    if (hk_portable_forced) return 0;
+/// 2: AVX-512F+VL (with AVX2, FMA, F16C), 1: AVX2+FMA+F16C, 0: portable; capped by hk_force_level.
+int hk_level(void) {
 #if defined(__x86_64__)
-    if (hk_avx2_state < 0) {
+    if (hk_cpu_level < 0) {
         __builtin_cpu_init();
-        hk_avx2_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+        hk_cpu_level = avx512 ? 2 : avx2 ? 1 : 0;
     }
-    return hk_avx2_state;
+    return hk_cpu_level < hk_level_cap ? hk_cpu_level : hk_level_cap;
 #else
     return 0;
 #endif
 }
 
-void hk_force_portable(int on) { hk_portable_forced = on; }
+int hk_uses_avx2(void) { return hk_level() >= 1; }
+
+void hk_force_portable(int on) { hk_level_cap = on ? 0 : 2; }
+
+void hk_force_level(int cap) { hk_level_cap = cap < 0 ? 2 : cap; }
 
 // MARK: shared helpers
 
@@ -76,7 +82,9 @@ void hk_rows_linear_forward(const void *rows, int dtype, long cols, const long *
     if (n <= 0 || out <= 0) return;
     const char **xr = hk_row_pointers(rows, dtype, cols, idx, n);
 #if defined(__x86_64__)
-    if (hk_uses_avx2()) hk_fwd_avx2(xr, dtype == HK_F16, cols, n, w, bias, out, y);
+    int level = hk_level();
+    if (level == 2) hk_fwd_avx512(xr, dtype == HK_F16, cols, n, w, bias, out, y);
+    else if (level == 1) hk_fwd_avx2(xr, dtype == HK_F16, cols, n, w, bias, out, y);
     else
 #endif
         fwd_portable(xr, dtype == HK_F16, cols, n, w, bias, out, y);
@@ -90,7 +98,9 @@ void hk_rows_linear_weight_grad(const void *rows, int dtype, long cols, const lo
     if (out <= 0 || k1 <= k0) return;
     const char **xr = hk_row_pointers(rows, dtype, cols, idx, n);
 #if defined(__x86_64__)
-    if (hk_uses_avx2()) hk_wgrad_avx2(xr, dtype == HK_F16, cols, n, dy, out, dw, accumulate, k0, k1);
+    int level = hk_level();
+    if (level == 2) hk_wgrad_avx512(xr, dtype == HK_F16, cols, n, dy, out, dw, accumulate, k0, k1);
+    else if (level == 1) hk_wgrad_avx2(xr, dtype == HK_F16, cols, n, dy, out, dw, accumulate, k0, k1);
     else
 #endif
         wgrad_portable(xr, dtype == HK_F16, cols, n, dy, out, dw, accumulate, k0, k1);

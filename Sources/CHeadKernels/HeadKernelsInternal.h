@@ -47,6 +47,10 @@ static inline void adam_one(float *p, const float *g, float *m, float *v, long i
 void hk_fwd_avx2(const char **xr, int f16, long cols, long n, const float *w, const float *bias, long out, float *y);
 void hk_wgrad_avx2(const char **xr, int f16, long cols, long n, const float *dy, long out, float *dw, int acc,
                    long k0, long k1);
+void hk_fwd_avx512(const char **xr, int f16, long cols, long n, const float *w, const float *bias, long out,
+                   float *y);
+void hk_wgrad_avx512(const char **xr, int f16, long cols, long n, const float *dy, long out, float *dw, int acc,
+                     long k0, long k1);
 long hk_adam_avx2(float *p, const float *g, float *m, float *v, long n, float wd, float w1, float beta2,
                   float w2, float bias2Sqrt, float eps, float negStep);
 #endif

@@ -118,8 +118,13 @@ public final class BatchNorm: Module {
             parallelFor(c) { r in
                 let lo = r.lowerBound
                 var sums = [Double](repeating: 0, count: r.count), means = [Float](repeating: 0, count: r.count)
+                let vec = BatchNormTuning.vectorRows ? (r.count / BatchNormRows.width) * BatchNormRows.width : 0
                 for i in 0..<n {
-                    for ch in r {
+                    for ch in stride(from: lo, to: lo + vec, by: BatchNormRows.width) {
+                        let s = BatchNormRows.sums(xb + (i * c + ch) * inner, inner: inner)
+                        for l in 0..<BatchNormRows.width { sums[ch - lo + l] += Double(s[l]) }
+                    }
+                    for ch in (lo + vec)..<r.upperBound {
                         let row = xb + (i * c + ch) * inner
                         var rs: Float = 0
                         for t in 0..<inner { rs += row[t] }
@@ -129,7 +134,12 @@ public final class BatchNorm: Module {
                 for ch in r { means[ch - lo] = Float(sums[ch - lo] / Double(count)) }
                 var sq = [Double](repeating: 0, count: r.count)
                 for i in 0..<n {
-                    for ch in r {
+                    for ch in stride(from: lo, to: lo + vec, by: BatchNormRows.width) {
+                        let mv = means.withUnsafeBufferPointer { BatchNormRows.load($0.baseAddress! + ch - lo) }
+                        let s = BatchNormRows.squares(xb + (i * c + ch) * inner, inner: inner, mean: mv)
+                        for l in 0..<BatchNormRows.width { sq[ch - lo + l] += Double(s[l]) }
+                    }
+                    for ch in (lo + vec)..<r.upperBound {
                         let row = xb + (i * c + ch) * inner, mf = means[ch - lo]
                         var rv: Float = 0
                         for t in 0..<inner { let d = row[t] - mf; rv += d * d }
@@ -168,7 +178,10 @@ public final class BatchNorm: Module {
             d = Tensor(uninitializedShape: dOut.shape)
             dOut.data.withUnsafeBufferPointer { pg in y.data.withUnsafeBufferPointer { py in d.data.withUnsafeMutableBufferPointer { pd in
                 let gb = pg.baseAddress!, yb = py.baseAddress!, db = pd.baseAddress!
-                parallelFor(pd.count, minChunk: 65536) { r in for i in r { db[i] = yb[i] > 0 ? gb[i] : 0 } }
+                let vector = BatchNormTuning.vectorRows
+                parallelFor(pd.count, minChunk: 65536) { r in
+                    if vector { BatchNormRows.maskedCopy(d: gb, y: yb, out: db, r) } else { for i in r { db[i] = yb[i] > 0 ? gb[i] : 0 } }
+                }
             } } }
             mask = nil
         }
@@ -178,14 +191,24 @@ public final class BatchNorm: Module {
         let maskData = mask?.data ?? []
         d.data.withUnsafeBufferPointer { pd in x.data.withUnsafeBufferPointer { px in maskData.withUnsafeBufferPointer { pm in
         sumD.withUnsafeMutableBufferPointer { psd in sumDX.withUnsafeMutableBufferPointer { psx in
+        mean.withUnsafeBufferPointer { pmean in invStd.withUnsafeBufferPointer { pinv in
             let (db, xb, sdb, sxb) = (pd.baseAddress!, px.baseAddress!, psd.baseAddress!, psx.baseAddress!)
+            let (mb, ib) = (pmean.baseAddress!, pinv.baseAddress!)
             let yb = mask == nil ? nil : pm.baseAddress
             // images outer, the chunk's channels inner (one forward sweep through memory)
             parallelFor(c) { r in
                 let lo = r.lowerBound
                 var s = [Double](repeating: 0, count: r.count), sx = [Double](repeating: 0, count: r.count)
+                let vec = BatchNormTuning.vectorRows ? (r.count / BatchNormRows.width) * BatchNormRows.width : 0
                 for i in 0..<n {
-                    for ch in r {
+                    for ch in stride(from: lo, to: lo + vec, by: BatchNormRows.width) {
+                        let o = (i * c + ch) * inner, w = BatchNormRows.width
+                        let mv = BatchNormRows.load(mb + ch), sv = BatchNormRows.load(ib + ch)
+                        let (rs, rx) = BatchNormRows.gradientSums(d: db + o, x: xb + o, y: yb.map { $0 + o },
+                                                                  inner: inner, mean: mv, invStd: sv)
+                        for l in 0..<w { s[ch - lo + l] += Double(rs[l]); sx[ch - lo + l] += Double(rx[l]) }
+                    }
+                    for ch in (lo + vec)..<r.upperBound {
                         let m = mean[ch], sd = invStd[ch], o = (i * c + ch) * inner
                         var rs: Float = 0, rx: Float = 0
                         if let yb {
@@ -198,7 +221,7 @@ public final class BatchNorm: Module {
                 }
                 for ch in r { sdb[ch] = Float(s[ch - lo]); sxb[ch] = Float(sx[ch - lo]) }
             }
-        } } } } }
+        } } } } } } }
         if !weight.frozen { for ch in 0..<c { weight.grad.data[ch] += sumDX[ch] } }
         if !bias.frozen { for ch in 0..<c { bias.grad.data[ch] += sumD[ch] } }
         var dx = Tensor(uninitializedShape: x.shape)
@@ -208,7 +231,14 @@ public final class BatchNorm: Module {
         dx.data.withUnsafeMutableBufferPointer { px in
             let dp = pd.baseAddress!, xp = ph.baseAddress!, op = px.baseAddress!
             let yb = mask == nil ? nil : pm.baseAddress
+            let vector = train && BatchNormTuning.vectorRows
+            let ks = vector ? (0..<c).map { gammas[$0] * invStd[$0] / count } : []
             parallelFor(n * c, minChunk: Swift.max(1, 16384 / Swift.max(1, inner))) { r in
+                if vector {
+                    BatchNormRows.trainInputGradient(rows: r, c: c, inner: inner, d: dp, x: xp, y: yb, out: op,
+                                                     k: ks, count: count, a: sumD, m: mean, s: invStd, b: sumDX)
+                    return
+                }
                 for i in r {
                     let ch = i % c, gamma = gammas[ch], s = invStd[ch], m = mean[ch]
                     let dr = dp + i * inner, xr = xp + i * inner, orow = op + i * inner

@@ -18,6 +18,9 @@ public enum ConvTuning {
     /// sgemm on ResNet shapes at 32x32 input (CPU time, 1 thread, batch 128, 64 channels on 8x8
     /// maps: 12.8 ms against 8.8 ms), its two transforms costing more than the GEMMs save.
     nonisolated(unsafe) public static var winogradWeightGradient = false
+    /// Floats of skew between the 16 ξ planes of the F(2x2, 3x3) scratch (`Winograd.planeSkew`);
+    /// 0: the planes back to back (the reference layout).
+    nonisolated(unsafe) public static var winogradPlaneSkew = 16
 }
 
 struct ConvPlan {

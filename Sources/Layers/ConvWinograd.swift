@@ -18,6 +18,13 @@ enum Winograd {
         ConvTuning.winograd && g.k == 3 && g.stride == 1 && g.padding == 1 && g.h >= 4 && g.w >= 4
     }
 
+    /// Floats between consecutive ξ planes of V, M and Z beyond their C·ld (O·ld) values. Plane
+    /// sizes are multiples of 4 KB on ResNet shapes (e.g. 64 channels × 64 columns), so the 16
+    /// planes a transform writes (or reads) at once all fell into the same L1 cache sets; 16
+    /// floats (one cache line) apart they do not. 0: planes back to back. Only the layout in
+    /// scratch changes: the same values, bit for bit (WinogradTests).
+    static var planeSkew: Int { ConvTuning.winogradPlaneSkew }
+
     /// Images grouped so that a group's V and M [16, C + O, P] stay within ~512 KB (the L2 of
     /// one core): smaller GEMMs, but the transforms read and write cache instead of memory.
     static func plan(_ g: ConvGeometry, _ tiles: WinogradTiles) -> ConvPlan {
@@ -77,8 +84,8 @@ struct WinogradTiles {
     /// Per row of tiles: Bᵀ d over whole padded rows, then (Bᵀ d) B along the row, each a loop
     /// over contiguous memory the compiler vectorises.
     func transformInput(_ x: UnsafePointer<Float>, c: Int, image j: Int, _ v: UnsafeMutablePointer<Float>, ld: Int,
-                        scratch pad: UnsafeMutablePointer<Float>) {
-        let pw = padW, xi = c * ld, plane = h * w, tw = tw
+                        plane xi: Int, scratch pad: UnsafeMutablePointer<Float>) {
+        let pw = padW, plane = h * w, tw = tw
         let t0 = pad + padSize, t1 = t0 + pw, t2 = t1 + pw, t3 = t2 + pw
         pad.update(repeating: 0, count: padSize)
         for ci in 0..<c {
@@ -96,9 +103,9 @@ struct WinogradTiles {
     }
 
     /// M[ξ, o, j·T + t] (row stride `ld`, ξ stride O·ld) -> image j of y [·, O, H, W] = Aᵀ M A (+ bias).
-    func transformOutput(_ m: UnsafePointer<Float>, o: Int, ld: Int, bias: UnsafePointer<Float>?,
+    func transformOutput(_ m: UnsafePointer<Float>, o: Int, ld: Int, plane xi: Int, bias: UnsafePointer<Float>?,
                          image j: Int, _ y: UnsafeMutablePointer<Float>) {
-        let xi = o * ld, plane = h * w
+        let plane = h * w
         for oc in 0..<o {
             let b = bias?[oc] ?? 0, dst = y + (j * o + oc) * plane, src = m + oc * ld + j * perImage
             for ty in 0..<th { for tx in 0..<tw {
@@ -123,8 +130,9 @@ struct WinogradTiles {
 
     /// Image j of dY [·, O, H, W] -> Z[ξ, o, j·T + t] (row stride `ld`, ξ stride O·ld) = A dY Aᵀ
     /// (dY outside the map read as 0).
-    func transformGradient(_ dy: UnsafePointer<Float>, o: Int, image j: Int, _ z: UnsafeMutablePointer<Float>, ld: Int) {
-        let xi = o * ld, plane = h * w
+    func transformGradient(_ dy: UnsafePointer<Float>, o: Int, image j: Int, _ z: UnsafeMutablePointer<Float>, ld: Int,
+                           plane xi: Int) {
+        let plane = h * w
         for oc in 0..<o {
             let src = dy + (j * o + oc) * plane, out = z + oc * ld + j * perImage
             for ty in 0..<th { for tx in 0..<tw {
@@ -190,16 +198,20 @@ func winogradConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry,
         let epilogue = ConvEpilogue(bias: nil, residual: residual == nil ? nil : pr.baseAddress, relu: relu)
         let inImage = cin * g.h * g.w, outImage = cout * g.h * g.w
         plan.run { _, groupRange in
-            withWinogradScratch(16 * cin * pmax, 16 * cout * pmax, tiles.scratchSize * plan.imagesPerGroup) { vp, mp, padp in
+            let skew = Winograd.planeSkew
+            withWinogradScratch(16 * (cin * pmax + skew), 16 * (cout * pmax + skew), tiles.scratchSize * plan.imagesPerGroup) { vp, mp, padp in
                 for gi in groupRange {
                     let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
+                    let vPlane = cin * ld + skew, mPlane = cout * ld + skew
                     let xg = xp + imgs.lowerBound * inImage, yg = yp + imgs.lowerBound * outImage
-                    plan.eachImage(count) { j in tiles.transformInput(xg, c: cin, image: j, vp, ld: ld, scratch: padp + j * tiles.scratchSize) }
+                    plan.eachImage(count) { j in
+                        tiles.transformInput(xg, c: cin, image: j, vp, ld: ld, plane: vPlane, scratch: padp + j * tiles.scratchSize)
+                    }
                     for xi in 0..<16 {
-                        sgemm(m: cout, n: ld, k: cin, a: up + xi * cout * cin, b: vp + xi * cin * ld, c: mp + xi * cout * ld)
+                        sgemm(m: cout, n: ld, k: cin, a: up + xi * cout * cin, b: vp + xi * vPlane, c: mp + xi * mPlane)
                     }
                     plan.eachImage(count) { j in
-                        tiles.transformOutput(mp, o: cout, ld: ld, bias: bp, image: j, yg)
+                        tiles.transformOutput(mp, o: cout, ld: ld, plane: mPlane, bias: bp, image: j, yg)
                         epilogue.apply(yp, image: imgs.lowerBound + j, o: cout, hw: g.h * g.w)
                     }
                 }
@@ -221,16 +233,18 @@ func winogradBackwardWeight(_ dOut: Tensor, input x: Tensor, _ g: ConvGeometry, 
         let inImage = g.c * g.h * g.w, outImage = g.o * g.h * g.w
         plan.run { chunk, groupRange in
             let acc = sp + chunk * ssize
-            withWinogradScratch(16 * g.c * pmax, 16 * g.o * pmax, tiles.scratchSize * plan.imagesPerGroup) { vp, zp, padp in
+            let skew = Winograd.planeSkew
+            withWinogradScratch(16 * (g.c * pmax + skew), 16 * (g.o * pmax + skew), tiles.scratchSize * plan.imagesPerGroup) { vp, zp, padp in
                 for gi in groupRange {
                     let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
+                    let vPlane = g.c * ld + skew, zPlane = g.o * ld + skew
                     let xg = xp + imgs.lowerBound * inImage, dg = dp + imgs.lowerBound * outImage
                     plan.eachImage(count) { j in
-                        tiles.transformInput(xg, c: g.c, image: j, vp, ld: ld, scratch: padp + j * tiles.scratchSize)
-                        tiles.transformGradient(dg, o: g.o, image: j, zp, ld: ld)
+                        tiles.transformInput(xg, c: g.c, image: j, vp, ld: ld, plane: vPlane, scratch: padp + j * tiles.scratchSize)
+                        tiles.transformGradient(dg, o: g.o, image: j, zp, ld: ld, plane: zPlane)
                     }
                     for xi in 0..<16 {
-                        sgemm(transB: true, m: g.o, n: g.c, k: ld, a: zp + xi * g.o * ld, b: vp + xi * g.c * ld,
+                        sgemm(transB: true, m: g.o, n: g.c, k: ld, a: zp + xi * zPlane, b: vp + xi * vPlane,
                               beta: 1, c: acc + xi * g.o * g.c)
                     }
                 }

@@ -63,8 +63,8 @@ struct Winograd4Tiles {
     /// Images x [count, C, H, W] -> V[ξ, c, j·T + t] (row stride `ld`, ξ stride C·ld) = Bᵀ d B.
     /// Per row of tiles: Bᵀ d over whole padded rows (contiguous, vectorised), then (Bᵀ d) B per tile.
     func transformInput(_ x: UnsafePointer<Float>, c: Int, image j: Int, _ v: UnsafeMutablePointer<Float>, ld: Int,
-                        scratch pad: UnsafeMutablePointer<Float>) {
-        let pw = padW, xi = c * ld, plane = h * w, tw = tw
+                        plane xi: Int, scratch pad: UnsafeMutablePointer<Float>) {
+        let pw = padW, plane = h * w, tw = tw
         let t = pad + padSize
         pad.update(repeating: 0, count: padSize)
         for ci in 0..<c {
@@ -93,9 +93,9 @@ struct Winograd4Tiles {
     /// output channels `channels` of y [·, O, H, W] for those images = Aᵀ M A (+ bias). Per output
     /// channel the 36 -> 16 transform runs over all P tiles at once (contiguous rows of M, so the
     /// loop over p vectorises) into `out` [16, P], then the 4x4 tiles are scattered into y.
-    func transformOutput(_ m: UnsafePointer<Float>, o: Int, ld: Int, bias: UnsafePointer<Float>?, channels: Range<Int>,
-                         _ y: UnsafeMutablePointer<Float>, scratch out: UnsafeMutablePointer<Float>) {
-        let xi = o * ld, plane = h * w, count = ld / perImage
+    func transformOutput(_ m: UnsafePointer<Float>, o: Int, ld: Int, plane xi: Int, bias: UnsafePointer<Float>?,
+                         channels: Range<Int>, _ y: UnsafeMutablePointer<Float>, scratch out: UnsafeMutablePointer<Float>) {
+        let plane = h * w, count = ld / perImage
         for oc in channels {
             let src = m + oc * ld
             for p in 0..<ld {
@@ -175,8 +175,9 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
         let xp = px.baseAddress!, up = pu.baseAddress!, yp = py.baseAddress!, bp = bias == nil ? nil : pb.baseAddress
         let inImage = g.c * g.h * g.w, outImage = g.o * g.h * g.w
         plan.run { _, groupRange in
-            var v = [Float](unsafeUninitializedCapacity: 36 * g.c * pmax) { $1 = $0.count }
-            var m = [Float](unsafeUninitializedCapacity: 36 * g.o * pmax) { $1 = $0.count }
+            let skew = Winograd.planeSkew
+            var v = [Float](unsafeUninitializedCapacity: 36 * (g.c * pmax + skew)) { $1 = $0.count }
+            var m = [Float](unsafeUninitializedCapacity: 36 * (g.o * pmax + skew)) { $1 = $0.count }
             var pads = [Float](unsafeUninitializedCapacity: tiles.scratchSize * plan.imagesPerGroup) { $1 = $0.count }
             // [16, P] per output channel when the channels are split over threads, else one
             var outs = [Float](unsafeUninitializedCapacity: 16 * pmax * (plan.parallel ? 1 : g.o)) { $1 = $0.count }
@@ -186,15 +187,21 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
                 for gi in groupRange {
                     let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
                     let xg = xp + imgs.lowerBound * inImage, yg = yp + imgs.lowerBound * outImage
-                    plan.eachImage(count) { j in tiles.transformInput(xg, c: g.c, image: j, vp, ld: ld, scratch: padp + j * tiles.scratchSize) }
+                    let vPlane = g.c * ld + skew, mPlane = g.o * ld + skew
+                    plan.eachImage(count) { j in
+                        tiles.transformInput(xg, c: g.c, image: j, vp, ld: ld, plane: vPlane, scratch: padp + j * tiles.scratchSize)
+                    }
                     for xi in 0..<36 {
-                        sgemm(m: g.o, n: ld, k: g.c, a: up + xi * g.o * g.c, b: vp + xi * g.c * ld, c: mp + xi * g.o * ld)
+                        sgemm(m: g.o, n: ld, k: g.c, a: up + xi * g.o * g.c, b: vp + xi * vPlane, c: mp + xi * mPlane)
                     }
                     if plan.parallel {
-                        tiles.transformOutput(mp, o: g.o, ld: ld, bias: bp, channels: 0..<g.o, yg, scratch: outp)
+                        tiles.transformOutput(mp, o: g.o, ld: ld, plane: mPlane, bias: bp, channels: 0..<g.o, yg, scratch: outp)
                     } else {
                         // groups in turn: the output channels on all threads, each with its own [16, P] slice
-                        parallelFor(g.o) { r in tiles.transformOutput(mp, o: g.o, ld: ld, bias: bp, channels: r, yg, scratch: outp + r.lowerBound * 16 * ld) }
+                        parallelFor(g.o) { r in
+                            tiles.transformOutput(mp, o: g.o, ld: ld, plane: mPlane, bias: bp, channels: r, yg,
+                                                  scratch: outp + r.lowerBound * 16 * ld)
+                        }
                     }
                 }
             } } } }

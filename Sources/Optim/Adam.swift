@@ -34,7 +34,8 @@ public final class Adam {
         var m: [Float]
         var v: [Float]
         var step: Int
-        init(count: Int) { m = [Float](repeating: 0, count: count); v = m; step = 0 }
+        // two buffers from the start: `v = m` shared one, and the first step's writes copied it
+        init(count: Int) { m = [Float](repeating: 0, count: count); v = [Float](repeating: 0, count: count); step = 0 }
     }
 
     /// - Parameters:

@@ -6,6 +6,7 @@ import Foundation
 public enum Threads {
     nonisolated(unsafe) private static var current: Int = {
         _ = HeapPolicy.applied
+        _ = BLASWaitPolicy.applied
         let n = ProcessInfo.processInfo.activeProcessorCount
         openblas_set_num_threads(Int32(n))
         return n

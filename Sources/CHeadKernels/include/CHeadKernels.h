@@ -1,7 +1,8 @@
 // Kernels for SideNet / MainNet heads trained on cached feature rows (Runner/FeatureHead.swift)
-// and for Adam's element loop (Optim/Adam.swift). Each entry point picks an AVX2+FMA+F16C body
-// when the CPU has those instructions, else a portable C body; both compute every output with
-// the same operation order on a given machine, whatever the number of rows or their neighbours.
+// and for Adam's element loop (Optim/Adam.swift). Each entry point picks, at run time, an
+// AVX-512F+VL body (larger register tiles), an AVX2+FMA+F16C body, or a portable C body; all
+// compute every output with the same operations in the same order (the same bits on any of
+// them), whatever the number of rows or their neighbours.
 #ifndef CHEADKERNELS_H
 #define CHEADKERNELS_H
 
@@ -37,8 +38,14 @@ void hk_adam_update(float *p, const float *g, float *m, float *v, long n, float 
 /// 1 when the AVX2+FMA+F16C bodies are in use, else 0 (for benchmarks and tests).
 int hk_uses_avx2(void);
 
+/// The bodies in use: 2 AVX-512F+VL, 1 AVX2+FMA+F16C, 0 portable (for benchmarks and tests).
+int hk_level(void);
+
 /// Forces the portable bodies (1) or the automatic choice (0); for tests only.
 void hk_force_portable(int on);
+
+/// Uses no body above `cap` (0 portable, 1 AVX2, 2 AVX-512; negative: automatic); for tests only.
+void hk_force_level(int cap);
 
 #ifdef __cplusplus
 }
