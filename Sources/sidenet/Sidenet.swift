@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensors
 
 // Each subcommand lives in its own file in this folder; register it in `subcommands` below.
 @main
@@ -24,4 +25,12 @@ struct Sidenet: ParsableCommand {
             PlanCommand.self,
             PretrainCommand.self,
         ])
+
+    /// Sets up the thread pools on the main thread before any command runs: the first use of
+    /// `Threads` restarts OpenBLAS's workers with the short idle wait (`BLASWaitPolicy`), which
+    /// must not happen while another thread is inside a GEMM.
+    static func main() {
+        _ = Threads.count
+        main(nil)
+    }
 }
