@@ -68,30 +68,20 @@ enum Winograd {
     }
 }
 
-/// Tiles of one image and the zero-padded plane the input patches are read from.
-struct WinogradTiles {
+/// 2x2 tiles of one image and the zero-padded plane the 4x4 input patches are read from.
+struct WinogradTiles: WinogradTiling {
+    static let tile = 2
     let h, w, th, tw: Int
-    init(h: Int, w: Int) { self.h = h; self.w = w; th = (h + 1) / 2; tw = (w + 1) / 2 }
-    var perImage: Int { th * tw }
-    /// Padded plane: 1 zero row/column before, enough after for the last 4x4 patch.
-    var padW: Int { 2 * tw + 2 }
-    var padSize: Int { (2 * th + 2) * padW }
-
-    /// Scratch per image for `transformInput`: the padded plane and 4 rows of Bᵀ d.
-    var scratchSize: Int { padSize + 4 * padW }
+    init(h: Int, w: Int) { self.h = h; self.w = w; th = Self.tiles(h); tw = Self.tiles(w) }
 
     /// Images x [count, C, H, W] -> V[ξ, c, j·T + t] (row stride `ld`, ξ stride C·ld) = Bᵀ d B.
     /// Per row of tiles: Bᵀ d over whole padded rows, then (Bᵀ d) B along the row, each a loop
     /// over contiguous memory the compiler vectorises.
     func transformInput(_ x: UnsafePointer<Float>, c: Int, image j: Int, _ v: UnsafeMutablePointer<Float>, ld: Int,
                         plane xi: Int, scratch pad: UnsafeMutablePointer<Float>) {
-        let pw = padW, plane = h * w, tw = tw
+        let pw = padW, tw = tw
         let t0 = pad + padSize, t1 = t0 + pw, t2 = t1 + pw, t3 = t2 + pw
-        pad.update(repeating: 0, count: padSize)
-        for ci in 0..<c {
-            let src = x + (j * c + ci) * plane
-            for y in 0..<h { (pad + (y + 1) * pw + 1).update(from: src + y * w, count: w) }
-            let out = v + ci * ld + j * perImage
+        forEachPaddedChannel(x, c: c, image: j, v, ld: ld, pad: pad) { out in
             for ty in 0..<th {
                 let d0 = pad + 2 * ty * pw, d1 = d0 + pw, d2 = d1 + pw, d3 = d2 + pw
                 for k in 0..<pw { let a = d0[k], b = d1[k], e = d2[k], f = d3[k]; t0[k] = a - e; t1[k] = b + e; t2[k] = e - b; t3[k] = b - f }

@@ -50,27 +50,18 @@ enum Winograd4 {
 }
 
 /// 4x4 tiles of one image and the zero-padded plane the 6x6 input patches are read from.
-struct Winograd4Tiles {
+struct Winograd4Tiles: WinogradTiling {
+    static let tile = 4
     let h, w, th, tw: Int
-    init(h: Int, w: Int) { self.h = h; self.w = w; th = (h + 3) / 4; tw = (w + 3) / 4 }
-    var perImage: Int { th * tw }
-    /// Padded plane: 1 zero row/column before, enough after for the last 6x6 patch.
-    var padW: Int { 4 * tw + 2 }
-    var padSize: Int { (4 * th + 2) * padW }
-    /// Scratch per image for `transformInput`: the padded plane and 6 rows of Bᵀ d.
-    var scratchSize: Int { padSize + 6 * padW }
+    init(h: Int, w: Int) { self.h = h; self.w = w; th = Self.tiles(h); tw = Self.tiles(w) }
 
     /// Images x [count, C, H, W] -> V[ξ, c, j·T + t] (row stride `ld`, ξ stride C·ld) = Bᵀ d B.
     /// Per row of tiles: Bᵀ d over whole padded rows (contiguous, vectorised), then (Bᵀ d) B per tile.
     func transformInput(_ x: UnsafePointer<Float>, c: Int, image j: Int, _ v: UnsafeMutablePointer<Float>, ld: Int,
                         plane xi: Int, scratch pad: UnsafeMutablePointer<Float>) {
-        let pw = padW, plane = h * w, tw = tw
+        let pw = padW, tw = tw
         let t = pad + padSize
-        pad.update(repeating: 0, count: padSize)
-        for ci in 0..<c {
-            let src = x + (j * c + ci) * plane
-            for y in 0..<h { (pad + (y + 1) * pw + 1).update(from: src + y * w, count: w) }
-            let out = v + ci * ld + j * perImage
+        forEachPaddedChannel(x, c: c, image: j, v, ld: ld, pad: pad) { out in
             for ty in 0..<th {
                 let d0 = pad + 4 * ty * pw, d1 = d0 + pw, d2 = d1 + pw, d3 = d2 + pw, d4 = d3 + pw, d5 = d4 + pw
                 let t0 = t, t1 = t0 + pw, t2 = t1 + pw, t3 = t2 + pw, t4 = t3 + pw, t5 = t4 + pw
