@@ -29,6 +29,9 @@ final class FoldedConvBatchNorm {
     var winograd: [Float]?
     /// W' transformed for Winograd F(4x4, 3x3) (U [36, O, C]; independent of the map size).
     var winograd4: [Float]?
+    /// W' packed per output position for the channels-last kernel (ConvChannelsLast.swift), for the
+    /// last input height and width that needed it.
+    var channelsLast: ChannelsLastConv?
 
     init(conv: Conv2d, bn: BatchNorm, versions: [Int]) {
         self.bn = ObjectIdentifier(bn)
@@ -89,7 +92,7 @@ extension Conv2d {
     }
 
     /// The folded weights for `bn`, rebuilt when a value they come from changed since.
-    private func foldedWeights(_ bn: BatchNorm) -> FoldedConvBatchNorm {
+    func foldedWeights(_ bn: BatchNorm) -> FoldedConvBatchNorm {
         let versions = [weight.version, bias?.version ?? -1, bn.weight.version, bn.bias.version,
                         bn.runningMean.version, bn.runningVar.version]
         if let f = folded, f.matches(bn, versions) { return f }

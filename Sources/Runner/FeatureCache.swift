@@ -1,5 +1,4 @@
 import Foundation
-import CBLAS  // glibc's malloc.h (malloc_trim)
 import Specs
 import Tensors
 import WeightIO
@@ -60,6 +59,7 @@ final class FeatureCache {
         stats.featureCacheMisses += 1
         progress.begin("features", total: poolCount, unit: "ex")
         var f: Features?
+        var heap = FeatureBatchHeap()
         for start in stride(from: 0, to: poolCount, by: batchSize) {
             if stop.isRequested { throw RunnerError.interrupted }
             let rows = order[start..<min(poolCount, start + batchSize)]
@@ -75,12 +75,7 @@ final class FeatureCache {
             f!.head.setRows(rows, from: h)
             stats.backboneFeatureBatches += 1
             progress.advance(to: start + rows.count)
-            #if os(Linux)
-            // Text batches come in growing lengths, so each batch's buffers outgrow the holes the
-            // previous one freed; give the free heap pages back (the text encoders' eval pass keeps
-            // no caches, so this is the batch's temporaries: BERT-large peaks at ~1.35 GB in all).
-            _ = malloc_trim(0)
-            #endif
+            heap.afterBatch()
         }
         guard let features = f else { throw RunnerError.invalid("feature cache: the data pool is empty") }
         progress.end("\(poolCount) examples, attach \(features.attach.cols) + head \(features.head.cols) \(dtype.rawValue) features cached")

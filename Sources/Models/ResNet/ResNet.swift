@@ -102,6 +102,10 @@ public final class ResNet: Module {
     /// Runs units `range` (0 = stem, i >= 1 = block i-1) on x and returns the last output.
     public func forwardUnits(_ x: Tensor, _ range: Range<Int>, mode: Mode) -> Tensor {
         var a = x
+        if mode == .eval {   // blocks on tiny maps channels-last (ResNetChannelsLast.swift)
+            if range.contains(0) { a = forwardStem(a, mode: mode) }
+            return forwardBlocksEval(a, Swift.max(1, range.lowerBound)..<Swift.max(1, range.upperBound))
+        }
         for u in range { a = u == 0 ? forwardStem(a, mode: mode) : blocks[u - 1].block.forward(a, mode: mode) }
         return a
     }

@@ -65,7 +65,9 @@ public class ConvChainBlock: ResidualBlock {
 
     /// Input of the last eval forward that ran with BatchNorm folded (no caches kept): a backward
     /// after it first reruns the layers in turn to rebuild their caches.
-    private var foldedInput: Tensor?
+    /// (Channels-last [N, H, W, C] when `foldedChannelsLast`: ResNetChannelsLast.swift.)
+    var foldedInput: Tensor?
+    var foldedChannelsLast = false
 
     // x [N, C, H, W] -> [N, Cout, H/s, W/s]
     // Eval (ConvTuning.foldBatchNorm): each BatchNorm folded into its convolution, bias, shortcut
@@ -74,6 +76,7 @@ public class ConvChainBlock: ResidualBlock {
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
         if mode == .eval && ConvTuning.foldBatchNorm {
             foldedInput = x
+            foldedChannelsLast = false
             return forwardFolded(x)
         }
         foldedInput = nil
@@ -98,7 +101,7 @@ public class ConvChainBlock: ResidualBlock {
 
     public func backward(_ dOut: Tensor) -> Tensor {
         if let x = foldedInput {
-            _ = forwardLayers(x, mode: .eval)
+            _ = forwardLayers(foldedChannelsLast ? channelsFirst(x) : x, mode: .eval)
             foldedInput = nil
         }
         let last = convs.count - 1
