@@ -41,6 +41,7 @@ struct BenchModels: ParsableCommand {
     @Option(help: "What is timed: 'wall' (elapsed) or 'cpu' (CPU time of all the process's threads; steadier on a loaded machine, counts spinning threads too).")
     var clock: String = "wall"
     @Flag(help: "Eval without BatchNorm folded into the convolutions (the layers in turn; for A/B timing).") var noFold = false
+    @Flag(help: "Eval blocks on 2x2 and 1x1 maps in NCHW instead of channels-last (for A/B timing).") var noChannelsLast = false
     @Option(help: "Comma-separated text architectures (empty to skip).") var textArchs: String = "bert-base,distilbert"
     @Option(help: "Tokens per sequence for text models.") var seqLen: Int = 64
     @Option(help: "Sequences per inference batch for text models.") var textBatch: Int = 32
@@ -86,6 +87,7 @@ struct BenchModels: ParsableCommand {
         Threads.set(threads)
         if noWinograd4x4 { ConvTuning.winograd4x4 = false }
         if noFold { ConvTuning.foldBatchNorm = false }
+        if noChannelsLast { ConvTuning.channelsLastMaxPositions = 0 }
         let rates = exitRates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats), \(clock) clock")
         for arch in archs.split(separator: ",").map(String.init) {
