@@ -71,6 +71,12 @@ public final class SideNetModel: Module {
     }
 
     private var units: Int { backbone.unitCount }
+    /// The backbone's units as ranges ending after each attach unit and at the last unit: one
+    /// `forwardUnits` call per range (eval passes keep a layout across the units of one call).
+    private var segments: [Range<Int>] {
+        var start = 0
+        return Set(attachUnits + [units - 1]).sorted().map { end in defer { start = end + 1 }; return start..<(end + 1) }
+    }
 
     // MARK: prefix / side / rest
 
@@ -125,9 +131,9 @@ public final class SideNetModel: Module {
         if mode == .eval, let f = try backbone.cacheFeatures(x, attachUnits: attachUnits) { return (f.attach, f.head) }
         var attach = [Tensor?](repeating: nil, count: sideNets.count)
         var a = x
-        for u in 0..<units {
-            a = try backbone.forwardUnits(a, u..<(u + 1), mode: mode)
-            for (j, au) in attachUnits.enumerated() where au == u { attach[j] = backbone.sideInput(a) }
+        for range in segments {
+            a = try backbone.forwardUnits(a, range, mode: mode)
+            for (j, au) in attachUnits.enumerated() where au == range.upperBound - 1 { attach[j] = backbone.sideInput(a) }
         }
         return (attach.map { $0! }, backbone.headInput(a, mode: mode))
     }
@@ -139,9 +145,9 @@ public final class SideNetModel: Module {
         var side = [Tensor?](repeating: nil, count: sideNets.count)
         var a = x
         activationShapes = [[Int]](repeating: [], count: sideNets.count)
-        for u in 0..<units {
-            a = try backbone.forwardUnits(a, u..<(u + 1), mode: mode)
-            for (j, au) in attachUnits.enumerated() where au == u {
+        for range in segments {
+            a = try backbone.forwardUnits(a, range, mode: mode)
+            for (j, au) in attachUnits.enumerated() where au == range.upperBound - 1 {
                 side[j] = sideNets[j].forward(backbone.sideInput(a), mode: mode)
                 activationShapes[j] = a.tensor.shape
             }
