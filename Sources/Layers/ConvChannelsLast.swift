@@ -1,20 +1,23 @@
 import Tensors
 
-// Eval-mode convolution on tiny maps (2x2, 1x1; ResNet's layer3/layer4 at 32x32 input) in the
+// Eval-mode convolution on small maps (4x4, 2x2, 1x1; ResNet's layer2-4 at 32x32 input) in the
 // channels-last layout x [N, H, W, C], where a batch needs no im2col and no column reordering:
 //  - 1x1 stride 1: one GEMM over all N·H·W rows, y [N·H·W, O] = x [N·H·W, C] · W'ᵀ;
 //  - otherwise one GEMM per output position q over the batch, y[:, q, :] [N, O] (row stride
 //    Ho·Wo·O) = A_q [N, T_q·C] · W'_qᵀ, where A_q holds the T_q input pixels q reads (padding
 //    taps skipped: 4 of 9 on 2x2 maps, the centre tap on 1x1) and W'_q [O, T_q·C] those taps'
 //    weights. When the pixels are one run (every position of a 2x2 map, the one of a 1x1 map),
-//    A_q is x itself with row stride H·W·C; else (stride 2 on 4x4 maps) they are gathered.
+//    A_q is x itself with row stride H·W·C; else (4x4 maps, stride 2) they are gathered.
 // Bias, residual and ReLU are applied after the GEMMs. The reference is the NCHW path
 // (`Conv2d.forwardFoldingBatchNorm`, tested equal in ConvChannelsLastTests).
 
 extension ConvTuning {
     /// Eval-mode ResNet blocks whose output map has at most this many positions run channels-last
-    /// (`ConvChannelsLast`); 0: every block in NCHW (the reference).
-    nonisolated(unsafe) public static var channelsLastMaxPositions = 4
+    /// (`ConvChannelsLast`); 0: every block in NCHW (the reference). 16 (4x4 maps and smaller):
+    /// measured faster than 4 (ResNet152 inference ~+10% CPU time, 2 threads, batch 128: the 3x3
+    /// convolutions on 4x4 maps by per-position GEMMs instead of Winograd F(2x2, 3x3), their 1x1
+    /// convolutions without im2col) and than 64 (8x8 maps lose Winograd F(4x4, 3x3)).
+    nonisolated(unsafe) public static var channelsLastMaxPositions = 16
 }
 
 /// A convolution's geometry and W' packed per output position for the channels-last kernel.

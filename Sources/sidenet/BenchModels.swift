@@ -41,7 +41,9 @@ struct BenchModels: ParsableCommand {
     @Option(help: "What is timed: 'wall' (elapsed) or 'cpu' (CPU time of all the process's threads; steadier on a loaded machine, counts spinning threads too).")
     var clock: String = "wall"
     @Flag(help: "Eval without BatchNorm folded into the convolutions (the layers in turn; for A/B timing).") var noFold = false
-    @Flag(help: "Eval blocks on 2x2 and 1x1 maps in NCHW instead of channels-last (for A/B timing).") var noChannelsLast = false
+    @Flag(help: "Eval blocks on small maps in NCHW instead of channels-last (for A/B timing).") var noChannelsLast = false
+    @Option(help: "Eval blocks whose output map has at most this many positions run channels-last (default 16: 4x4 maps and smaller; for A/B timing).")
+    var channelsLastMaxPositions: Int?
     @Option(help: "Comma-separated text architectures (empty to skip).") var textArchs: String = "bert-base,distilbert"
     @Option(help: "Tokens per sequence for text models.") var seqLen: Int = 64
     @Option(help: "Sequences per inference batch for text models.") var textBatch: Int = 32
@@ -87,6 +89,7 @@ struct BenchModels: ParsableCommand {
         Threads.set(threads)
         if noWinograd4x4 { ConvTuning.winograd4x4 = false }
         if noFold { ConvTuning.foldBatchNorm = false }
+        if let p = channelsLastMaxPositions { ConvTuning.channelsLastMaxPositions = p }
         if noChannelsLast { ConvTuning.channelsLastMaxPositions = 0 }
         let rates = exitRates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         print("batch \(batch), \(inputSize)x\(inputSize), \(threads) thread(s), best of \(repeats), \(clock) clock")

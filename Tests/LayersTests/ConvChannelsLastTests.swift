@@ -11,8 +11,8 @@ final class ConvChannelsLastTests: XCTestCase {
     func testChannelsLastEqualsLayers() {
         let cases: [(c: Int, o: Int, k: Int, s: Int, hw: Int)] = [
             (6, 5, 1, 1, 2), (5, 7, 1, 1, 1), (6, 5, 1, 2, 4), (4, 6, 1, 2, 2),   // 1x1: GEMM over rows, strided
-            (7, 6, 3, 1, 2), (8, 5, 3, 1, 1), (5, 4, 3, 1, 3),                     // 3x3 stride 1: 4 taps, centre, 3x3 maps
-            (6, 5, 3, 2, 4), (5, 6, 3, 2, 2), (4, 3, 3, 2, 5),                     // 3x3 stride 2: gathered pixels, one run
+            (7, 6, 3, 1, 2), (8, 5, 3, 1, 1), (5, 4, 3, 1, 3), (6, 7, 3, 1, 4),    // 3x3 stride 1: 4 taps, centre, gathered
+            (6, 5, 3, 2, 4), (5, 6, 3, 2, 2), (4, 3, 3, 2, 5), (5, 4, 3, 2, 8),    // 3x3 stride 2: gathered pixels, one run
         ]
         for (i, t) in cases.enumerated() {
             for hasBias in [false, true] {

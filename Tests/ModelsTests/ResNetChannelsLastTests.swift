@@ -3,14 +3,15 @@ import Models
 import Tensors
 import XCTest
 
-/// ResNet's eval-mode blocks on tiny maps channels-last (ConvTuning.channelsLastMaxPositions,
+/// ResNet's eval-mode blocks on small maps channels-last (ConvTuning.channelsLastMaxPositions,
 /// ResNetChannelsLast.swift) against every block in NCHW (the reference, 0), at 32x32 input where
-/// layer3 runs on 2x2 maps (entered by a stride-2 block from 4x4) and layer4 on 1x1: the final
+/// layer2 runs on 4x4 maps (entered by a stride-2 block from 8x8), layer3 on 2x2 and layer4 on 1x1
+/// (also with only layer3-4 channels-last, positions 4): the final
 /// map, a range that starts channels-last and one that ends before layer4, and a backward after a
 /// channels-last eval forward (it reruns the layers in NCHW). Random BatchNorm statistics;
 /// tolerance 1e-4 relative to the largest reference value (+1e-5).
 final class ResNetChannelsLastTests: XCTestCase {
-    override func tearDown() { ConvTuning.channelsLastMaxPositions = 4 }
+    override func tearDown() { ConvTuning.channelsLastMaxPositions = 16 }
 
     let configs = [
         ResNetConfig(block: .basic, blocks: [1, 1, 2, 1], width: 8, numClasses: 10),
@@ -32,9 +33,9 @@ final class ResNetChannelsLastTests: XCTestCase {
         return net
     }
 
-    func run(_ net: ResNet, _ x: Tensor, _ range: Range<Int>, channelsLast: Bool) -> Tensor {
-        ConvTuning.channelsLastMaxPositions = channelsLast ? 4 : 0
-        defer { ConvTuning.channelsLastMaxPositions = 4 }
+    func run(_ net: ResNet, _ x: Tensor, _ range: Range<Int>, channelsLast: Bool, positions: Int = 16) -> Tensor {
+        ConvTuning.channelsLastMaxPositions = channelsLast ? positions : 0
+        defer { ConvTuning.channelsLastMaxPositions = 16 }
         return net.forwardUnits(x, range, mode: .eval)
     }
 
@@ -54,6 +55,7 @@ final class ResNetChannelsLastTests: XCTestCase {
             XCTAssertEqual(Array(ref.shape.suffix(2)), [1, 1], "\(config.block): layer4 on 1x1 maps")
             XCTAssertGreaterThan(ref.data.filter { $0 > 0 }.count, ref.count / 10, "\(config.block): not all ReLU zeros")
             assertClose(run(net, x, all, channelsLast: true), ref, "\(config.block) whole net")
+            assertClose(run(net, x, all, channelsLast: true, positions: 4), ref, "\(config.block) whole net, from layer3")
             // a range starting on 2x2 maps (layer3.1 onwards) and one ending before layer4
             let layer3 = 1 + config.blocks[0] + config.blocks[1]
             let mid = run(net, x, 0..<(layer3 + 1), channelsLast: false)

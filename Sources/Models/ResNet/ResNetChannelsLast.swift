@@ -1,9 +1,9 @@
 import Layers
 import Tensors
 
-// ResNet's eval-mode blocks on tiny maps in the channels-last layout (ConvChannelsLast.swift):
+// ResNet's eval-mode blocks on small maps in the channels-last layout (ConvChannelsLast.swift):
 // from the first block whose output map has at most `ConvTuning.channelsLastMaxPositions`
-// positions (layer3 and layer4 at 32x32 input: 2x2 and 1x1 maps), the activations are converted
+// positions (layer2-4 at 32x32 input: 4x4, 2x2 and 1x1 maps), the activations are converted
 // to [N, H, W, C] once, every later block runs its convolutions as plain GEMMs over the batch,
 // and the result is converted back to [N, C, H, W] at the end of the range. The reference is
 // the NCHW blocks (`ConvChainBlock.forward`); ResNetChannelsLastTests holds them equal.
