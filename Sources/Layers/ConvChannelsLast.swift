@@ -7,7 +7,8 @@ import Tensors
 //    Ho·Wo·O) = A_q [N, T_q·C] · W'_qᵀ, where A_q holds the T_q input pixels q reads (padding
 //    taps skipped: 4 of 9 on 2x2 maps, the centre tap on 1x1) and W'_q [O, T_q·C] those taps'
 //    weights. When the pixels are one run (every position of a 2x2 map, the one of a 1x1 map),
-//    A_q is x itself with row stride H·W·C; else (4x4 maps, stride 2) they are gathered.
+//    A_q is x itself with row stride H·W·C (and when every position reads the same run, their
+//    W'_q stacked make one GEMM for all); else (4x4 maps, stride 2) they are gathered.
 // Bias, residual and ReLU are applied after the GEMMs. The reference is the NCHW path
 // (`Conv2d.forwardFoldingBatchNorm`, tested equal in ConvChannelsLastTests).
 
@@ -30,6 +31,13 @@ struct ChannelsLastConv {
     let offsets: [Int]
     /// 1x1 stride 1, no padding: one GEMM with W' [O, C] itself.
     var pointwise: Bool { g.k == 1 && g.stride == 1 && g.padding == 0 }
+    /// The pixels every output position reads, when they are the same run for all (3x3 pad 1
+    /// on 2x2 or 1x1 maps, stride 2 from 2x2 to 1x1): then one GEMM covers every position.
+    var sharedRun: Range<Int>? {
+        guard let first = pixels.first, !first.isEmpty, first.last! - first[0] == first.count - 1,
+              pixels.allSatisfy({ $0 == first }) else { return nil }
+        return first[0]..<(first.last! + 1)
+    }
 
     /// weight W' [O, C, k, k] (row-major).
     init(_ g: ConvGeometry, weight: UnsafePointer<Float>) {
@@ -70,6 +78,13 @@ struct ChannelsLastConv {
             let xp = px.baseAddress!, wp = pw.baseAddress!, yp = py.baseAddress!
             if pointwise {
                 sgemm(transB: true, m: n * hwi, n: o, k: c, a: xp, b: wp, c: yp)
+                return
+            }
+            if let run = sharedRun {
+                // every position reads the same run of pixels: W'_0..W'_{Ho·Wo−1} stacked are one
+                // [Ho·Wo·O, T·C] matrix, and y [N, Ho·Wo·O] = A [N, T·C] · stackedᵀ in one GEMM
+                sgemm(transB: true, m: n, n: hwo * o, k: run.count * c, a: xp + run.lowerBound * c, lda: hwi * c,
+                      b: wp, ldb: run.count * c, c: yp)
                 return
             }
             // A_q of the positions whose pixels are not one run (stride 2 on 4x4 maps), one at a time
