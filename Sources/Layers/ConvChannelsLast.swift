@@ -47,6 +47,7 @@ struct ChannelsLastConv {
         if g.k == 1 && g.stride == 1 && g.padding == 0 {
             packed = Array(UnsafeBufferPointer(start: weight, count: o * c))
         } else {
+            packed.reserveCapacity(g.ho * g.wo * o * c * k * k)   // at most every tap at every position
             for oy in 0..<g.ho { for ox in 0..<g.wo {
                 var px: [Int] = [], taps: [Int] = []
                 for ky in 0..<k { for kx in 0..<k {
