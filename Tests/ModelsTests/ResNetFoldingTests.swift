@@ -9,6 +9,8 @@ import XCTest
 /// classes on 2x2, the centre tap on 1x1) and Bottleneck [1,1,1,1] at 64x64 (1x1 convolutions on
 /// 16x16 maps as one GEMM per image, 1x1 stride-2 downsamples). Tolerance: 1e-4 relative to the
 /// largest reference value (+1e-5) on the last feature map (the folded weights round differently).
+/// (Folded eval runs blocks on 4x4 maps and smaller channels-last: ResNetChannelsLastTests holds
+/// that equal to the folded NCHW blocks.)
 final class ResNetFoldingTests: XCTestCase {
     override func tearDown() { ConvTuning.foldBatchNorm = true }
 
