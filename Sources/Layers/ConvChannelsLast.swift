@@ -19,6 +19,11 @@ extension ConvTuning {
     /// convolutions on 4x4 maps by per-position GEMMs instead of Winograd F(2x2, 3x3), their 1x1
     /// convolutions without im2col) and than 64 (8x8 maps lose Winograd F(4x4, 3x3)).
     nonisolated(unsafe) public static var channelsLastMaxPositions = 16
+    /// The limit for blocks made of 3x3 convolutions only (BasicBlock), at most
+    /// `channelsLastMaxPositions`: 4, as their 3x3 convolutions on 4x4 maps are faster by Winograd
+    /// (ResNet18 inference measured ~15% slower with its layer2 channels-last, ~10% faster with
+    /// layer3-4 only).
+    nonisolated(unsafe) public static var channelsLastMaxPositions3x3Blocks = 4
 }
 
 /// A convolution's geometry and W' packed per output position for the channels-last kernel.

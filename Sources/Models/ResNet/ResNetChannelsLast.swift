@@ -3,7 +3,8 @@ import Tensors
 
 // ResNet's eval-mode blocks on small maps in the channels-last layout (ConvChannelsLast.swift):
 // from the first block whose output map has at most `ConvTuning.channelsLastMaxPositions`
-// positions (layer2-4 at 32x32 input: 4x4, 2x2 and 1x1 maps), the activations are converted
+// positions (layer2-4 of a Bottleneck ResNet at 32x32 input: 4x4, 2x2 and 1x1 maps; layer3-4 of a
+// BasicBlock one, `channelsLastMaxPositions3x3Blocks`), the activations are converted
 // to [N, H, W, C] once, every later block runs its convolutions as plain GEMMs over the batch,
 // and the result is converted back to [N, C, H, W] at the end of the range. The reference is
 // the NCHW blocks (`ConvChainBlock.forward`); ResNetChannelsLastTests holds them equal.
@@ -18,9 +19,11 @@ extension ConvChainBlock {
 
     /// Whether the eval forward of this block on h x w maps runs channels-last.
     func runsChannelsLast(h: Int, w: Int) -> Bool {
-        guard ConvTuning.foldBatchNorm && ConvTuning.channelsLastMaxPositions > 0 else { return false }
+        var limit = ConvTuning.channelsLastMaxPositions
+        if convs.allSatisfy({ $0.kernelSize == 3 }) { limit = Swift.min(limit, ConvTuning.channelsLastMaxPositions3x3Blocks) }
+        guard ConvTuning.foldBatchNorm && limit > 0 else { return false }
         let out = outputSize(h: h, w: w)
-        return out.h * out.w <= ConvTuning.channelsLastMaxPositions
+        return out.h * out.w <= limit
     }
 
     /// Eval forward with every BatchNorm folded, channels-last: x [N, H, W, C] -> [N, Ho, Wo, Cout].
