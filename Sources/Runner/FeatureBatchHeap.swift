@@ -20,4 +20,11 @@ struct FeatureBatchHeap {
         }
         #endif
     }
+
+    /// After the last batch: the pass's free heap goes back (the heads train next).
+    func finish() {
+        #if os(Linux)
+        _ = malloc_trim(0)
+        #endif
+    }
 }

@@ -77,6 +77,7 @@ final class FeatureCache {
             progress.advance(to: start + rows.count)
             heap.afterBatch()
         }
+        heap.finish()
         guard let features = f else { throw RunnerError.invalid("feature cache: the data pool is empty") }
         progress.end("\(poolCount) examples, attach \(features.attach.cols) + head \(features.head.cols) \(dtype.rawValue) features cached")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
