@@ -63,9 +63,9 @@ final class LockstepRun {
     func cost(of lane: Lane, features f: FeatureCache.Features) -> Int { lane == .main ? f.head.cols : f.attach.cols }
 
     /// The epoch's batches (shuffled by seed and epoch), set by `beginEpoch`.
-    private var batches: [[Int]] = []
+    private(set) var batches: [[Int]] = []
     /// Each lane's seconds (separate properties: the lanes may run on two threads at once).
-    private var mainSeconds = 0.0, sideSeconds = 0.0
+    var mainSeconds = 0.0, sideSeconds = 0.0
 
     /// Before the lanes of `epoch` run: the batches, cleared sums, and Adam's state prepared
     /// so that the lanes may step their parameters concurrently.
