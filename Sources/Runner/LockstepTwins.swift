@@ -52,16 +52,7 @@ extension LockstepRun {
               adam.lr.bitPattern == other.adam.lr.bitPattern, adam.beta1.bitPattern == other.adam.beta1.bitPattern,
               adam.beta2.bitPattern == other.adam.beta2.bitPattern, adam.eps.bitPattern == other.adam.eps.bitPattern,
               adam.weightDecay.bitPattern == other.adam.weightDecay.bitPattern else { return false }
-        let mine = head.namedParameters(), theirs = other.head.namedParameters()
-        guard mine.count == theirs.count else { return false }
-        for ((na, p), (nb, q)) in zip(mine, theirs) {
-            guard na == nb, p.frozen == q.frozen, p.value.shape == q.value.shape, sameBits(p.value.data, q.value.data) else { return false }
-        }
-        let bufs = head.namedBuffers(), otherBufs = other.head.namedBuffers()
-        guard bufs.count == otherBufs.count else { return false }
-        for ((na, b), (nb, c)) in zip(bufs, otherBufs) {
-            guard na == nb, b.value.shape == c.value.shape, sameBits(b.value.data, c.value.data) else { return false }
-        }
+        guard mainHeadEquals(other) else { return false }
         let sa = adam.exportState().parameters, sb = other.adam.exportState().parameters
         for (a, b) in zip(headAdamNames, other.headAdamNames) {
             guard (a == nil) == (b == nil) else { return false }  // trained by one Adam, not the other
@@ -72,6 +63,22 @@ extension LockstepRun {
                 guard x.step == y.step, x.shape == y.shape, sameBits(x.m, y.m), sameBits(x.v, y.v) else { return false }
             default: return false
             }
+        }
+        return true
+    }
+
+    /// Whether the two MainNet heads hold the same bits: parameters (values, frozen flags) and
+    /// BatchNorm buffers. Then their eval-mode logits on any rows are the same bits too.
+    func mainHeadEquals(_ other: LockstepRun) -> Bool {
+        let mine = head.namedParameters(), theirs = other.head.namedParameters()
+        guard mine.count == theirs.count else { return false }
+        for ((na, p), (nb, q)) in zip(mine, theirs) {
+            guard na == nb, p.frozen == q.frozen, p.value.shape == q.value.shape, sameBits(p.value.data, q.value.data) else { return false }
+        }
+        let bufs = head.namedBuffers(), otherBufs = other.head.namedBuffers()
+        guard bufs.count == otherBufs.count else { return false }
+        for ((na, b), (nb, c)) in zip(bufs, otherBufs) {
+            guard na == nb, b.value.shape == c.value.shape, sameBits(b.value.data, c.value.data) else { return false }
         }
         return true
     }
