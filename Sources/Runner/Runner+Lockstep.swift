@@ -6,9 +6,11 @@ import Tensors
 
 /// Regimes on cached features (`heads`, `sidenet`): all selected (variant, seed) runs of a spec
 /// train together, epoch by epoch. Each run keeps its own seed, data order, Adam, plateau
-/// schedule and model selection; within an epoch the runs train side by side, one per thread,
-/// each on one thread (OpenBLAS included: a skinny GEMM runs better whole on one core than split
-/// over two), so a run computes exactly what it computes alone. Validation and test run once
+/// schedule and model selection; within an epoch the runs' heads train side by side as lanes,
+/// one per thread (OpenBLAS included: a skinny GEMM runs better whole on one core than split
+/// over two; an odd heaviest lane last, on all threads), so a run computes exactly what it
+/// computes alone. A MainNet lane whose inputs are bitwise another run's trains once for both
+/// (`LockstepTwins.swift`). Validation and test run once
 /// per chunk of cached rows for all runs together (`LockstepEvaluation`). Each run is still
 /// claimed, committed (every epoch, one transaction) and finished on its own: a stop or a kill
 /// leaves finished runs finished and the others with their committed epochs, to resume.
