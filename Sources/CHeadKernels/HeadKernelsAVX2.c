@@ -23,19 +23,18 @@ HK_INLINE __m256 ld8(const char *row, int f16, long k) {
 
 /// Forward tile: R rows (R <= 6) x O outputs, k in [k0, k1) (multiples of 8). acc holds the 8 lanes of
 /// (row r, output o) at acc[(r * out + o) * 8].
-/// w: the O rows of the weight at a stride of `cols` floats, or (P, O = 4) a packed block (`pack_weights`).
-HK_INLINE void fwd_tile(const int R, const int O, const int f16, const int P, const char **xr, const float *w, long cols,
-                        long k0, long k1, float *acc, long out) {
+HK_INLINE void fwd_tile(const int R, const int O, const int f16, const char **xr, const float *w, long cols, long k0,
+                        long k1, float *acc, long out) {
     __m256 a[6][4];
     const float *wr[4];
-    for (int o = 0; o < O; o++) wr[o] = P ? w + o * 8 : w + o * cols;
+    for (int o = 0; o < O; o++) wr[o] = w + o * cols;
     for (int r = 0; r < R; r++)
         for (int o = 0; o < O; o++) a[r][o] = _mm256_loadu_ps(acc + (r * out + o) * 8);
     for (long k = k0; k < k1; k += 8) {
         __m256 x[6];
         for (int r = 0; r < R; r++) x[r] = ld8(xr[r], f16, k);
         for (int o = 0; o < O; o++) {
-            __m256 wv = _mm256_loadu_ps(P ? wr[o] + 4 * (k - k0) : wr[o] + k);
+            __m256 wv = _mm256_loadu_ps(wr[o] + k);
             for (int r = 0; r < R; r++) a[r][o] = _mm256_fmadd_ps(x[r], wv, a[r][o]);
         }
     }
@@ -43,34 +42,21 @@ HK_INLINE void fwd_tile(const int R, const int O, const int f16, const int P, co
         for (int o = 0; o < O; o++) _mm256_storeu_ps(acc + (r * out + o) * 8, a[r][o]);
 }
 
-/// Packs columns [k0, k1) of the weight rows in blocks of 4 outputs, interleaved: (output j0 + o,
-/// column k0 + 8q + l) at wp[j0 * kw + (q * 4 + o) * 8 + l], so a tile's weights are one sequential
-/// stream (the rows themselves sit a feature-row stride apart, in the same cache sets as the rows of x).
-HK_INLINE void pack_weights(const float *w, long cols, long out, long k0, long k1, float *wp) {
-    const long kw = k1 - k0;
-    for (long j0 = 0; j0 + 4 <= out; j0 += 4)
-        for (long o = 0; o < 4; o++)
-            for (long k = k0; k < k1; k += 8)
-                _mm256_storeu_ps(wp + j0 * kw + ((k - k0) / 2 + o) * 8, _mm256_loadu_ps(w + (j0 + o) * cols + k));
-}
-
 /// One K block of a panel: every output block, every row block (RB rows per tile: 3 or 6).
-HK_INLINE void fwd_block(const int RB, const int f16, const int P, const char **xr, long pn, const float *w, long cols,
-                         long k0, long k1, float *acc, long out, float *wp) {
-    if (P) pack_weights(w, cols, out, k0, k1, wp);
+HK_INLINE void fwd_block(const int RB, const int f16, const char **xr, long pn, const float *w, long cols, long k0, long k1,
+                         float *acc, long out) {
     for (long j0 = 0; j0 < out;) {
         int o4 = out - j0 >= 4;
         long r0 = 0;
-        const float *wj = P ? wp + j0 * (k1 - k0) : w + j0 * cols;
         for (; r0 + RB <= pn; r0 += RB) {
             float *a = acc + (r0 * out + j0) * 8;
-            if (o4) fwd_tile(RB, 4, f16, P, xr + r0, wj, cols, k0, k1, a, out);
-            else fwd_tile(RB, 1, f16, 0, xr + r0, w + j0 * cols, cols, k0, k1, a, out);
+            if (o4) fwd_tile(RB, 4, f16, xr + r0, w + j0 * cols, cols, k0, k1, a, out);
+            else fwd_tile(RB, 1, f16, xr + r0, w + j0 * cols, cols, k0, k1, a, out);
         }
         for (; r0 < pn; r0++) {
             float *a = acc + (r0 * out + j0) * 8;
-            if (o4) fwd_tile(1, 4, f16, P, xr + r0, wj, cols, k0, k1, a, out);
-            else fwd_tile(1, 1, f16, 0, xr + r0, w + j0 * cols, cols, k0, k1, a, out);
+            if (o4) fwd_tile(1, 4, f16, xr + r0, w + j0 * cols, cols, k0, k1, a, out);
+            else fwd_tile(1, 1, f16, xr + r0, w + j0 * cols, cols, k0, k1, a, out);
         }
         j0 += o4 ? 4 : 1;
     }
@@ -80,18 +66,13 @@ HK_INLINE void fwd_all(const int RB, const char **xr, int f16, long cols, long n
                        long out, float *y) {
     long k8 = cols & ~7L;
     float *acc = malloc(sizeof(float) * 8 * FWD_PANEL * (size_t)out);
-    // Float32 rows of more than one K block: the weights of each block are packed (`pack_weights`):
-    // x rows and weight rows both a multiple of 4 KB apart would share cache sets, ten lines a set.
-    // (Float16 rows and single blocks do not gain what the copy costs.)
-    float *wp = !f16 && cols > FWD_KC ? malloc(sizeof(float) * FWD_KC * (size_t)out) : 0;
     for (long p0 = 0; p0 < n; p0 += FWD_PANEL) {
         long pn = n - p0 < FWD_PANEL ? n - p0 : FWD_PANEL;
         memset(acc, 0, sizeof(float) * 8 * (size_t)(pn * out));
         for (long k0 = 0; k0 < k8; k0 += FWD_KC) {
             long k1 = k8 - k0 < FWD_KC ? k8 : k0 + FWD_KC;
-            if (f16) fwd_block(RB, 1, 0, xr + p0, pn, w, cols, k0, k1, acc, out, 0);
-            else if (wp) fwd_block(RB, 0, 1, xr + p0, pn, w, cols, k0, k1, acc, out, wp);
-            else fwd_block(RB, 0, 0, xr + p0, pn, w, cols, k0, k1, acc, out, 0);
+            if (f16) fwd_block(RB, 1, xr + p0, pn, w, cols, k0, k1, acc, out);
+            else fwd_block(RB, 0, xr + p0, pn, w, cols, k0, k1, acc, out);
         }
         for (long i = 0; i < pn; i++) {
             for (long j = 0; j < out; j++) {
@@ -102,7 +83,6 @@ HK_INLINE void fwd_all(const int RB, const char **xr, int f16, long cols, long n
             }
         }
     }
-    free(wp);
     free(acc);
 }
 

@@ -119,8 +119,7 @@ final class HeadKernelsTests: XCTestCase {
     /// The AVX-512 and AVX2 bodies (when this CPU has them) and the portable bodies give the same bits,
     /// and each row's outputs do not depend on the rows computed with it.
     func testAVX512AndAVX2AndPortableBodiesAgreeBitForBit() throws {
-        // the second shape: Float32 rows of several 512-column blocks (packed weights) with a partial
-        // output block (10 = 4 + 4 + 1 + 1)
+        // the second shape: rows of several 512-column blocks with a partial output block (10 = 4 + 4 + 1 + 1)
         for half in [false, true] { for (n, cols, out) in [(131, 1029, 32), (70, 2100, 10)] {
             let t = table(rows: n, cols: cols, half: half, seed: 5)
             var g = Values(state: 3)
