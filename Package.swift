@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "FuzzTargets", dependencies: ["WeightIO", "Datasets", "Tokenizer", "Specs"]),
         .executableTarget(name: "sidenet", dependencies: [
             "Tensors", "Layers", "Optim", "WeightIO", "Models", "Datasets", "Tokenizer",
-            "Specs", "Store", "Runner", "Report",
+            "Specs", "Store", "Runner", "Report", "CHeadKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -10,7 +10,8 @@ public final class ReLU {
         var y = x
         y.data.withUnsafeMutableBufferPointer { p in
             let b = p.baseAddress!
-            parallelFor(p.count, minChunk: 65536) { r in for i in r where b[i] < 0 { b[i] = 0 } }
+            // a select, not a branch: signs are random, so a branch mispredicts every other element
+            parallelFor(p.count, minChunk: 65536) { r in for i in r { b[i] = b[i] < 0 ? 0 : b[i] } }
         }
         cachedOutput = y
         return y
@@ -23,7 +24,10 @@ public final class ReLU {
         var dx = dOut
         y.data.withUnsafeBufferPointer { py in dx.data.withUnsafeMutableBufferPointer { pd in
             let yb = py.baseAddress!, db = pd.baseAddress!
-            parallelFor(pd.count, minChunk: 65536) { r in for i in r where yb[i] <= 0 { db[i] = 0 } }
+            // dOut's bits under a mask (all ones unless y <= 0, then +0): vectorised, no branch
+            parallelFor(pd.count, minChunk: 65536) { r in
+                for i in r { db[i] = Float(bitPattern: db[i].bitPattern & (yb[i] <= 0 ? 0 : ~0)) }
+            }
         } }
         return dx
     }

@@ -87,11 +87,25 @@ public final class Adam {
             let bias2 = 1 - pow(beta2, t)
             let stepSize = lr / bias1
             let bias2Sqrt = bias2.squareRoot()
-            Adam.update(value: &p.value.data, grad: p.grad.data, m: &st.m, v: &st.v,
-                        weightDecay: Float(weightDecay), w1: Float(1 - beta1), beta2: Float(beta2),
-                        w2: Float(1 - beta2), bias2Sqrt: Float(bias2Sqrt), eps: Float(eps),
-                        negStepSize: Float(-stepSize))
+            let grad = p.grad.data
+            Adam.updatingValue(of: p) { value in
+                Adam.update(value: &value, grad: grad, m: &st.m, v: &st.v,
+                            weightDecay: Float(weightDecay), w1: Float(1 - beta1), beta2: Float(beta2),
+                            w2: Float(1 - beta2), bias2Sqrt: Float(bias2Sqrt), eps: Float(eps),
+                            negStepSize: Float(-stepSize))
+            }
         }
+    }
+
+    /// `p.value.data` updated in place. `&p.value.data` would go through the property's `didSet`
+    /// (read a copy, modify it, write it back): the array would have two owners while it is
+    /// updated, so every step copied it (2 MB a step for a 16,384 x 32 layer). The tensor is
+    /// moved out, updated as the only owner, and put back (`version` still advances).
+    private static func updatingValue(of p: Parameter, _ body: (inout [Float]) -> Void) {
+        var t = p.value
+        p.value = Tensor(shape: [0], data: [])  // the parameter lets go of its array
+        body(&t.data)
+        p.value = t
     }
 
     /// The element loop (N = parameter element count), in C (`hk_adam_update`: AVX2 when the CPU

@@ -16,10 +16,15 @@ enum LockstepEvaluation {
                              _ body: (Int, Int, [Int], Tensor, Tensor?) throws -> Void) throws {
         let rowBytes = 4 * (f.head.cols + f.attach.cols)
         let chunk = max(1, FeatureEvaluation.chunkBytes / max(1, rowBytes) / bs) * bs
+        // a MainNet head holding the same bits as an earlier run's (`LockstepTwins`: the runs of one
+        // seed sharing MainNet lanes) has the same logits: computed once
+        let same = runs.indices.map { r in (0..<r).first { runs[r].mainHeadEquals(runs[$0]) } }
         for cStart in stride(from: 0, to: idxs.count, by: chunk) {
             let cIdx = Array(idxs[cStart..<min(idxs.count, cStart + chunk)])
+            var mains = [Tensor?](repeating: nil, count: runs.count)
             for (r, run) in runs.enumerated() {
-                let main = run.headOnRows.forward(f.head, rows: cIdx, mode: .eval)
+                let main = same[r].flatMap { mains[$0] } ?? run.headOnRows.forward(f.head, rows: cIdx, mode: .eval)
+                mains[r] = main
                 let side = run.withSide ? run.sideOnRows.forward(f.attach, rows: cIdx, mode: .eval) : nil
                 for bStart in stride(from: 0, to: cIdx.count, by: bs) {
                     let range = bStart..<min(cIdx.count, bStart + bs)

@@ -63,9 +63,9 @@ final class LockstepRun {
     func cost(of lane: Lane, features f: FeatureCache.Features) -> Int { lane == .main ? f.head.cols : f.attach.cols }
 
     /// The epoch's batches (shuffled by seed and epoch), set by `beginEpoch`.
-    private var batches: [[Int]] = []
+    private(set) var batches: [[Int]] = []
     /// Each lane's seconds (separate properties: the lanes may run on two threads at once).
-    private var mainSeconds = 0.0, sideSeconds = 0.0
+    var mainSeconds = 0.0, sideSeconds = 0.0
 
     /// Before the lanes of `epoch` run: the batches, cleared sums, and Adam's state prepared
     /// so that the lanes may step their parameters concurrently.
@@ -88,13 +88,13 @@ final class LockstepRun {
         defer { if main { mainSeconds = Date().timeIntervalSince(began) } else { sideSeconds = Date().timeIntervalSince(began) } }
         let onRows = main ? headOnRows : sideOnRows, module: MLPHead = main ? head : side
         let training = main ? declaration.mainHead : declaration.sideNet
-        let params = Set(module.namedParameters().map { ObjectIdentifier($0.1) })
+        let parameters = module.namedParameters().map(\.1), params = Set(parameters.map(ObjectIdentifier.init))
         let scale = main ? 1 : spec.training.alpha
         var sum = 0.0
         defer { if main { sumMain = sum } else { sumSide = sum } }
         for (b, idx) in batches.enumerated() {
             if stop.isRequested { throw RunnerError.interrupted }
-            for (_, p) in module.namedParameters() { p.zeroGrad() }
+            for p in parameters { p.zeroGrad() }
             let logits = onRows.forward(main ? f.head : f.attach, rows: idx, mode: training.trainingMode == .eval ? .eval : .train)
             let l = headLoss(logits, labels: idx.map { data.labels[$0] })
             guard l.loss.isFinite else { throw RunnerError.nonFiniteLoss(epoch: epoch, batch: b + 1, head: main ? "MainNet" : "SideNet") }

@@ -24,11 +24,11 @@ struct ValidationSums {
     var lossMain = 0.0, lossSide = 0.0, correctMain = 0, correctSide = 0
 
     mutating func add(main: Tensor, side: Tensor?, labels: [Int]) {
-        lossMain += headLoss(main, labels: labels).loss * Double(labels.count)
-        correctMain += zip(predictions(main), labels).filter { $0.0.pred == $0.1 }.count
+        lossMain += headLossValue(main, labels: labels) * Double(labels.count)
+        correctMain += correctCount(main, labels: labels)
         if let side {
-            lossSide += headLoss(side, labels: labels).loss * Double(labels.count)
-            correctSide += zip(predictions(side), labels).filter { $0.0.pred == $0.1 }.count
+            lossSide += headLossValue(side, labels: labels) * Double(labels.count)
+            correctSide += correctCount(side, labels: labels)
         }
     }
 

@@ -6,9 +6,11 @@ import Tensors
 
 /// Regimes on cached features (`heads`, `sidenet`): all selected (variant, seed) runs of a spec
 /// train together, epoch by epoch. Each run keeps its own seed, data order, Adam, plateau
-/// schedule and model selection; within an epoch the runs train side by side, one per thread,
-/// each on one thread (OpenBLAS included: a skinny GEMM runs better whole on one core than split
-/// over two), so a run computes exactly what it computes alone. Validation and test run once
+/// schedule and model selection; within an epoch the runs' heads train side by side as lanes,
+/// one per thread (OpenBLAS included: a skinny GEMM runs better whole on one core than split
+/// over two; an odd heaviest lane last, on all threads), so a run computes exactly what it
+/// computes alone. A MainNet lane whose inputs are bitwise another run's trains once for both
+/// (`LockstepTwins.swift`). Validation and test run once
 /// per chunk of cached rows for all runs together (`LockstepEvaluation`). Each run is still
 /// claimed, committed (every epoch, one transaction) and finished on its own: a stop or a kill
 /// leaves finished runs finished and the others with their committed epochs, to resume.
@@ -182,46 +184,59 @@ final class LockstepGroup {
     /// One epoch of each run: its lanes (`LockstepRun.Lane`: the MainNet head and the SideNet
     /// train independently) spread over `options.threads` threads, heaviest first, each lane on
     /// one thread. Lanes, not whole runs, are the unit: with five 16,384-wide SideNet lanes a
-    /// thread no longer holds three whole SideNet runs while the other idles. Returns each
-    /// run's error (nil: trained).
+    /// thread no longer holds three whole SideNet runs while the other idles; the odd fifth runs
+    /// last on both threads, while the lighter lanes fill the gaps before it. A MainNet lane
+    /// that computes the same bits as an earlier run's (`LockstepTwins`) trains once; its run
+    /// takes the result. Returns each run's error (nil: trained).
     private func trainEpoch(_ runs: [LockstepRun], epoch: Int, features f: FeatureCache.Features,
                             data: PreparedData) -> [Error?] {
-        let label = runs.count == 1 ? "\(spec.name) \(runs[0].tag) epoch \(epoch)/\(spec.training.epochs)"
-            : "\(spec.name) epoch \(epoch)/\(spec.training.epochs), \(runs.count) runs in lockstep"
-        options.progress.begin(label, total: runs.count * data.train.count, unit: "ex")
         for run in runs { run.beginEpoch(epoch, data: data) }
-        let tasks = runs.indices.flatMap { r in runs[r].lanes.map { (run: r, lane: $0) } }
+        let leader = LockstepRun.mainLaneLeaders(runs)
+        let sharers = runs.indices.map { r in 1 + leader.filter { $0 == r }.count }
+        let twins = leader.compactMap { $0 }.count
+        var label = runs.count == 1 ? "\(spec.name) \(runs[0].tag) epoch \(epoch)/\(spec.training.epochs)"
+            : "\(spec.name) epoch \(epoch)/\(spec.training.epochs), \(runs.count) runs in lockstep"
+        if twins > 0 { label += ", \(twins) MainNet head lane(s) shared" }
+        options.progress.begin(label, total: runs.count * data.train.count, unit: "ex")
+        let tasks = runs.indices.flatMap { r in runs[r].lanes.filter { $0 != .main || leader[r] == nil }.map { (run: r, lane: $0) } }
         let shared = LockstepShared(count: tasks.count)
         let progress = options.progress, stop = options.stop
         let workers = min(options.threads, tasks.count)
         // heaviest first (a stable order: ties keep run order, the MainNet lane before the SideNet's)
-        let order = tasks.indices.sorted { a, b in
-            let ca = runs[tasks[a].run].cost(of: tasks[a].lane, features: f), cb = runs[tasks[b].run].cost(of: tasks[b].lane, features: f)
-            return ca != cb ? ca > cb : a < b
-        }
-        let work: (Int) -> Void = { _ in
-            while let t = shared.next(order) {
-                do {
-                    try runs[tasks[t].run].trainLane(tasks[t].lane, epoch: epoch, features: f, data: data, stop: stop) { n in
-                        shared.locked { shared.done += n; progress.advance(to: shared.done) }
-                    }
-                } catch {
-                    shared.locked { shared.errors[t] = error }
+        let cost = { (t: Int) in runs[tasks[t].run].cost(of: tasks[t].lane, features: f) }
+        let sorted = tasks.indices.sorted { a, b in cost(a) != cost(b) ? cost(a) > cost(b) : a < b }
+        // The heaviest lanes that would leave a thread idle (their count not a multiple of the
+        // threads) run last, one at a time, their kernels split over all threads (rows and
+        // columns are independent in the kernels: the same bits on any number of threads).
+        let heavy = sorted.prefix { cost($0) == cost(sorted[0]) }.count, extra = workers > 1 ? heavy % workers : 0
+        let split = Array(sorted[(heavy - extra)..<heavy])
+        let order = Array(sorted[..<(heavy - extra)] + sorted[heavy...])
+        let train: (Int) -> Void = { t in
+            let copies = tasks[t].lane == .main ? sharers[tasks[t].run] : 1
+            do {
+                try runs[tasks[t].run].trainLane(tasks[t].lane, epoch: epoch, features: f, data: data, stop: stop) { n in
+                    shared.locked { shared.done += n * copies; progress.advance(to: shared.done) }
                 }
+            } catch {
+                shared.locked { shared.errors[t] = error }
             }
         }
-        if workers <= 1 {
-            work(0)
+        let phase1Workers = min(workers, order.count)
+        if phase1Workers <= 1 {
+            while let t = shared.next(order) { train(t) }
         } else {
             Threads.set(1)  // one thread per lane, OpenBLAS included
             defer { Threads.set(options.threads) }
-            DispatchQueue.concurrentPerform(iterations: workers, execute: work)
+            DispatchQueue.concurrentPerform(iterations: phase1Workers) { _ in while let t = shared.next(order) { train(t) } }
         }
-        let errors = runs.indices.map { r in
-            runs[r].endEpoch(errors: LockstepRun.Lane.allCases.map { lane in
+        for t in split { train(t) }  // on every thread (`Threads.count` is `options.threads` again)
+        var laneErrors = runs.indices.map { r in
+            LockstepRun.Lane.allCases.map { lane in
                 tasks.indices.first { tasks[$0].run == r && tasks[$0].lane == lane }.flatMap { shared.errors[$0] }
-            })
+            }
         }
+        LockstepRun.shareMainLanes(runs, leaders: leader, laneErrors: &laneErrors)
+        let errors = runs.indices.map { runs[$0].endEpoch(errors: laneErrors[$0]) }
         progress.end(errors.allSatisfy { $0 == nil } ? "\(runs.count) run(s) trained" : "stopped")
         return errors
     }

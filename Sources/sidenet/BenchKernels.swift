@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure kernel and model throughput.",
-        subcommands: [BenchKernels.self, BenchModels.self])
+        subcommands: [BenchKernels.self, BenchModels.self, BenchHeads.self])
 }
 
 /// `sidenet bench kernels`: sgemm vs the three convolution passes with the same GEMM shapes.

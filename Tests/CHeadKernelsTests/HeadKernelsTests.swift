@@ -119,8 +119,8 @@ final class HeadKernelsTests: XCTestCase {
     /// The AVX-512 and AVX2 bodies (when this CPU has them) and the portable bodies give the same bits,
     /// and each row's outputs do not depend on the rows computed with it.
     func testAVX512AndAVX2AndPortableBodiesAgreeBitForBit() throws {
-        for half in [false, true] {
-            let (n, cols, out) = (131, 1029, 32)
+        // the second shape: rows of several 512-column blocks with a partial output block (10 = 4 + 4 + 1 + 1)
+        for half in [false, true] { for (n, cols, out) in [(131, 1029, 32), (70, 2100, 10)] {
             let t = table(rows: n, cols: cols, half: half, seed: 5)
             var g = Values(state: 3)
             let w = g.array(out * cols), bias = g.array(out), dy = g.array(n * out), dw = g.array(out * cols)
@@ -137,13 +137,13 @@ final class HeadKernelsTests: XCTestCase {
             hk_force_portable(0)
             // fast: the AVX-512 bodies on a CPU with AVX-512F+VL (their 6-row and 48-column tiles leave
             // remainders here: 131 rows, 1029 columns), else the AVX2 bodies
-            XCTAssertEqual(fast.0, portable.0, "forward, half \(half), level in use: \(hk_level())")
+            XCTAssertEqual(fast.0, portable.0, "forward, half \(half), \(n) x \(cols) -> \(out), level in use: \(hk_level())")
             XCTAssertEqual(fast.1, portable.1, "weight gradient, half \(half)")
             XCTAssertEqual(avx2.0, portable.0, "forward, AVX2 bodies, half \(half)")
             XCTAssertEqual(avx2.1, portable.1, "weight gradient, AVX2 bodies, half \(half)")
             let alone = forward(t, half: half, cols: cols, idx: [idx[40]], w: w, bias: bias, out: out)
             XCTAssertEqual(alone, Array(fast.0[(40 * out)..<(41 * out)]), "a row alone equals the row in a batch")
-        }
+        } }
     }
 }
 

@@ -20,10 +20,11 @@ final class LockstepTests: XCTestCase {
     /// 2 seeds x 2 variants, 4 epochs, a schedule that drops the lr (patience 0, 20 % threshold).
     /// With a backbone weight file (the paper's case) all four runs share one feature set and
     /// train as one group; `weights: null` gives each seed its own random backbone and features.
-    private func spec(_ name: String, regime: String = "heads", sharedBackbone: Bool = true) throws -> ExperimentSpec {
+    private func spec(_ name: String, regime: String = "heads", sharedBackbone: Bool = true,
+                      monitor: String = "val_loss", lr: String = "3.0e-3") throws -> ExperimentSpec {
         try TinySpecs.resnet(name: name, seeds: [0, 1], variants: ["sidenet", "baseline"], regime: regime, epochs: 4,
-                             weights: sharedBackbone ? try backboneWeights() : nil, lr: "3.0e-3",
-                             plateau: "{factor: 0.5, patience: 0, threshold: 0.2, threshold_mode: rel}",
+                             weights: sharedBackbone ? try backboneWeights() : nil, lr: lr,
+                             plateau: "{factor: 0.5, patience: 0, threshold: 0.2, threshold_mode: rel, monitor: \(monitor)}",
                              evalBatch: 16, headHidden: 8, sideHidden: 6)
     }
 
@@ -91,7 +92,23 @@ final class LockstepTests: XCTestCase {
     /// All four runs together = each run alone (its own process state, database and results),
     /// and = the one-run-after-the-other path (`RunJob`), exactly.
     func testLockstepRunsEqualRunsAlone() throws {
-        try checkLockstepEqualsAlone(try spec("t-lockstep"))
+        // here both variants' schedules drop the lr at the same epochs: 2 lanes shared throughout
+        XCTAssertEqual(try checkLockstepEqualsAlone(try spec("t-lockstep")), [2, 2, 2, 2])
+    }
+
+    /// At lr 0.1 the seed-0 runs' schedules (watching different losses) part after epoch 2: from
+    /// then on both runs train their own MainNet lanes (the lrs, then the Adam states differ),
+    /// the seed-1 runs still share theirs; each run equals itself alone.
+    func testMainNetLanesStopSharingWhenTheSchedulesPart() throws {
+        XCTAssertEqual(try checkLockstepEqualsAlone(try spec("t-lockstep-part", lr: "1.0e-1")), [2, 2, 1, 1])
+    }
+
+    /// With the schedule watching the MainNet's loss alone, the (sidenet, s) and (baseline, s)
+    /// runs keep one lr: their MainNet head lanes compute the same bits and train once every
+    /// epoch (`LockstepTwins`); each run still equals itself alone and the `RunJob` path.
+    func testSharedMainNetLanesEqualRunsAlone() throws {
+        let shared = try checkLockstepEqualsAlone(try spec("t-lockstep-main", monitor: "val_loss_main"))
+        XCTAssertEqual(shared, [2, 2, 2, 2])
     }
 
     /// The same with one random backbone per seed (two groups, one after the other).
@@ -99,8 +116,11 @@ final class LockstepTests: XCTestCase {
         try checkLockstepEqualsAlone(try spec("t-lockstep-random", sharedBackbone: false))
     }
 
-    private func checkLockstepEqualsAlone(_ spec: ExperimentSpec) throws {
-        let together = try runAll(spec, scratch)
+    /// Returns the number of MainNet head lanes shared in each epoch of the lockstep run.
+    @discardableResult
+    private func checkLockstepEqualsAlone(_ spec: ExperimentSpec) throws -> [Int] {
+        let progress = RecordingProgress()
+        let together = try runAll(spec, scratch) { $0.progress = progress }
         for (rv, v, seed) in runs {
             let alone = Scratch("lockstep-alone")
             defer { alone.cleanup() }
@@ -109,13 +129,17 @@ final class LockstepTests: XCTestCase {
             let a = try stored(together, spec, rv, seed), b = try stored(store, spec, rv, seed)
             assertSame(a, b, "\(v) seed \(seed): lockstep vs alone")
             XCTAssertEqual(a.epochs.count, 4)
-            XCTAssertLessThan(a.epochs.last!.last!!, 3.0e-3, "the schedule must drop the lr at least once: \(a.epochs)")
+            XCTAssertLessThan(a.epochs.last!.last!!, a.epochs.first!.last!!, "the schedule must drop the lr at least once: \(a.epochs)")
         }
         let sequential = Scratch("lockstep-sequential")
         defer { sequential.cleanup() }
         let store = try runAll(spec, sequential) { $0.lockstep = false }
         for (rv, v, seed) in runs {
             assertSame(try stored(together, spec, rv, seed), try stored(store, spec, rv, seed), "\(v) seed \(seed): lockstep vs RunJob")
+        }
+        return progress.begins.filter { $0.contains("in lockstep") }.map { label in
+            guard let r = label.range(of: " MainNet head lane(s) shared") else { return 0 }
+            return Int(label[..<r.lowerBound].components(separatedBy: ", ").last ?? "") ?? -1
         }
     }
 
