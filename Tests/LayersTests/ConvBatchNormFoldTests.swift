@@ -17,17 +17,9 @@ final class ConvBatchNormFoldTests: XCTestCase {
                 for (useResidual, relu) in [(false, true), (true, true), (true, false), (false, false)] {
                     let label = "\(t.c)->\(t.o) \(t.k)x\(t.k)/\(t.s) on \(t.hw)x\(t.hw), bias \(hasBias), residual \(useResidual), relu \(relu)"
                     var rng = SeededGenerator(seed: UInt64(100 + i))
-                    let conv = Conv2d(inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.k / 2,
-                                      bias: hasBias, rng: &rng)
-                    let bn = BatchNorm(numFeatures: t.o)
-                    bn.weight.value = Tensor.uniform([t.o], low: -1.5, high: 1.5, rng: &rng)
-                    bn.bias.value = Tensor.normal([t.o], rng: &rng)
-                    bn.runningMean.value = Tensor.normal([t.o], std: 0.5, rng: &rng)
-                    bn.runningVar.value = Tensor.uniform([t.o], low: 0.1, high: 3, rng: &rng)
-                    let x = Tensor.normal([3, t.c, t.hw, t.hw], rng: &rng)
-                    let y0 = conv.forward(x)
-                    let r = Tensor.normal(y0.shape, rng: &rng)
-                    let ref = bn.forward(y0, mode: .eval, residual: useResidual ? r : nil, relu: relu)
+                    let t0 = ConvBatchNormCase(c: t.c, o: t.o, k: t.k, s: t.s, hw: t.hw, bias: hasBias, useResidual: useResidual,
+                                               relu: relu, rng: &rng)
+                    let (conv, bn, x, r, ref) = (t0.conv, t0.bn, t0.x, t0.residual, t0.reference)
                     let y = conv.forwardFoldingBatchNorm(x, bn: bn, residual: useResidual ? r : nil, relu: relu)
                     XCTAssertEqual(y.shape, ref.shape, label)
                     let scale = ref.data.reduce(Float(0)) { max($0, abs($1)) }

@@ -19,17 +19,9 @@ final class ConvChannelsLastTests: XCTestCase {
                 for (useResidual, relu) in [(false, true), (true, true), (true, false), (false, false)] {
                     let label = "\(t.c)->\(t.o) \(t.k)x\(t.k)/\(t.s) on \(t.hw)x\(t.hw), bias \(hasBias), residual \(useResidual), relu \(relu)"
                     var rng = SeededGenerator(seed: UInt64(200 + i))
-                    let conv = Conv2d(inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.k / 2,
-                                      bias: hasBias, rng: &rng)
-                    let bn = BatchNorm(numFeatures: t.o)
-                    bn.weight.value = Tensor.uniform([t.o], low: -1.5, high: 1.5, rng: &rng)
-                    bn.bias.value = Tensor.normal([t.o], rng: &rng)
-                    bn.runningMean.value = Tensor.normal([t.o], std: 0.5, rng: &rng)
-                    bn.runningVar.value = Tensor.uniform([t.o], low: 0.1, high: 3, rng: &rng)
-                    let x = Tensor.normal([3, t.c, t.hw, t.hw], rng: &rng)
-                    let y0 = conv.forward(x)
-                    let r = Tensor.normal(y0.shape, rng: &rng)
-                    let ref = bn.forward(y0, mode: .eval, residual: useResidual ? r : nil, relu: relu)
+                    let t0 = ConvBatchNormCase(c: t.c, o: t.o, k: t.k, s: t.s, hw: t.hw, bias: hasBias, useResidual: useResidual,
+                                               relu: relu, rng: &rng)
+                    let (conv, bn, x, r, ref) = (t0.conv, t0.bn, t0.x, t0.residual, t0.reference)
                     for batch in [3, 2] {   // a second, smaller batch reuses the packing built for the first
                         let xb = Tensor(shape: [batch] + Array(x.shape.dropFirst()), data: Array(x.data.prefix(batch * x.count / 3)))
                         let rb = Tensor(shape: [batch] + Array(r.shape.dropFirst()), data: Array(r.data.prefix(batch * r.count / 3)))

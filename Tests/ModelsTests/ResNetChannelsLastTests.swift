@@ -18,21 +18,6 @@ final class ResNetChannelsLastTests: XCTestCase {
         ResNetConfig(block: .bottleneck, blocks: [1, 1, 2, 2], width: 4, numClasses: 10),
     ]
 
-    func makeNet(_ config: ResNetConfig, seed: UInt64) -> ResNet {
-        var rng = SeededGenerator(seed: seed)
-        let net = ResNet(config: config, includeFC: false, rng: &rng)
-        for (key, b) in net.namedBuffers() {
-            let c = b.value.count
-            if key.hasSuffix("running_mean") { b.value = Tensor.normal([c], std: 0.3, rng: &rng) }
-            if key.hasSuffix("running_var") { b.value = Tensor.uniform([c], low: 0.5, high: 2, rng: &rng) }
-        }
-        for (key, p) in net.namedParameters() where key.contains("bn") || key.contains("downsample.1") {
-            let c = p.value.count
-            p.value = key.hasSuffix("weight") ? Tensor.uniform([c], low: 0.5, high: 1.5, rng: &rng) : Tensor.normal([c], std: 0.2, rng: &rng)
-        }
-        return net
-    }
-
     func run(_ net: ResNet, _ x: Tensor, _ range: Range<Int>, channelsLast: Bool, positions: Int = 16) -> Tensor {
         ConvTuning.channelsLastMaxPositions = channelsLast ? positions : 0
         defer { ConvTuning.channelsLastMaxPositions = 16 }
@@ -47,7 +32,7 @@ final class ResNetChannelsLastTests: XCTestCase {
 
     func testChannelsLastEvalEqualsNCHW() {
         for config in configs {
-            let net = makeNet(config, seed: 11)
+            let net = resNetWithRandomBatchNorm(config, seed: 11)
             var rng = SeededGenerator(seed: 12)
             let x = Tensor.normal([3, 3, 32, 32], rng: &rng)
             let all = 0..<net.unitCount
@@ -70,7 +55,7 @@ final class ResNetChannelsLastTests: XCTestCase {
         for config in configs {
             var grads: [[Float]] = []
             for channelsLast in [false, true] {
-                let net = makeNet(config, seed: 13)
+                let net = resNetWithRandomBatchNorm(config, seed: 13)
                 var rng = SeededGenerator(seed: 14)
                 let x = Tensor.normal([2, 3, 32, 32], rng: &rng)
                 let y = run(net, x, 0..<net.unitCount, channelsLast: channelsLast)

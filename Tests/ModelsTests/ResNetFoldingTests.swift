@@ -19,22 +19,6 @@ final class ResNetFoldingTests: XCTestCase {
         (ResNetConfig(block: .bottleneck, blocks: [1, 1, 1, 1], width: 4, numClasses: 10), 64),
     ]
 
-    /// A ResNet whose BatchNorms have non-trivial running statistics, γ and β.
-    func makeNet(_ config: ResNetConfig, seed: UInt64) -> ResNet {
-        var rng = SeededGenerator(seed: seed)
-        let net = ResNet(config: config, includeFC: false, rng: &rng)
-        for (key, b) in net.namedBuffers() {
-            let c = b.value.count
-            if key.hasSuffix("running_mean") { b.value = Tensor.normal([c], std: 0.3, rng: &rng) }
-            if key.hasSuffix("running_var") { b.value = Tensor.uniform([c], low: 0.5, high: 2, rng: &rng) }
-        }
-        for (key, p) in net.namedParameters() where key.contains("bn") || key.contains("downsample.1") {
-            let c = p.value.count
-            p.value = key.hasSuffix("weight") ? Tensor.uniform([c], low: 0.5, high: 1.5, rng: &rng) : Tensor.normal([c], std: 0.2, rng: &rng)
-        }
-        return net
-    }
-
     /// The last feature map in eval mode, folded or by the layers in turn.
     func evalFeatures(_ net: ResNet, _ x: Tensor, fold: Bool) -> Tensor {
         ConvTuning.foldBatchNorm = fold
@@ -44,7 +28,7 @@ final class ResNetFoldingTests: XCTestCase {
 
     func testFoldedEvalEqualsLayers() {
         for (config, size) in cases {
-            let net = makeNet(config, seed: 3)
+            let net = resNetWithRandomBatchNorm(config, seed: 3)
             var rng = SeededGenerator(seed: 4)
             let x = Tensor.normal([3, 3, size, size], rng: &rng)
             let ref = evalFeatures(net, x, fold: false), folded = evalFeatures(net, x, fold: true)
@@ -62,7 +46,7 @@ final class ResNetFoldingTests: XCTestCase {
     /// in-place update of every parameter: the next folded eval equals the layers on the new values.
     func testFoldInvalidatesAfterTrainingStep() {
         for (config, size) in cases {
-            let net = makeNet(config, seed: 5)
+            let net = resNetWithRandomBatchNorm(config, seed: 5)
             var rng = SeededGenerator(seed: 6)
             let x = Tensor.normal([4, 3, size, size], rng: &rng)
             let before = evalFeatures(net, x, fold: true)
@@ -88,7 +72,7 @@ final class ResNetFoldingTests: XCTestCase {
             ("conv weight", { net in for (k, p) in net.namedParameters() where k.hasSuffix("conv1.weight") && k.hasPrefix("layer") { p.value.data[0] += 3 } }),
         ]
         for (what, change) in changes {
-            let net = makeNet(config, seed: 8)
+            let net = resNetWithRandomBatchNorm(config, seed: 8)
             let before = evalFeatures(net, x, fold: true)
             change(net)
             let ref = evalFeatures(net, x, fold: false)
@@ -105,7 +89,7 @@ final class ResNetFoldingTests: XCTestCase {
         for (config, size) in cases {
             var runs: [(y: Tensor, dx: Tensor, grads: [Tensor], buffers: [Tensor], evalDx: Tensor, evalGrads: [Tensor])] = []
             for fold in [false, true] {
-                let net = makeNet(config, seed: 9)
+                let net = resNetWithRandomBatchNorm(config, seed: 9)
                 net.computesInputGradient = true
                 var rng = SeededGenerator(seed: 10)
                 let x = Tensor.normal([3, 3, size, size], rng: &rng)
