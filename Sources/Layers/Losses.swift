@@ -11,11 +11,7 @@ public func softmaxCrossEntropy(logits: Tensor, labels: [Int]) -> (loss: Float, 
     var total = 0.0
     for i in 0..<n {
         precondition(labels[i] >= 0 && labels[i] < k, "softmaxCrossEntropy: label \(labels[i]) out of range 0..<\(k)")
-        var m = -Float.infinity
-        for j in 0..<k { m = max(m, logits.data[i * k + j]) }
-        var s = 0.0
-        for j in 0..<k { s += Foundation.exp(Double(logits.data[i * k + j] - m)) }
-        let lse = Double(m) + Foundation.log(s)
+        let lse = logSumExp(logits.data, row: i, k: k)
         total += lse - Double(logits.data[i * k + labels[i]])
         for j in 0..<k {
             let p = Foundation.exp(Double(logits.data[i * k + j]) - lse)
@@ -23,6 +19,30 @@ public func softmaxCrossEntropy(logits: Tensor, labels: [Int]) -> (loss: Float, 
         }
     }
     return (Float(total / Double(n)), d)
+}
+
+/// The loss of `softmaxCrossEntropy` alone, without its gradient (validation): the same
+/// operations in the same order, so the same bits.
+public func softmaxCrossEntropyLoss(logits: Tensor, labels: [Int]) -> Float {
+    precondition(logits.rank == 2 && logits.shape[0] == labels.count,
+                 "softmaxCrossEntropyLoss: logits \(logits.shape) for \(labels.count) labels")
+    let (n, k) = (logits.shape[0], logits.shape[1])
+    var total = 0.0
+    for i in 0..<n {
+        precondition(labels[i] >= 0 && labels[i] < k, "softmaxCrossEntropyLoss: label \(labels[i]) out of range 0..<\(k)")
+        total += logSumExp(logits.data, row: i, k: k) - Double(logits.data[i * k + labels[i]])
+    }
+    return Float(total / Double(n))
+}
+
+/// log Σ_j exp(z[row, j]) of row `row` of z [N, k], in Double around the row's maximum.
+@inline(__always)
+private func logSumExp(_ z: [Float], row i: Int, k: Int) -> Double {
+    var m = -Float.infinity
+    for j in 0..<k { m = max(m, z[i * k + j]) }
+    var s = 0.0
+    for j in 0..<k { s += Foundation.exp(Double(z[i * k + j] - m)) }
+    return Double(m) + Foundation.log(s)
 }
 
 /// Mean binary cross-entropy on logits, PyTorch `F.binary_cross_entropy_with_logits` (stable form

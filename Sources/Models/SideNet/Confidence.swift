@@ -31,12 +31,21 @@ public struct ClassPrediction: Equatable, Sendable {
             let p = v >= 0 ? 1 / (1 + Foundation.exp(-v)) : Foundation.exp(v) / (1 + Foundation.exp(v))
             return (p >= 0.5 ? 1 : 0, max(p, 1 - p))
         }
-        var best = z.startIndex
-        for i in z.indices where z[i] > z[best] { best = i }
-        let m = Double(z[best])
+        let best = predictedClass(logits: z)
+        let m = Double(z[z.startIndex + best])
         var sum = 0.0
         for v in z { sum += Foundation.exp(Double(v) - m) }
-        return (best - z.startIndex, 1 / sum)
+        return (best, 1 / sum)
+    }
+
+    /// The class `exact` predicts, without its confidence: for K > 1 the first maximal logit's
+    /// index (from 0); for one logit `exact`'s sigmoid rule.
+    public static func predictedClass<C: Collection>(logits z: C) -> Int where C.Element == Float, C.Index == Int {
+        precondition(!z.isEmpty, "ClassPrediction needs at least one logit")
+        if z.count == 1 { return exact(logits: z).predicted }
+        var best = z.startIndex
+        for i in z.indices where z[i] > z[best] { best = i }
+        return best - z.startIndex
     }
 
     /// One prediction per row of logits [N, K].
