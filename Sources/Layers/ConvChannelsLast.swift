@@ -39,8 +39,7 @@ struct ChannelsLastConv {
     /// The pixels every output position reads, when they are the same run for all (3x3 pad 1
     /// on 2x2 or 1x1 maps, stride 2 from 2x2 to 1x1): then one GEMM covers every position.
     var sharedRun: Range<Int>? {
-        guard let first = pixels.first, !first.isEmpty, first.last! - first[0] == first.count - 1,
-              pixels.allSatisfy({ $0 == first }) else { return nil }
+        guard let first = pixels.first, !first.isEmpty, isRun(first), pixels.allSatisfy({ $0 == first }) else { return nil }
         return first[0]..<(first.last! + 1)
     }
 
@@ -70,6 +69,9 @@ struct ChannelsLastConv {
         self.offsets = offsets
     }
 
+    /// Whether ascending pixel indices are one run (consecutive; empty counts as one).
+    private func isRun(_ px: [Int]) -> Bool { px.isEmpty || px.last! - px[0] == px.count - 1 }
+
     /// Whether the cached packing was built for input maps h x w.
     func fits(h: Int, w: Int) -> Bool { g.h == h && g.w == w }
 
@@ -94,7 +96,7 @@ struct ChannelsLastConv {
                 return
             }
             // A_q of the positions whose pixels are not one run (stride 2 on 4x4 maps), one at a time
-            let gatherSize = pixels.map { $0.isEmpty || $0.last! - $0[0] == $0.count - 1 ? 0 : n * $0.count * c }.max() ?? 0
+            let gatherSize = pixels.map { isRun($0) ? 0 : n * $0.count * c }.max() ?? 0
             var gathered = [Float](unsafeUninitializedCapacity: gatherSize) { $1 = $0.count }
             gathered.withUnsafeMutableBufferPointer { pg in
                 for q in 0..<hwo {
@@ -104,7 +106,7 @@ struct ChannelsLastConv {
                         continue
                     }
                     var a = xp + pix[0] * c, lda = hwi * c
-                    if pix[t - 1] - pix[0] != t - 1 {
+                    if !isRun(pix) {
                         let gp = pg.baseAddress!
                         parallelFor(n, minChunk: Swift.max(1, 16384 / Swift.max(1, kdim))) { r in
                             for i in r { for (j, pixel) in pix.enumerated() { (gp + i * kdim + j * c).update(from: xp + (i * hwi + pixel) * c, count: c) } }
@@ -121,25 +123,15 @@ struct ChannelsLastConv {
     }
 }
 
-/// y [..., O] (rows of O) = [max(0,] y + bias[o] [+ residual][)], residual laid out as y.
+/// y [..., O] (rows of O) = [max(0,] y + bias[o] [+ residual][)], residual laid out as y
+/// (`ConvEpilogue`, the NCHW epilogue's operations).
 func channelsLastEpilogue(_ y: inout Tensor, bias: Tensor?, residual: Tensor?, relu: Bool) {
     let o = y.shape.last!, rows = y.count / Swift.max(1, o)
-    let biasData = bias?.data ?? [Float](repeating: 0, count: o), resData = residual?.data ?? []
+    let biasData = bias?.data ?? [], resData = residual?.data ?? []
     biasData.withUnsafeBufferPointer { pb in resData.withUnsafeBufferPointer { pr in y.data.withUnsafeMutableBufferPointer { py in
-        let b = pb.baseAddress!, yp = py.baseAddress!, rp = residual == nil ? nil : pr.baseAddress
-        parallelFor(rows, minChunk: Swift.max(1, 16384 / Swift.max(1, o))) { range in
-            for r in range {
-                let row = yp + r * o
-                if let rp {
-                    let res = rp + r * o
-                    if relu { for j in 0..<o { row[j] = Swift.max(0, (row[j] + b[j]) + res[j]) } } else { for j in 0..<o { row[j] = (row[j] + b[j]) + res[j] } }
-                } else if relu {
-                    for j in 0..<o { row[j] = Swift.max(0, row[j] + b[j]) }
-                } else {
-                    for j in 0..<o { row[j] += b[j] }
-                }
-            }
-        }
+        let e = ConvEpilogue(bias: bias == nil ? nil : pb.baseAddress, residual: residual == nil ? nil : pr.baseAddress, relu: relu)
+        let yp = py.baseAddress!
+        parallelFor(rows, minChunk: Swift.max(1, 16384 / Swift.max(1, o))) { range in e.apply(yp, rows: range, o: o) }
     } } }
 }
 

@@ -167,6 +167,25 @@ struct ConvEpilogue {
             }
         }
     }
+
+    /// Rows `rows` of y [R, O] in the channels-last layout (bias per column, the residual laid
+    /// out as y): the same operations per element as `apply`.
+    @inline(__always)
+    func apply(_ y: UnsafeMutablePointer<Float>, rows: Range<Int>, o: Int) {
+        if bias == nil && residual == nil && !relu { return }
+        for r in rows {
+            let row = y + r * o
+            for j in 0..<o {
+                let b = bias?[j] ?? 0
+                if let residual {
+                    let v = (row[j] + b) + residual[r * o + j]
+                    row[j] = relu ? Swift.max(0, v) : v
+                } else {
+                    row[j] = relu ? Swift.max(0, row[j] + b) : row[j] + b
+                }
+            }
+        }
+    }
 }
 
 /// Fast backward-data. dOut [N,O,Ho,Wo], weight [O,C,k,k] -> dx [N,C,H,W].
