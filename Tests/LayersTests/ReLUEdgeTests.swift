@@ -7,7 +7,7 @@ import XCTest
 final class ReLUEdgeTests: XCTestCase {
     func testSignedZeroNaNAndInfinity() {
         let relu = ReLU()
-        let x: [Float] = [-1, -0.0, 0, 2, .nan, -.infinity, .infinity, -1e-45, 3, -2, 0.5, -0.0, 7, -7, 1, -1, .nan]
+        let x: [Float] = [-1, -0.0, 0, 2, .nan, -.infinity, .infinity, -Float.leastNonzeroMagnitude, 3, -2, 0.5, -0.0, 7, -7, 1, -1, .nan]
         let y = relu.forward(Tensor(shape: [x.count], data: x))
         let want: [Float] = [0, -0.0, 0, 2, .nan, 0, .infinity, 0, 3, 0, 0.5, -0.0, 7, 0, 1, 0, .nan]
         XCTAssertEqual(y.data.map(\.bitPattern), want.map(\.bitPattern))
