@@ -9,8 +9,9 @@ import WeightIO
 /// epochs, seeds and variants never run the backbone again.
 ///
 /// The file is a safetensors file (tensors "attach" [N, Fa] and "head" [N, Fh], dtype F32 or
-/// F16) written and read in streamed chunks straight from and into the feature storage: no
-/// second copy of a multi-gigabyte feature set is ever held.
+/// F16) written in streamed chunks straight from the feature storage and read by mapping it
+/// (`FeatureFileMapping`): no second copy of a multi-gigabyte feature set is ever held, and a
+/// later run reads the rows where the page cache already holds them.
 final class FeatureCache {
     struct Features {
         var attach: FeatureMatrix   // [N, Fa]
@@ -127,40 +128,27 @@ final class FeatureCache {
         try FileManager.default.moveItem(at: tmp, to: url)
     }
 
-    /// Reads a cache file written by `write`; nil when it does not hold `rows` rows of `dtype`
-    /// (then the features are recomputed and the file replaced).
+    /// Reads a cache file written by `write`, mapped in place (`FeatureFileMapping`); nil when it
+    /// does not hold `rows` rows of `dtype` (then the features are recomputed and the file replaced).
     static func read(_ url: URL, rows: Int, dtype: FeatureCacheDType) throws -> Features? {
-        let input = try FileHandle(forReadingFrom: url)
-        defer { try? input.close() }
-        guard let lenData = try input.read(upToCount: 8), lenData.count == 8 else { return nil }
-        let length = lenData.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard length > 0, length < 1 << 20, let headerData = try input.read(upToCount: Int(length)),
-              headerData.count == Int(length),
-              let header = try JSONSerialization.jsonObject(with: headerData) as? [String: Any] else { return nil }
-        func matrix(_ name: String) -> (FeatureMatrix, Int)? {
+        guard let map = FeatureFileMapping(path: url.path), map.count >= 8 else { return nil }
+        let length = UnsafeRawPointer(map.base).loadUnaligned(as: UInt64.self).littleEndian
+        guard length > 0, length < 1 << 20, 8 + Int(length) <= map.count else { return nil }
+        let headerData = Data(bytes: map.base + 8, count: Int(length))
+        guard let header = try JSONSerialization.jsonObject(with: headerData) as? [String: Any] else { return nil }
+        let dataStart = 8 + Int(length)
+        func matrix(_ name: String) -> (cols: Int, start: Int)? {
             guard let t = header[name] as? [String: Any], t["dtype"] as? String == dtypeName(dtype),
                   let shape = t["shape"] as? [Int], shape.count == 2, shape[0] == rows, shape[1] > 0,
-                  let offsets = t["data_offsets"] as? [Int], offsets.count == 2 else { return nil }
-            let m = FeatureMatrix(rows: rows, cols: shape[1], dtype: dtype)
-            guard offsets[1] - offsets[0] == m.byteCount else { return nil }
-            return (m, offsets[0])
+                  let offsets = t["data_offsets"] as? [Int], offsets.count == 2,
+                  offsets[1] - offsets[0] == rows * shape[1] * (dtype == .float32 ? 4 : 2) else { return nil }
+            return (shape[1], offsets[0])
         }
-        guard let (a, aStart) = matrix("attach"), let (h, hStart) = matrix("head"),
-              aStart == 0, hStart == a.byteCount else { return nil }
-        for m in [a, h] {
-            let complete = try m.withMutableBytes { raw -> Bool in
-                let chunk = 64 << 20
-                var done = 0
-                while done < raw.count {
-                    guard let part = try input.read(upToCount: min(chunk, raw.count - done)), !part.isEmpty else { return false }
-                    part.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: raw[done..<(done + part.count)]))
-                    done += part.count
-                }
-                return true
-            }
-            if !complete { return nil }
-        }
-        return Features(attach: a, head: h)
+        let elementSize = dtype == .float32 ? 4 : 2
+        guard let a = matrix("attach"), let h = matrix("head"), a.start == 0, h.start == rows * a.cols * elementSize,
+              dataStart + h.start + rows * h.cols * elementSize <= map.count else { return nil }
+        return Features(attach: FeatureMatrix(rows: rows, cols: a.cols, dtype: dtype, mapping: map, offset: dataStart + a.start),
+                        head: FeatureMatrix(rows: rows, cols: h.cols, dtype: dtype, mapping: map, offset: dataStart + h.start))
     }
 }
 

@@ -12,18 +12,42 @@ final class FeatureMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int
     let dtype: FeatureCacheDType
-    /// rows * cols values when float32 (else empty).
-    private(set) var f32: [Float]
-    /// rows * cols half-precision bit patterns when float16 (else empty).
-    private(set) var f16: [UInt16]
+    /// rows * cols stored values (Float32, or half-precision bit patterns): zero-filled memory of
+    /// this matrix's own, or a read-only window of a mapped cache file (`FeatureFileMapping`).
+    private let base: UnsafeMutableRawPointer
+    private let owned: Bool
+    /// Keeps a mapped file mapped while a matrix reads it.
+    private let mapping: FeatureFileMapping?
 
+    /// Zero-filled rows, to be written by `setRows`. calloc hands out fresh zero pages for
+    /// large sizes, so gigabytes are not written twice.
     init(rows: Int, cols: Int, dtype: FeatureCacheDType) {
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
-        f32 = dtype == .float32 ? [Float](repeating: 0, count: rows * cols) : []
-        f16 = dtype == .float16 ? [UInt16](repeating: 0, count: rows * cols) : []
+        let bytes = rows * cols * (dtype == .float32 ? 4 : 2)
+        guard let p = calloc(max(1, bytes), 1) else { fatalError("feature matrix: cannot allocate \(bytes) bytes") }
+        base = p
+        owned = true
+        mapping = nil
     }
+
+    /// The rows stored at `offset` of a mapped cache file, read in place (never written).
+    init(rows: Int, cols: Int, dtype: FeatureCacheDType, mapping: FeatureFileMapping, offset: Int) {
+        self.rows = rows
+        self.cols = cols
+        self.dtype = dtype
+        precondition(offset >= 0 && offset + rows * cols * (dtype == .float32 ? 4 : 2) <= mapping.count,
+                     "feature matrix: bytes \(offset)+ outside the \(mapping.count)-byte mapping")
+        base = mapping.base + offset
+        owned = false
+        self.mapping = mapping
+    }
+
+    deinit { if owned { free(base) } }
+
+    private var f32: UnsafeMutablePointer<Float> { base.assumingMemoryBound(to: Float.self) }
+    private var f16: UnsafeMutablePointer<UInt16> { base.assumingMemoryBound(to: UInt16.self) }
 
     /// Bytes per stored value.
     var elementSize: Int { dtype == .float32 ? 4 : 2 }
@@ -32,20 +56,18 @@ final class FeatureMatrix: @unchecked Sendable {
     /// Stores `count` rows of `src` ([count, cols], Float32) at rows `destRows[0..<count]`.
     func setRows(_ destRows: ArraySlice<Int>, from src: Tensor) {
         precondition(src.count == destRows.count * cols, "setRows: \(src.shape) for \(destRows.count) rows of \(cols)")
+        precondition(owned, "setRows: the rows of a mapped cache file are read-only")
         let dest = Array(destRows)
         src.data.withUnsafeBufferPointer { ps in
-            let s = ps.baseAddress!
+            let s = ps.baseAddress!, c = cols
             switch dtype {
             case .float32:
-                f32.withUnsafeMutableBufferPointer { pd in
-                    for (r, row) in dest.enumerated() { (pd.baseAddress! + row * cols).update(from: s + r * cols, count: cols) }
-                }
+                let d = f32
+                for (r, row) in dest.enumerated() { (d + row * c).update(from: s + r * c, count: c) }
             case .float16:
-                f16.withUnsafeMutableBufferPointer { pd in
-                    let d = pd.baseAddress!, c = cols
-                    parallelFor(dest.count) { range in
-                        for r in range { HalfPrecision.encode(s + r * c, d + dest[r] * c, count: c) }
-                    }
+                let d = f16
+                parallelFor(dest.count) { range in
+                    for r in range { HalfPrecision.encode(s + r * c, d + dest[r] * c, count: c) }
                 }
             }
         }
@@ -68,18 +90,14 @@ final class FeatureMatrix: @unchecked Sendable {
         let c = cols
         switch dtype {
         case .float32:
-            f32.withUnsafeBufferPointer { ps in
-                let s = ps.baseAddress!
-                parallelFor(indices.count, minChunk: max(1, 32768 / max(1, c))) { range in
-                    for r in range { (dst + r * c).update(from: s + indices[r] * c, count: c) }
-                }
+            let s = UnsafePointer(f32)
+            parallelFor(indices.count, minChunk: max(1, 32768 / max(1, c))) { range in
+                for r in range { (dst + r * c).update(from: s + indices[r] * c, count: c) }
             }
         case .float16:
-            f16.withUnsafeBufferPointer { ps in
-                let s = ps.baseAddress!
-                parallelFor(indices.count, minChunk: max(1, 16384 / max(1, c))) { range in
-                    for r in range { HalfPrecision.decode(s + indices[r] * c, dst + r * c, count: c) }
-                }
+            let s = UnsafePointer(f16)
+            parallelFor(indices.count, minChunk: max(1, 16384 / max(1, c))) { range in
+                for r in range { HalfPrecision.decode(s + indices[r] * c, dst + r * c, count: c) }
             }
         }
     }
@@ -89,20 +107,43 @@ final class FeatureMatrix: @unchecked Sendable {
 
     /// The stored rows in place, as the head kernels read them (`CHeadKernels`: HK_F32 or HK_F16).
     func withRowStorage<R>(_ body: (UnsafeRawPointer, Int32) throws -> R) rethrows -> R {
-        switch dtype {
-        case .float32: return try f32.withUnsafeBytes { try body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, Int32(HK_F32)) }
-        case .float16: return try f16.withUnsafeBytes { try body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, Int32(HK_F16)) }
-        }
+        try body(UnsafeRawPointer(base), Int32(dtype == .float32 ? HK_F32 : HK_F16))
     }
 
     /// Raw storage for the cache file (little-endian F32 or F16 values, row-major).
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        dtype == .float32 ? try f32.withUnsafeBytes(body) : try f16.withUnsafeBytes(body)
+        try body(UnsafeRawBufferPointer(start: base, count: byteCount))
+    }
+}
+
+/// A cache file mapped read-only into memory (`mmap`, MAP_PRIVATE, pages populated up front):
+/// the feature matrices read its rows where the page cache holds them, so a multi-gigabyte
+/// cache is neither copied into a buffer of its own nor zero-filled first. The cache file is
+/// only ever replaced by a rename (`FeatureCache.write`), never rewritten in place, so the
+/// mapped inode stays whole while it is mapped.
+final class FeatureFileMapping: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let count: Int
+
+    /// Maps the whole of `path`; nil when it cannot be opened or mapped, or is empty.
+    init?(path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size > 0 else { return nil }
+        let n = Int(st.st_size)
+        #if os(Linux)
+        let flags = MAP_PRIVATE | MAP_POPULATE
+        #else
+        let flags = MAP_PRIVATE
+        #endif
+        guard let p = mmap(nil, n, PROT_READ, flags, fd, 0), p != MAP_FAILED else { return nil }
+        base = p
+        count = n
     }
 
-    func withMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
-        dtype == .float32 ? try f32.withUnsafeMutableBytes(body) : try f16.withUnsafeMutableBytes(body)
-    }
+    deinit { munmap(base, count) }
 }
 
 /// IEEE 754 binary16 conversions of the Float16 feature cache, in integer arithmetic (no

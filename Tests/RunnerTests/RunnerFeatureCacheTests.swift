@@ -100,6 +100,30 @@ final class RunnerFeatureCacheTests: XCTestCase {
         }
     }
 
+    /// The cache file is mapped in place: one cut short (a disk filled up, a copy interrupted)
+    /// must be rebuilt, never read past its end, and one with a damaged header likewise.
+    func testTruncatedOrDamagedCacheFileIsRebuilt() throws {
+        let weights = try writeBackboneWeights().path
+        let spec = try TinySpecs.resnet(name: "t-cache-cut", seeds: [0], variants: ["sidenet"], regime: "heads",
+                                        epochs: 1, weights: weights, evalBatch: evalBatch)
+        let first = Runner(store: try ResultStore(path: scratch.databasePath), options: testOptions(scratch))
+        XCTAssertEqual(try first.run([spec]).map(\.status), [.finished])
+        XCTAssertEqual(first.stats.featureCacheMisses, 1)
+        let file = scratch.resultsDir.appendingPathComponent("cache").appendingPathComponent(try XCTUnwrap(cacheFiles().first))
+        let whole = try Data(contentsOf: file)
+        for (name, damaged) in [("cut short", whole.prefix(whole.count - 100)),
+                                ("header length damaged", Data([0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]) + whole.dropFirst(8))] {
+            try damaged.write(to: file)
+            let store = try ResultStore(path: scratch.dir.appendingPathComponent("\(name).sqlite").path)
+            let fresh = Runner(store: store, options: testOptions(scratch))
+            let out = try fresh.run([spec])
+            XCTAssertEqual(out.map(\.status), [.finished], "\(name): \(out.compactMap(\.reason).joined())")
+            XCTAssertEqual(fresh.stats.featureCacheMisses, 1, "\(name): the file must be rebuilt")
+            XCTAssertEqual(fresh.stats.backboneFeatureBatches, poolBatches, name)
+            XCTAssertEqual(try Data(contentsOf: file), whole, "\(name): the rebuilt file is the original")
+        }
+    }
+
     /// With `weights: null` every seed has its own random backbone, so its features differ:
     /// the cache must not hand seed 0's features to seed 1.
     func testRandomInitBackboneFeaturesAreKeyedBySeed() throws {
