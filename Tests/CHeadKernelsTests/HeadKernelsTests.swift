@@ -50,9 +50,10 @@ final class HeadKernelsTests: XCTestCase {
         return dw
     }
 
-    /// Shapes with every remainder: rows not a multiple of 3 nor of the 96-row panel, outputs
-    /// not a multiple of 4, columns not a multiple of 8 nor of the 512-column block.
-    private let shapes: [(n: Int, cols: Int, out: Int)] = [(1, 3, 1), (7, 37, 6), (100, 1100, 32), (128, 2048, 10)]
+    /// Shapes with every remainder: rows not a multiple of 3 nor of the 48-row panel, outputs
+    /// not a multiple of 4, columns not a multiple of 8 nor of the 4096-column block.
+    private let shapes: [(n: Int, cols: Int, out: Int)] = [(1, 3, 1), (7, 37, 6), (100, 1100, 32), (128, 2048, 10),
+                                                           (53, 9001, 5)]
 
     func testForwardMatchesDoubleReference() {
         for half in [false, true] {
@@ -119,8 +120,10 @@ final class HeadKernelsTests: XCTestCase {
     /// The AVX-512 and AVX2 bodies (when this CPU has them) and the portable bodies give the same bits,
     /// and each row's outputs do not depend on the rows computed with it.
     func testAVX512AndAVX2AndPortableBodiesAgreeBitForBit() throws {
-        // the second shape: rows of several 512-column blocks with a partial output block (10 = 4 + 4 + 1 + 1)
-        for half in [false, true] { for (n, cols, out) in [(131, 1029, 32), (70, 2100, 10)] {
+        // the second shape: a partial output block (10 = 4 + 4 + 1 + 1); the third: rows of three
+        // 4096-column forward blocks (the last partial) in two 48-row panels, and many 384-column
+        // weight-gradient blocks (each fetching the next one's rows ahead)
+        for half in [false, true] { for (n, cols, out) in [(131, 1029, 32), (70, 2100, 10), (61, 8999, 6)] {
             let t = table(rows: n, cols: cols, half: half, seed: 5)
             var g = Values(state: 3)
             let w = g.array(out * cols), bias = g.array(out), dy = g.array(n * out), dw = g.array(out * cols)
