@@ -170,18 +170,24 @@ struct ConvEpilogue {
 
     /// Rows `rows` of y [R, O] in the channels-last layout (bias per column, the residual laid
     /// out as y): the same operations per element as `apply`.
+    /// The branches are taken once per call, outside the loops (the per-element loops vectorise).
     @inline(__always)
     func apply(_ y: UnsafeMutablePointer<Float>, rows: Range<Int>, o: Int) {
         if bias == nil && residual == nil && !relu { return }
-        for r in rows {
-            let row = y + r * o
-            for j in 0..<o {
-                let b = bias?[j] ?? 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: bias == nil ? o : 0) { zeros in
+            let b: UnsafePointer<Float>
+            if let bias { b = bias } else { zeros.initialize(repeating: 0); b = UnsafePointer(zeros.baseAddress!) }
+            for r in rows {
+                let row = y + r * o
                 if let residual {
-                    let v = (row[j] + b) + residual[r * o + j]
-                    row[j] = relu ? Swift.max(0, v) : v
+                    let res = residual + r * o
+                    if relu { for j in 0..<o { row[j] = Swift.max(0, (row[j] + b[j]) + res[j]) } } else {
+                        for j in 0..<o { row[j] = (row[j] + b[j]) + res[j] }
+                    }
+                } else if relu {
+                    for j in 0..<o { row[j] = Swift.max(0, row[j] + b[j]) }
                 } else {
-                    row[j] = relu ? Swift.max(0, row[j] + b) : row[j] + b
+                    for j in 0..<o { row[j] += b[j] }
                 }
             }
         }
