@@ -115,3 +115,11 @@ void hk_adam_update(float *p, const float *g, float *m, float *v, long n, float 
 #endif
     for (; i < n; i++) adam_one(p, g, m, v, i, wd, w1, beta2, w2, bias2Sqrt, eps, negStep);
 }
+
+long hk_encode_f16(const float *src, uint16_t *dst, long n) {
+#if defined(__x86_64__)
+    if (hk_uses_avx2()) return hk_encode_f16_avx2(src, dst, n);
+#endif
+    (void)src; (void)dst; (void)n;
+    return 0;
+}

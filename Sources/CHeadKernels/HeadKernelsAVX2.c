@@ -189,6 +189,15 @@ HK_TARGET512 void hk_wgrad_avx512(const char **xr, int f16, long cols, long n, c
     else wgrad_all(6, 0, xr, cols, n, dy, out, dw, acc, k0, k1);
 }
 
+/// Float32 -> half over the first multiple of 8 elements (imm 0: round to nearest even, whatever
+/// MXCSR says); returns how many were done.
+HK_TARGET long hk_encode_f16_avx2(const float *src, uint16_t *dst, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    return i;
+}
+
 /// Adam over the first multiple of 8 elements; returns how many were done.
 HK_TARGET long hk_adam_avx2(float *p, const float *g, float *m, float *v, long n, float wd, float w1, float beta2,
                             float w2, float bias2Sqrt, float eps, float negStep) {

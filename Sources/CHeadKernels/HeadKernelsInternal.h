@@ -51,6 +51,7 @@ void hk_fwd_avx512(const char **xr, int f16, long cols, long n, const float *w, 
                    float *y);
 void hk_wgrad_avx512(const char **xr, int f16, long cols, long n, const float *dy, long out, float *dw, int acc,
                      long k0, long k1);
+long hk_encode_f16_avx2(const float *src, uint16_t *dst, long n);
 long hk_adam_avx2(float *p, const float *g, float *m, float *v, long n, float wd, float w1, float beta2,
                   float w2, float bias2Sqrt, float eps, float negStep);
 #endif

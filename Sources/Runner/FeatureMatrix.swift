@@ -150,9 +150,11 @@ final class FeatureFileMapping: @unchecked Sendable {
 /// dependence on hardware half-precision support).
 public enum HalfPrecision {
 
-    /// Float32 -> Float16 bit patterns, IEEE round-to-nearest-even (overflow to ±inf, NaN kept).
+    /// Float32 -> Float16 bit patterns, IEEE round-to-nearest-even (overflow to ±inf, NaN kept):
+    /// by the CPU's F16C conversion where it has one (`hk_encode_f16`, the same bits), the rest
+    /// by `bits`.
     public static func encode(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
-        for i in 0..<count { dst[i] = bits(src[i]) }
+        for i in hk_encode_f16(src, dst, count)..<count { dst[i] = bits(src[i]) }
     }
 
     /// One Float32 -> Float16 conversion, round-to-nearest-even, in integer arithmetic.

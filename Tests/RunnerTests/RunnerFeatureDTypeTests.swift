@@ -55,6 +55,29 @@ final class RunnerFeatureDTypeTests: XCTestCase {
         XCTAssertTrue(HalfPrecision.float(HalfPrecision.bits(.nan)).isNaN)
     }
 
+    /// `encode` (the CPU's F16C conversion where it has one, 8 values at a time) gives the bits of
+    /// the integer rule `bits` for every value that rounds across a half boundary: each finite
+    /// half's upper midpoint and its two Float32 neighbours (ties to even both ways), both signs,
+    /// then infinities, NaN, Float32 subnormals and a tail shorter than 8.
+    func testArrayEncodeEqualsTheScalarRoundingRule() {
+        var values: [Float] = [.infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNormalMagnitude, 0, -0]
+        for h in UInt16(0)..<0x7c00 {
+            let lo = Double(Float(Float16(bitPattern: h))), hi = Double(Float(Float16(bitPattern: h + 1)))
+            let mid = Float((lo + hi) / 2)  // exact in Float32
+            for v in [mid.nextDown, mid, mid.nextUp] { values += [v, -v] }
+        }
+        values += [1, 2, 3]   // a tail of 3 after the last full group of 8
+        let n = values.count
+        var got = [UInt16](repeating: 0, count: n)
+        values.withUnsafeBufferPointer { s in got.withUnsafeMutableBufferPointer { HalfPrecision.encode(s.baseAddress!, $0.baseAddress!, count: n) } }
+        var mismatches = 0
+        for (x, h) in zip(values, got) where h != HalfPrecision.bits(x) && !(x.isNaN && (h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0) {
+            mismatches += 1
+            if mismatches <= 5 { XCTFail("\(x) (\(String(x.bitPattern, radix: 16))): \(String(h, radix: 16)) vs \(String(HalfPrecision.bits(x), radix: 16))") }
+        }
+        XCTAssertEqual(mismatches, 0, "of \(n) values")
+    }
+
     // MARK: spec field
 
     private func yaml(featureCache: String) -> String {

@@ -35,6 +35,12 @@ void hk_rows_linear_weight_grad(const void *rows, int dtype, long cols, const lo
 void hk_adam_update(float *p, const float *g, float *m, float *v, long n, float wd, float w1, float beta2,
                     float w2, float bias2Sqrt, float eps, float negStep);
 
+/// Float32 -> IEEE half bit patterns, round-to-nearest-even, by the F16C instruction when the
+/// AVX2+FMA+F16C bodies are in use: converts the first multiple of 8 of `n` values and returns how
+/// many it converted (0 otherwise; the caller converts the rest, in Runner's HalfPrecision.bits,
+/// which gives the same bits).
+long hk_encode_f16(const float *src, uint16_t *dst, long n);
+
 /// 1 when the AVX2+FMA+F16C bodies are in use, else 0 (for benchmarks and tests).
 int hk_uses_avx2(void);
 
