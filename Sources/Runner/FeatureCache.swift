@@ -20,6 +20,10 @@ final class FeatureCache {
 
     let directory: URL
     private var memory: [String: Features] = [:]
+    /// The cache file write still under way (`features` starts it in the background once the
+    /// rows are built, so training starts at once), and its error, if any, once it ends.
+    private var writing: DispatchGroup?
+    private let writeError = ErrorBox()
 
     init(directory: URL) { self.directory = directory }
 
@@ -49,6 +53,7 @@ final class FeatureCache {
                   compute: ([Int]) throws -> (attach: Tensor, head: Tensor)) throws -> Features {
         precondition(order.count == poolCount, "feature order covers \(order.count) of \(poolCount) examples")
         if let f = memory[key] { stats.featureCacheHits += 1; return f }
+        if let problem = finishWrites() { progress.note(problem) }
         memory = [:]  // drop the previous set before building the next: feature sets can be gigabytes
         let file = url(for: key)
         if FileManager.default.fileExists(atPath: file.path),
@@ -82,9 +87,34 @@ final class FeatureCache {
         guard let features = f else { throw RunnerError.invalid("feature cache: the data pool is empty") }
         progress.end("\(poolCount) examples, attach \(features.attach.cols) + head \(features.head.cols) \(dtype.rawValue) features cached")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try FeatureCache.write(features, key: key, to: file)
+        // The file is written by a background thread at the lowest priority while the heads
+        // train on the rows in memory: copying gigabytes into the page cache (seconds of CPU)
+        // then fills the training threads' idle moments instead of delaying the first epoch.
+        // `finishWrites` waits for it (the runner calls it before it returns).
+        let group = DispatchGroup(), box = writeError
+        group.enter()
+        let writer = Thread {
+            defer { group.leave() }
+            #if os(Linux)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)   // this thread only on Linux
+            #endif
+            do { try FeatureCache.write(features, key: key, to: file) } catch {
+                box.set("feature cache: could not write \(file.path): \(error) (the runs go on; a later run rebuilds the features)")
+            }
+        }
+        writer.start()
+        writing = group
         memory = [key: features]  // keep one entry: feature sets can be gigabytes
         return features
+    }
+
+    /// Waits for a cache file write under way; returns what went wrong with it, if anything.
+    @discardableResult
+    func finishWrites() -> String? {
+        guard let group = writing else { return nil }
+        group.wait()
+        writing = nil
+        return writeError.take()
     }
 
     // MARK: file
@@ -158,4 +188,12 @@ final class FeatureCache {
 /// compare the two).
 public enum FeatureEvaluation {
     nonisolated(unsafe) public static var chunkBytes = 128 << 20
+}
+
+/// One error message handed from a background thread to the thread that waits for it.
+private final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var message: String?
+    func set(_ m: String) { lock.lock(); message = m; lock.unlock() }
+    func take() -> String? { lock.lock(); defer { message = nil; lock.unlock() }; return message }
 }

@@ -36,6 +36,8 @@ public final class Runner {
     @discardableResult
     public func run(_ specs: [ExperimentSpec]) throws -> [RunOutcome] {
         var outcomes: [RunOutcome] = []
+        // a feature cache file still being written is complete before the runner returns
+        defer { if let problem = cache.finishWrites() { options.progress.note(problem) } }
         let selected = options.shard.map { shard in
             Set(ShardPlan.select(ShardPlan.units(specs, seeds: options.seeds, variants: options.variants), shard: shard))
         }
