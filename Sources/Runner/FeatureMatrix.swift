@@ -15,20 +15,28 @@ final class FeatureMatrix: @unchecked Sendable {
     /// rows * cols stored values (Float32, or half-precision bit patterns): zero-filled memory of
     /// this matrix's own, or a read-only window of a mapped cache file (`FeatureFileMapping`).
     private let base: UnsafeMutableRawPointer
-    private let owned: Bool
+    /// Bytes of this matrix's own anonymous mapping (0: a window of a mapped cache file).
+    private let ownedBytes: Int
     /// Keeps a mapped file mapped while a matrix reads it.
     private let mapping: FeatureFileMapping?
 
-    /// Zero-filled rows, to be written by `setRows`. calloc hands out fresh zero pages for
-    /// large sizes, so gigabytes are not written twice.
+    /// Zero-filled rows, to be written by `setRows`: fresh zero pages of an anonymous mapping, so
+    /// gigabytes are not written twice, marked for transparent huge pages (where the kernel
+    /// offers them on request, as Debian's does), so that the heads' random rows cost fewer
+    /// TLB misses (the forward kernel ran ~4% faster on a 2 GB table).
     init(rows: Int, cols: Int, dtype: FeatureCacheDType) {
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
-        let bytes = rows * cols * (dtype == .float32 ? 4 : 2)
-        guard let p = calloc(max(1, bytes), 1) else { fatalError("feature matrix: cannot allocate \(bytes) bytes") }
+        let bytes = max(1, rows * cols * (dtype == .float32 ? 4 : 2))
+        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            fatalError("feature matrix: cannot allocate \(bytes) bytes")
+        }
+        #if os(Linux)
+        _ = madvise(p, bytes, Int32(MADV_HUGEPAGE))
+        #endif
         base = p
-        owned = true
+        ownedBytes = bytes
         mapping = nil
     }
 
@@ -40,11 +48,11 @@ final class FeatureMatrix: @unchecked Sendable {
         precondition(offset >= 0 && offset + rows * cols * (dtype == .float32 ? 4 : 2) <= mapping.count,
                      "feature matrix: bytes \(offset)+ outside the \(mapping.count)-byte mapping")
         base = mapping.base + offset
-        owned = false
+        ownedBytes = 0
         self.mapping = mapping
     }
 
-    deinit { if owned { free(base) } }
+    deinit { if ownedBytes > 0 { munmap(base, ownedBytes) } }
 
     private var f32: UnsafeMutablePointer<Float> { base.assumingMemoryBound(to: Float.self) }
     private var f16: UnsafeMutablePointer<UInt16> { base.assumingMemoryBound(to: UInt16.self) }
@@ -56,7 +64,7 @@ final class FeatureMatrix: @unchecked Sendable {
     /// Stores `count` rows of `src` ([count, cols], Float32) at rows `destRows[0..<count]`.
     func setRows(_ destRows: ArraySlice<Int>, from src: Tensor) {
         precondition(src.count == destRows.count * cols, "setRows: \(src.shape) for \(destRows.count) rows of \(cols)")
-        precondition(owned, "setRows: the rows of a mapped cache file are read-only")
+        precondition(ownedBytes > 0, "setRows: the rows of a mapped cache file are read-only")
         let dest = Array(destRows)
         src.data.withUnsafeBufferPointer { ps in
             let s = ps.baseAddress!, c = cols
