@@ -23,6 +23,7 @@ public struct ClassPrediction: Equatable, Sendable {
     /// The one confidence rule of the harness, in Double (early exit compares its Float rounding
     /// with theta; the store keeps the Double): max softmax probability, first maximal index
     /// winning ties; for one logit z: p = sigmoid(z), class 1 iff p >= 0.5, confidence max(p, 1-p).
+    @inlinable
     public static func exact<C: Collection>(logits z: C) -> (predicted: Int, confidence: Double)
         where C.Element == Float, C.Index == Int {
         precondition(!z.isEmpty, "ClassPrediction needs at least one logit")
@@ -40,6 +41,7 @@ public struct ClassPrediction: Equatable, Sendable {
 
     /// The class `exact` predicts, without its confidence: for K > 1 the first maximal logit's
     /// index (from 0); for one logit `exact`'s sigmoid rule.
+    @inlinable
     public static func predictedClass<C: Collection>(logits z: C) -> Int where C.Element == Float, C.Index == Int {
         precondition(!z.isEmpty, "ClassPrediction needs at least one logit")
         if z.count == 1 { return exact(logits: z).predicted }
