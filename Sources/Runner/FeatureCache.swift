@@ -171,12 +171,12 @@ final class FeatureCache {
             guard let t = header[name] as? [String: Any], t["dtype"] as? String == dtypeName(dtype),
                   let shape = t["shape"] as? [Int], shape.count == 2, shape[0] == rows, shape[1] > 0,
                   let offsets = t["data_offsets"] as? [Int], offsets.count == 2,
-                  offsets[1] - offsets[0] == rows * shape[1] * (dtype == .float32 ? 4 : 2) else { return nil }
+                  offsets[1] - offsets[0] == FeatureMatrix.byteCount(rows: rows, cols: shape[1], dtype: dtype) else { return nil }
             return (shape[1], offsets[0])
         }
-        let elementSize = dtype == .float32 ? 4 : 2
-        guard let a = matrix("attach"), let h = matrix("head"), a.start == 0, h.start == rows * a.cols * elementSize,
-              dataStart + h.start + rows * h.cols * elementSize <= map.count else { return nil }
+        guard let a = matrix("attach"), let h = matrix("head"), a.start == 0,
+              h.start == FeatureMatrix.byteCount(rows: rows, cols: a.cols, dtype: dtype),
+              dataStart + h.start + FeatureMatrix.byteCount(rows: rows, cols: h.cols, dtype: dtype) <= map.count else { return nil }
         return Features(attach: FeatureMatrix(rows: rows, cols: a.cols, dtype: dtype, mapping: map, offset: dataStart + a.start),
                         head: FeatureMatrix(rows: rows, cols: h.cols, dtype: dtype, mapping: map, offset: dataStart + h.start))
     }

@@ -28,7 +28,7 @@ final class FeatureMatrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
-        let bytes = max(1, rows * cols * (dtype == .float32 ? 4 : 2))
+        let bytes = max(1, FeatureMatrix.byteCount(rows: rows, cols: cols, dtype: dtype))
         guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
             fatalError("feature matrix: cannot allocate \(bytes) bytes")
         }
@@ -45,7 +45,7 @@ final class FeatureMatrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
-        precondition(offset >= 0 && offset + rows * cols * (dtype == .float32 ? 4 : 2) <= mapping.count,
+        precondition(offset >= 0 && offset + FeatureMatrix.byteCount(rows: rows, cols: cols, dtype: dtype) <= mapping.count,
                      "feature matrix: bytes \(offset)+ outside the \(mapping.count)-byte mapping")
         base = mapping.base + offset
         ownedBytes = 0
@@ -58,8 +58,12 @@ final class FeatureMatrix: @unchecked Sendable {
     private var f16: UnsafeMutablePointer<UInt16> { base.assumingMemoryBound(to: UInt16.self) }
 
     /// Bytes per stored value.
-    var elementSize: Int { dtype == .float32 ? 4 : 2 }
-    var byteCount: Int { rows * cols * elementSize }
+    var elementSize: Int { FeatureMatrix.elementSize(dtype) }
+    var byteCount: Int { FeatureMatrix.byteCount(rows: rows, cols: cols, dtype: dtype) }
+
+    /// Bytes of `rows` x `cols` values stored as `dtype`.
+    static func byteCount(rows: Int, cols: Int, dtype: FeatureCacheDType) -> Int { rows * cols * elementSize(dtype) }
+    static func elementSize(_ dtype: FeatureCacheDType) -> Int { dtype == .float32 ? 4 : 2 }
 
     /// Stores `count` rows of `src` ([count, cols], Float32) at rows `destRows[0..<count]`.
     func setRows(_ destRows: ArraySlice<Int>, from src: Tensor) {
