@@ -37,6 +37,24 @@ final class ConvColumnsTests: XCTestCase {
         }
     }
 
+    /// The stem's phase-split columns (StridedColumns) equal im2col's on strided geometries where
+    /// every tap reads input, the 32x32 stem (16-wide output rows, the vector copy) included.
+    func testStridedColumnsEqualIm2col() {
+        var rng = SeededGenerator(seed: 11)
+        // (n, c, h, w, k, s, p)
+        for (n, c, h, w, k, s, p) in [(2, 3, 32, 32, 7, 2, 3), (2, 3, 13, 11, 7, 2, 3), (1, 3, 21, 21, 7, 2, 3),
+                                      (3, 5, 7, 6, 3, 2, 1), (2, 6, 9, 9, 1, 2, 0), (2, 3, 10, 14, 5, 3, 2), (1, 2, 64, 48, 7, 2, 3)] {
+            let x = Tensor.normal([n, c, h, w], rng: &rng)
+            let label = "n\(n) c\(c) \(h)x\(w) k\(k) s\(s) p\(p)"
+            for image in 0..<n {
+                let want = convColumnsWholeMap(x, image: image, kernelSize: k, stride: s, padding: p, rows: false)
+                let got = convColumnsStrided(x, image: image, kernelSize: k, stride: s, padding: p)
+                XCTAssertEqual(got.count, want.count, "every tap reads input: \(label)")
+                XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), label)
+            }
+        }
+    }
+
     func testMaxPoolEqualsPlainLoop() {
         var rng = SeededGenerator(seed: 3)
         // (h, w, k, s, p)

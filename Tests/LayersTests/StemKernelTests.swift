@@ -39,6 +39,28 @@ final class StemKernelTests: XCTestCase {
         }
     }
 
+    /// The vector BatchNorm -> ReLU -> pool equals the scalar path bit for bit where ties abound:
+    /// small integers and signed zeros, beta -0 (so zeros keep their sign through BatchNorm),
+    /// a negative gamma, and infinities.
+    func testVectorPoolEqualsScalarPathOnTies() throws {
+        var rng = SeededGenerator(seed: 5)
+        var negativeZeros = 0, positiveZeros = 0
+        for (h, w) in [(16, 16), (16, 32), (7, 16), (2, 48)] {
+            for (mean, invStd, gamma, beta) in [(Float(0), Float(1), Float(1), Float(-0.0)), (0, 1, -1, -0.0), (1, 0.5, 2, 0.25)] {
+                let pool: [Float] = [0, -0.0, 0, -0.0, 0, -0.0, 1, -1, 2, .infinity, -.infinity]
+                let plane = (0..<(h * w)).map { _ in pool[rng.nextInt(below: pool.count)] }
+                let r = stemPoolPaths(plane, h: h, w: w, mean: mean, invStd: invStd, gamma: gamma, beta: beta)
+                let vector = try XCTUnwrap(r.vector, "\(h)x\(w) has a vector path")
+                XCTAssertEqual(vector.map(\.bitPattern), r.scalar.map(\.bitPattern), "\(h)x\(w) bn \(mean) \(invStd) \(gamma) \(beta)")
+                negativeZeros += r.scalar.filter { $0 == 0 && $0.sign == .minus }.count
+                positiveZeros += r.scalar.filter { $0 == 0 && $0.sign == .plus }.count
+            }
+        }
+        XCTAssertGreaterThan(negativeZeros, 0, "windows whose first maximum is -0")
+        XCTAssertGreaterThan(positiveZeros, 0, "windows whose first maximum is +0")
+        XCTAssertNil(stemPoolPaths([Float](repeating: 1, count: 36), h: 6, w: 6, mean: 0, invStd: 1, gamma: 1, beta: 0).vector)
+    }
+
     /// Maps so small that a kernel row only reads padding have no fused path.
     func testTinyMapsFallBack() {
         let (conv, bn, pool) = layers(seed: 1, bias: false)
