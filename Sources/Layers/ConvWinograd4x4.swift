@@ -86,13 +86,34 @@ struct Winograd4Tiles: WinogradTiling {
     /// loop over p vectorises) into `out` [16, P], then the 4x4 tiles are scattered into y.
     func transformOutput(_ m: UnsafePointer<Float>, o: Int, ld: Int, plane xi: Int, bias: UnsafePointer<Float>?,
                          channels: Range<Int>, _ y: UnsafeMutablePointer<Float>, scratch out: UnsafeMutablePointer<Float>) {
-        let plane = h * w, count = ld / perImage
+        let plane = h * w, count = ld / perImage, full = h % 4 == 0 && w % 4 == 0
+        let s6 = 6 * xi
         for oc in channels {
             let src = m + oc * ld
-            for p in 0..<ld {
+            // 8 tiles at a time in vectors (the same operations per lane as the scalar tail below)
+            var p = 0
+            while ConvTuning.winogradVectorTransforms && p + 8 <= ld {
+                @inline(__always) func col(_ k: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+                    let q = src + k * xi + p
+                    @inline(__always) func at(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(q + i * s6).loadUnaligned(as: SIMD8<Float>.self) }
+                    return aT(at(0), at(1), at(2), at(3), at(4), at(5))
+                }
+                let c0 = col(0), c1 = col(1), c2 = col(2), c3 = col(3), c4 = col(4), c5 = col(5)
+                let r0 = aT(c0.0, c1.0, c2.0, c3.0, c4.0, c5.0), r1 = aT(c0.1, c1.1, c2.1, c3.1, c4.1, c5.1)
+                let r2 = aT(c0.2, c1.2, c2.2, c3.2, c4.2, c5.2), r3 = aT(c0.3, c1.3, c2.3, c3.3, c4.3, c5.3)
+                @inline(__always) func put(_ e: Int, _ v: SIMD8<Float>) {
+                    UnsafeMutableRawPointer(out + e * ld + p).storeBytes(of: v, as: SIMD8<Float>.self)
+                }
+                put(0, r0.0); put(1, r0.1); put(2, r0.2); put(3, r0.3)
+                put(4, r1.0); put(5, r1.1); put(6, r1.2); put(7, r1.3)
+                put(8, r2.0); put(9, r2.1); put(10, r2.2); put(11, r2.3)
+                put(12, r3.0); put(13, r3.1); put(14, r3.2); put(15, r3.3)
+                p += 8
+            }
+            while p < ld {
                 // column k of M (rows i = 0...5 at ξ = 6i + k) -> column k of Aᵀ M (4 rows)
                 @inline(__always) func col(_ k: Int) -> (Float, Float, Float, Float) {
-                    let q = src + k * xi + p, s6 = 6 * xi
+                    let q = src + k * xi + p
                     return aT(q[0], q[s6], q[2 * s6], q[3 * s6], q[4 * s6], q[5 * s6])
                 }
                 let c0 = col(0), c1 = col(1), c2 = col(2), c3 = col(3), c4 = col(4), c5 = col(5)
@@ -104,13 +125,22 @@ struct Winograd4Tiles: WinogradTiling {
                 o0[4 * ld] = r1.0; o0[5 * ld] = r1.1; o0[6 * ld] = r1.2; o0[7 * ld] = r1.3
                 o0[8 * ld] = r2.0; o0[9 * ld] = r2.1; o0[10 * ld] = r2.2; o0[11 * ld] = r2.3
                 o0[12 * ld] = r3.0; o0[13 * ld] = r3.1; o0[14 * ld] = r3.2; o0[15 * ld] = r3.3
+                p += 1
             }
             let b = bias?[oc] ?? 0
             for j in 0..<count {
                 let dst = y + (j * o + oc) * plane
                 for ty in 0..<th { for tx in 0..<tw {
                     let t = out + j * perImage + ty * tw + tx
-                    let oy = 4 * ty, ox = 4 * tx, rows = Swift.min(4, h - oy), cols = Swift.min(4, w - ox)
+                    let oy = 4 * ty, ox = 4 * tx
+                    if full {
+                        for r in 0..<4 {
+                            let row = dst + ((oy + r) &* w &+ ox), e = t + 4 &* r &* ld
+                            row[0] = e[0] + b; row[1] = e[ld] + b; row[2] = e[2 &* ld] + b; row[3] = e[3 &* ld] + b
+                        }
+                        continue
+                    }
+                    let rows = Swift.min(4, h - oy), cols = Swift.min(4, w - ox)
                     for r in 0..<rows { let row = dst + (oy + r) * w + ox; for q in 0..<cols { row[q] = t[(4 * r + q) * ld] + b } }
                 } }
             }
@@ -119,6 +149,13 @@ struct Winograd4Tiles: WinogradTiling {
 }
 
 /// Aᵀ (m0 ... m5): (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4), m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5).
+/// Generic over Float and its vectors: each lane performs the scalar operations in the same order.
+@inline(__always)
+private func aT<F: SIMD & Equatable>(_ m0: F, _ m1: F, _ m2: F, _ m3: F, _ m4: F, _ m5: F) -> (F, F, F, F) where F.Scalar == Float {
+    let p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4
+    return (m0 + p12 + p34, d12 + 2 * d34, p12 + 4 * p34, d12 + 8 * d34 + m5)
+}
+
 @inline(__always)
 private func aT(_ m0: Float, _ m1: Float, _ m2: Float, _ m3: Float, _ m4: Float, _ m5: Float) -> (Float, Float, Float, Float) {
     let p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4
@@ -202,6 +239,10 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
 }
 
 extension ConvTuning {
+    /// F(4x4, 3x3) output transforms 8 tiles at a time in vectors; false: every tile by the scalar
+    /// loop (the same operations per tile: WinogradF4Tests holds the two equal bit for bit).
+    nonisolated(unsafe) public static var winogradVectorTransforms = true
+
     /// Inference forwards (eval mode) of 3x3 stride-1 padding-1 layers on maps of at least 8x8 by
     /// Winograd F(4x4, 3x3) (ConvWinograd4x4.swift; needs `winograd`); false: F(2x2, 3x3) there too.
     nonisolated(unsafe) public static var winograd4x4 = true

@@ -24,6 +24,25 @@ final class WinogradF4Tests: XCTestCase {
         return conv2dInferenceForward(x, weight: w, bias: b, stride: 1, padding: 1)
     }
 
+    /// The output transform's vector loop (8 tiles at a time) equals the scalar loop bit for bit,
+    /// on whole tiles and partial ones, with and without bias, with the tiles split unevenly.
+    func testVectorTransformsEqualScalarLoop() {
+        for cs in cases + [Case(n: 5, c: 8, h: 8, w: 8, o: 6, bias: true)] {
+            var rng = SeededGenerator(seed: UInt64(cs.o * 1000 + cs.h * 10 + cs.w))
+            let x = Tensor.normal([cs.n, cs.c, cs.h, cs.w], rng: &rng), w = Tensor.normal([cs.o, cs.c, 3, 3], rng: &rng)
+            let b = cs.bias ? Tensor.normal([cs.o], rng: &rng) : nil
+            let saved = ConvTuning.winogradVectorTransforms
+            defer { ConvTuning.winogradVectorTransforms = saved }
+            for (threads, minColumns) in [(1, 4096), (2, 1)] {
+                ConvTuning.winogradVectorTransforms = true
+                let vector = forward(x, w, b, threads: threads, minColumns: minColumns, f4: true)
+                ConvTuning.winogradVectorTransforms = false
+                let scalar = forward(x, w, b, threads: threads, minColumns: minColumns, f4: true)
+                XCTAssertEqual(vector.data.map(\.bitPattern), scalar.data.map(\.bitPattern), "\(cs) threads \(threads)")
+            }
+        }
+    }
+
     func testF4MatchesReference() {
         for cs in cases {
             var rng = SeededGenerator(seed: UInt64(cs.c * 100 + cs.h * 10 + cs.w))
