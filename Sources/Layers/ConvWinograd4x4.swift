@@ -80,12 +80,78 @@ struct Winograd4Tiles: WinogradTiling {
         }
     }
 
+    /// Floats of scratch for `transformInputGroup`: the padded planes of `images` images interleaved
+    /// (image innermost, padded to a multiple of 8 lanes).
+    func groupScratchSize(images: Int) -> Int { padSize * ((images + 7) / 8 * 8) }
+
+    /// Images x [count, C, H, W] -> V[ξ, c, t·count + j] (tile-major columns; row stride `ld`, ξ
+    /// stride `xi`) = Bᵀ d B for input channels `channels`, 8 images at a time in vectors: each
+    /// channel's padded planes are interleaved image-innermost in `pad`, so a patch element of 8
+    /// images is one vector and each V element of 8 images one contiguous store. Per element the
+    /// operations of `transformInput` in its order (same bits; the tail lanes of a partial vector
+    /// are computed on zeros and not stored).
+    func transformInputGroup(_ x: UnsafePointer<Float>, c: Int, count: Int, channels: Range<Int>, _ v: UnsafeMutablePointer<Float>,
+                             ld: Int, plane xi: Int, scratch pad: UnsafeMutablePointer<Float>) {
+        typealias V8 = SIMD8<Float>
+        let pw = padW, plane = h * w, lanes = (count + 7) / 8 * 8
+        pad.update(repeating: 0, count: padSize * lanes)   // borders and unused lanes read 0
+        withUnsafeTemporaryAllocation(of: V8.self, capacity: 36) { trBuf in
+        let tr = trBuf.baseAddress!   // Bᵀ d of one patch: tr[i * 6 + k]
+        for ci in channels {
+            for j in 0..<count {
+                let src = x + (j * c + ci) * plane
+                for yy in 0..<h {
+                    let row = src + yy * w, dst = pad + ((yy + 1) * pw + 1) * lanes + j
+                    for xx in 0..<w { dst[xx &* lanes] = row[xx] }
+                }
+            }
+            let vc = v + ci * ld
+            for j0 in stride(from: 0, to: count, by: 8) {
+                let valid = Swift.min(8, count - j0)
+                @inline(__always) func d(_ yy: Int, _ xx: Int) -> V8 {
+                    let pos: Int = yy &* pw &+ xx, off: Int = pos &* lanes &+ j0
+                    return UnsafeRawPointer(pad + off).loadUnaligned(as: V8.self)
+                }
+                for ty in 0..<th {
+                    for tx in 0..<tw {
+                        let y0 = 4 * ty, x0 = 4 * tx, col = (ty * tw + tx) * count + j0
+                        // Bᵀ d: column k of the 6x6 patch -> (t0 ... t5)[k]
+                        for k in 0..<6 {
+                            let a = d(y0, x0 + k), b = d(y0 + 1, x0 + k), cc = d(y0 + 2, x0 + k)
+                            let dd = d(y0 + 3, x0 + k), e = d(y0 + 4, x0 + k), f = d(y0 + 5, x0 + k)
+                            tr[k] = 4 * a - 5 * cc + e
+                            tr[6 + k] = -4 * (b + cc) + dd + e
+                            tr[12 + k] = 4 * (b - cc) - dd + e
+                            tr[18 + k] = 2 * (dd - b) - cc + e
+                            tr[24 + k] = 2 * (b - dd) - cc + e
+                            tr[30 + k] = 4 * b - 5 * dd + f
+                        }
+                        // (Bᵀ d) B: row i -> V[6i ... 6i + 5]
+                        for i in 0..<6 {
+                            let a = tr[6 * i], b = tr[6 * i + 1], cc = tr[6 * i + 2], dd = tr[6 * i + 3], e = tr[6 * i + 4], f = tr[6 * i + 5]
+                            let out = (4 * a - 5 * cc + e, -4 * (b + cc) + dd + e, 4 * (b - cc) - dd + e,
+                                       2 * (dd - b) - cc + e, 2 * (b - dd) - cc + e, 4 * b - 5 * dd + f)
+                            @inline(__always) func put(_ q: Int, _ r: V8) {
+                                let dst = vc + (6 * i + q) * xi + col
+                                if valid == 8 { UnsafeMutableRawPointer(dst).storeBytes(of: r, as: V8.self) }
+                                else { for l in 0..<valid { dst[l] = r[l] } }
+                            }
+                            put(0, out.0); put(1, out.1); put(2, out.2); put(3, out.3); put(4, out.4); put(5, out.5)
+                        }
+                    }
+                }
+            }
+        }
+        }
+    }
+
     /// M[ξ, o, p] (row stride `ld`, ξ stride O·ld; p = j·T + t over the group's `ld / T` images) ->
     /// output channels `channels` of y [·, O, H, W] for those images = Aᵀ M A (+ bias). Per output
     /// channel the 36 -> 16 transform runs over all P tiles at once (contiguous rows of M, so the
     /// loop over p vectorises) into `out` [16, P], then the 4x4 tiles are scattered into y.
     func transformOutput(_ m: UnsafePointer<Float>, o: Int, ld: Int, plane xi: Int, bias: UnsafePointer<Float>?,
-                         channels: Range<Int>, _ y: UnsafeMutablePointer<Float>, scratch out: UnsafeMutablePointer<Float>) {
+                         channels: Range<Int>, _ y: UnsafeMutablePointer<Float>, scratch out: UnsafeMutablePointer<Float>,
+                         tileMajor: Bool = false) {
         let plane = h * w, count = ld / perImage, full = h % 4 == 0 && w % 4 == 0
         let s6 = 6 * xi
         for oc in channels {
@@ -131,7 +197,7 @@ struct Winograd4Tiles: WinogradTiling {
             for j in 0..<count {
                 let dst = y + (j * o + oc) * plane
                 for ty in 0..<th { for tx in 0..<tw {
-                    let t = out + j * perImage + ty * tw + tx
+                    let tile = ty * tw + tx, t = out + (tileMajor ? tile * count + j : j * perImage + tile)
                     let oy = 4 * ty, ox = 4 * tx
                     if full {
                         for r in 0..<4 {
@@ -196,6 +262,8 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
     let u = transformed ?? weight.data.withUnsafeBufferPointer { Winograd4.transformWeight($0.baseAddress!, o: g.o, c: g.c) }
     precondition(u.count == 36 * g.o * g.c, "winograd4Conv: transformed weight of \(u.count), expected \(36 * g.o * g.c)")
     let pmax = plan.imagesPerGroup * tiles.perImage
+    // V and M columns tile-major (t·count + j) for the vector input transform, else image-major
+    let tileMajor = ConvTuning.winogradVectorTransforms, groupScratch = tiles.groupScratchSize(images: plan.imagesPerGroup)
     var y = Tensor(uninitializedShape: [g.n, g.o, g.h, g.w])   // every element written below
     let biasData = bias?.data ?? []
     x.data.withUnsafeBufferPointer { px in u.withUnsafeBufferPointer { pu in biasData.withUnsafeBufferPointer { pb in
@@ -206,7 +274,8 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
             let skew = Winograd.planeSkew
             var v = [Float](unsafeUninitializedCapacity: 36 * (g.c * pmax + skew)) { $1 = $0.count }
             var m = [Float](unsafeUninitializedCapacity: 36 * (g.o * pmax + skew)) { $1 = $0.count }
-            var pads = [Float](unsafeUninitializedCapacity: tiles.scratchSize * plan.imagesPerGroup) { $1 = $0.count }
+            var pads = [Float](unsafeUninitializedCapacity: tileMajor ? groupScratch * (plan.parallel ? 1 : plannedChunks(g.c))
+                                                                        : tiles.scratchSize * plan.imagesPerGroup) { $1 = $0.count }
             // [16, P] per output channel when the channels are split over threads, else one
             var outs = [Float](unsafeUninitializedCapacity: 16 * pmax * (plan.parallel ? 1 : g.o)) { $1 = $0.count }
             v.withUnsafeMutableBufferPointer { pv in m.withUnsafeMutableBufferPointer { pm in pads.withUnsafeMutableBufferPointer { pp in
@@ -216,19 +285,32 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
                     let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
                     let xg = xp + imgs.lowerBound * inImage, yg = yp + imgs.lowerBound * outImage
                     let vPlane = g.c * ld + skew, mPlane = g.o * ld + skew
-                    plan.eachImage(count) { j in
-                        tiles.transformInput(xg, c: g.c, image: j, vp, ld: ld, plane: vPlane, scratch: padp + j * tiles.scratchSize)
+                    if tileMajor {
+                        if plan.parallel {
+                            tiles.transformInputGroup(xg, c: g.c, count: count, channels: 0..<g.c, vp, ld: ld, plane: vPlane, scratch: padp)
+                        } else {
+                            // groups in turn: the input channels on all threads, each with its own interleaved planes
+                            parallelChunks(g.c) { chunk, r in
+                                tiles.transformInputGroup(xg, c: g.c, count: count, channels: r, vp, ld: ld, plane: vPlane,
+                                                          scratch: padp + chunk * groupScratch)
+                            }
+                        }
+                    } else {
+                        plan.eachImage(count) { j in
+                            tiles.transformInput(xg, c: g.c, image: j, vp, ld: ld, plane: vPlane, scratch: padp + j * tiles.scratchSize)
+                        }
                     }
                     for xi in 0..<36 {
                         sgemm(m: g.o, n: ld, k: g.c, a: up + xi * g.o * g.c, b: vp + xi * vPlane, c: mp + xi * mPlane)
                     }
                     if plan.parallel {
-                        tiles.transformOutput(mp, o: g.o, ld: ld, plane: mPlane, bias: bp, channels: 0..<g.o, yg, scratch: outp)
+                        tiles.transformOutput(mp, o: g.o, ld: ld, plane: mPlane, bias: bp, channels: 0..<g.o, yg, scratch: outp,
+                                              tileMajor: tileMajor)
                     } else {
                         // groups in turn: the output channels on all threads, each with its own [16, P] slice
                         parallelFor(g.o) { r in
                             tiles.transformOutput(mp, o: g.o, ld: ld, plane: mPlane, bias: bp, channels: r, yg,
-                                                  scratch: outp + r.lowerBound * 16 * ld)
+                                                  scratch: outp + r.lowerBound * 16 * ld, tileMajor: tileMajor)
                         }
                     }
                 }
@@ -239,8 +321,9 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
 }
 
 extension ConvTuning {
-    /// F(4x4, 3x3) output transforms 8 tiles at a time in vectors; false: every tile by the scalar
-    /// loop (the same operations per tile: WinogradF4Tests holds the two equal bit for bit).
+    /// F(4x4, 3x3) input transforms 8 images at a time (tile-major V and M columns) and output
+    /// transforms 8 tiles at a time, in vectors; false: every tile by the scalar loops, columns
+    /// image-major (the same operations per element: WinogradF4Tests holds the two equal bit for bit).
     nonisolated(unsafe) public static var winogradVectorTransforms = true
 
     /// Inference forwards (eval mode) of 3x3 stride-1 padding-1 layers on maps of at least 8x8 by

@@ -27,7 +27,7 @@ final class WinogradF4Tests: XCTestCase {
     /// The output transform's vector loop (8 tiles at a time) equals the scalar loop bit for bit,
     /// on whole tiles and partial ones, with and without bias, with the tiles split unevenly.
     func testVectorTransformsEqualScalarLoop() {
-        for cs in cases + [Case(n: 5, c: 8, h: 8, w: 8, o: 6, bias: true)] {
+        for cs in cases + [Case(n: 5, c: 8, h: 8, w: 8, o: 6, bias: true), Case(n: 19, c: 3, h: 8, w: 12, o: 5, bias: true)] {
             var rng = SeededGenerator(seed: UInt64(cs.o * 1000 + cs.h * 10 + cs.w))
             let x = Tensor.normal([cs.n, cs.c, cs.h, cs.w], rng: &rng), w = Tensor.normal([cs.o, cs.c, 3, 3], rng: &rng)
             let b = cs.bias ? Tensor.normal([cs.o], rng: &rng) : nil
