@@ -66,13 +66,8 @@ struct Winograd4Tiles: WinogradTiling {
                 let d0 = pad + 4 * ty * pw, d1 = d0 + pw, d2 = d1 + pw, d3 = d2 + pw, d4 = d3 + pw, d5 = d4 + pw
                 let t0 = t, t1 = t0 + pw, t2 = t1 + pw, t3 = t2 + pw, t4 = t3 + pw, t5 = t4 + pw
                 for k in 0..<pw {
-                    let a = d0[k], b = d1[k], cc = d2[k], d = d3[k], e = d4[k], f = d5[k]
-                    t0[k] = 4 * a - 5 * cc + e
-                    t1[k] = -4 * (b + cc) + d + e
-                    t2[k] = 4 * (b - cc) - d + e
-                    t3[k] = 2 * (d - b) - cc + e
-                    t4[k] = 2 * (b - d) - cc + e
-                    t5[k] = 4 * b - 5 * d + f
+                    let r = bT(d0[k], d1[k], d2[k], d3[k], d4[k], d5[k])
+                    t0[k] = r.0; t1[k] = r.1; t2[k] = r.2; t3[k] = r.3; t4[k] = r.4; t5[k] = r.5
                 }
                 let o = out + ty * tw
                 for i in 0..<6 { rowTimesB4(t + i * pw, o + 6 * i * xi, xi, tw) }
@@ -117,20 +112,13 @@ struct Winograd4Tiles: WinogradTiling {
                         let y0 = 4 * ty, x0 = 4 * tx, col = (ty * tw + tx) * count + j0
                         // Bᵀ d: column k of the 6x6 patch -> (t0 ... t5)[k]
                         for k in 0..<6 {
-                            let a = d(y0, x0 + k), b = d(y0 + 1, x0 + k), cc = d(y0 + 2, x0 + k)
-                            let dd = d(y0 + 3, x0 + k), e = d(y0 + 4, x0 + k), f = d(y0 + 5, x0 + k)
-                            tr[k] = 4 * a - 5 * cc + e
-                            tr[6 + k] = -4 * (b + cc) + dd + e
-                            tr[12 + k] = 4 * (b - cc) - dd + e
-                            tr[18 + k] = 2 * (dd - b) - cc + e
-                            tr[24 + k] = 2 * (b - dd) - cc + e
-                            tr[30 + k] = 4 * b - 5 * dd + f
+                            let r = bT(d(y0, x0 + k), d(y0 + 1, x0 + k), d(y0 + 2, x0 + k),
+                                       d(y0 + 3, x0 + k), d(y0 + 4, x0 + k), d(y0 + 5, x0 + k))
+                            tr[k] = r.0; tr[6 + k] = r.1; tr[12 + k] = r.2; tr[18 + k] = r.3; tr[24 + k] = r.4; tr[30 + k] = r.5
                         }
                         // (Bᵀ d) B: row i -> V[6i ... 6i + 5]
                         for i in 0..<6 {
-                            let a = tr[6 * i], b = tr[6 * i + 1], cc = tr[6 * i + 2], dd = tr[6 * i + 3], e = tr[6 * i + 4], f = tr[6 * i + 5]
-                            let out = (4 * a - 5 * cc + e, -4 * (b + cc) + dd + e, 4 * (b - cc) - dd + e,
-                                       2 * (dd - b) - cc + e, 2 * (b - dd) - cc + e, 4 * b - 5 * dd + f)
+                            let out = bT(tr[6 * i], tr[6 * i + 1], tr[6 * i + 2], tr[6 * i + 3], tr[6 * i + 4], tr[6 * i + 5])
                             @inline(__always) func put(_ q: Int, _ r: V8) {
                                 let dst = vc + (6 * i + q) * xi + col
                                 if valid == 8 { UnsafeMutableRawPointer(dst).storeBytes(of: r, as: V8.self) }
@@ -145,20 +133,21 @@ struct Winograd4Tiles: WinogradTiling {
         }
     }
 
-    /// M[ξ, o, p] (row stride `ld`, ξ stride O·ld; p = j·T + t over the group's `ld / T` images) ->
-    /// output channels `channels` of y [·, O, H, W] for those images = Aᵀ M A (+ bias). Per output
-    /// channel the 36 -> 16 transform runs over all P tiles at once (contiguous rows of M, so the
-    /// loop over p vectorises) into `out` [16, P], then the 4x4 tiles are scattered into y.
+    /// M[ξ, o, p] (row stride `ld`, ξ stride O·ld; over the group's `ld / T` images, p = t·count + j
+    /// when `vector`, else j·T + t) -> output channels `channels` of y [·, O, H, W] for those images
+    /// = Aᵀ M A (+ bias). Per output channel the 36 -> 16 transform runs over all P tiles (contiguous
+    /// rows of M: 8 tiles per vector when `vector`, else one at a time) into `out` [16, P], then the
+    /// 4x4 tiles are scattered into y.
     func transformOutput(_ m: UnsafePointer<Float>, o: Int, ld: Int, plane xi: Int, bias: UnsafePointer<Float>?,
                          channels: Range<Int>, _ y: UnsafeMutablePointer<Float>, scratch out: UnsafeMutablePointer<Float>,
-                         tileMajor: Bool = false) {
+                         vector: Bool) {
         let plane = h * w, count = ld / perImage, full = h % 4 == 0 && w % 4 == 0
         let s6 = 6 * xi
         for oc in channels {
             let src = m + oc * ld
             // 8 tiles at a time in vectors (the same operations per lane as the scalar tail below)
             var p = 0
-            while ConvTuning.winogradVectorTransforms && p + 8 <= ld {
+            while vector && p + 8 <= ld {
                 @inline(__always) func col(_ k: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
                     let q = src + k * xi + p
                     @inline(__always) func at(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(q + i * s6).loadUnaligned(as: SIMD8<Float>.self) }
@@ -197,7 +186,7 @@ struct Winograd4Tiles: WinogradTiling {
             for j in 0..<count {
                 let dst = y + (j * o + oc) * plane
                 for ty in 0..<th { for tx in 0..<tw {
-                    let tile = ty * tw + tx, t = out + (tileMajor ? tile * count + j : j * perImage + tile)
+                    let tile = ty * tw + tx, t = out + (vector ? tile * count + j : j * perImage + tile)
                     let oy = 4 * ty, ox = 4 * tx
                     if full {
                         for r in 0..<4 {
@@ -214,18 +203,33 @@ struct Winograd4Tiles: WinogradTiling {
     }
 }
 
-/// Aᵀ (m0 ... m5): (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4), m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5).
-/// Generic over Float and its vectors: each lane performs the scalar operations in the same order.
+/// The arithmetic of the F(4x4, 3x3) transforms, for Float (the scalar loops) and its 8-lane
+/// vectors (8 tiles or 8 images at once): each lane performs the scalar operations in the same
+/// order, so the two paths give the same bits.
+protocol WinogradLanes {
+    static func + (lhs: Self, rhs: Self) -> Self
+    static func - (lhs: Self, rhs: Self) -> Self
+    static func * (lhs: Float, rhs: Self) -> Self
+}
+extension Float: WinogradLanes {}
+extension SIMD8: WinogradLanes where Scalar == Float {}
+
+/// Bᵀ (d0 ... d5), a column or row of a 6x6 patch:
+/// (4d0 − 5d2 + d4, −4(d1 + d2) + d3 + d4, 4(d1 − d2) − d3 + d4, 2(d3 − d1) − d2 + d4, 2(d1 − d3) − d2 + d4, 4d1 − 5d3 + d5).
 @inline(__always)
-private func aT<F: SIMD & Equatable>(_ m0: F, _ m1: F, _ m2: F, _ m3: F, _ m4: F, _ m5: F) -> (F, F, F, F) where F.Scalar == Float {
-    let p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4
-    return (m0 + p12 + p34, d12 + 2 * d34, p12 + 4 * p34, d12 + 8 * d34 + m5)
+private func bT<F: WinogradLanes>(_ a: F, _ b: F, _ c: F, _ d: F, _ e: F, _ f: F) -> (F, F, F, F, F, F) {
+    let two: Float = 2, four: Float = 4, five: Float = 5, minusFour: Float = -4
+    let r0 = four * a - five * c + e, r1 = minusFour * (b + c) + d + e, r2 = four * (b - c) - d + e
+    let r3 = two * (d - b) - c + e, r4 = two * (b - d) - c + e, r5 = four * b - five * d + f
+    return (r0, r1, r2, r3, r4, r5)
 }
 
+/// Aᵀ (m0 ... m5): (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4), m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5).
 @inline(__always)
-private func aT(_ m0: Float, _ m1: Float, _ m2: Float, _ m3: Float, _ m4: Float, _ m5: Float) -> (Float, Float, Float, Float) {
+private func aT<F: WinogradLanes>(_ m0: F, _ m1: F, _ m2: F, _ m3: F, _ m4: F, _ m5: F) -> (F, F, F, F) {
+    let two: Float = 2, four: Float = 4, eight: Float = 8
     let p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4
-    return (m0 + p12 + p34, d12 + 2 * d34, p12 + 4 * p34, d12 + 8 * d34 + m5)
+    return (m0 + p12 + p34, d12 + two * d34, p12 + four * p34, d12 + eight * d34 + m5)
 }
 
 /// One row r of Bᵀ d over a row of `tw` tiles -> for each tile tx, r[4tx ..< 4tx+6] B, element i at
@@ -233,13 +237,9 @@ private func aT(_ m0: Float, _ m1: Float, _ m2: Float, _ m3: Float, _ m4: Float,
 @inline(__always)
 private func rowTimesB4(_ t: UnsafePointer<Float>, _ p: UnsafeMutablePointer<Float>, _ stride: Int, _ tw: Int) {
     for tx in 0..<tw {
-        let r = t + 4 * tx, a = r[0], b = r[1], c = r[2], d = r[3], e = r[4], f = r[5]
-        p[tx] = 4 * a - 5 * c + e
-        p[stride + tx] = -4 * (b + c) + d + e
-        p[2 * stride + tx] = 4 * (b - c) - d + e
-        p[3 * stride + tx] = 2 * (d - b) - c + e
-        p[4 * stride + tx] = 2 * (b - d) - c + e
-        p[5 * stride + tx] = 4 * b - 5 * d + f
+        let r = t + 4 * tx, o = bT(r[0], r[1], r[2], r[3], r[4], r[5])
+        p[tx] = o.0; p[stride + tx] = o.1; p[2 * stride + tx] = o.2
+        p[3 * stride + tx] = o.3; p[4 * stride + tx] = o.4; p[5 * stride + tx] = o.5
     }
 }
 
@@ -262,8 +262,8 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
     let u = transformed ?? weight.data.withUnsafeBufferPointer { Winograd4.transformWeight($0.baseAddress!, o: g.o, c: g.c) }
     precondition(u.count == 36 * g.o * g.c, "winograd4Conv: transformed weight of \(u.count), expected \(36 * g.o * g.c)")
     let pmax = plan.imagesPerGroup * tiles.perImage
-    // V and M columns tile-major (t·count + j) for the vector input transform, else image-major
-    let tileMajor = ConvTuning.winogradVectorTransforms, groupScratch = tiles.groupScratchSize(images: plan.imagesPerGroup)
+    // vector transforms with V and M columns tile-major (t·count + j), else scalar loops, image-major
+    let vector = ConvTuning.winogradVectorTransforms, groupScratch = tiles.groupScratchSize(images: plan.imagesPerGroup)
     var y = Tensor(uninitializedShape: [g.n, g.o, g.h, g.w])   // every element written below
     let biasData = bias?.data ?? []
     x.data.withUnsafeBufferPointer { px in u.withUnsafeBufferPointer { pu in biasData.withUnsafeBufferPointer { pb in
@@ -274,7 +274,7 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
             let skew = Winograd.planeSkew
             var v = [Float](unsafeUninitializedCapacity: 36 * (g.c * pmax + skew)) { $1 = $0.count }
             var m = [Float](unsafeUninitializedCapacity: 36 * (g.o * pmax + skew)) { $1 = $0.count }
-            var pads = [Float](unsafeUninitializedCapacity: tileMajor ? groupScratch * (plan.parallel ? 1 : plannedChunks(g.c))
+            var pads = [Float](unsafeUninitializedCapacity: vector ? groupScratch * (plan.parallel ? 1 : plannedChunks(g.c))
                                                                         : tiles.scratchSize * plan.imagesPerGroup) { $1 = $0.count }
             // [16, P] per output channel when the channels are split over threads, else one
             var outs = [Float](unsafeUninitializedCapacity: 16 * pmax * (plan.parallel ? 1 : g.o)) { $1 = $0.count }
@@ -285,7 +285,7 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
                     let imgs = plan.images(ofGroup: gi, n: g.n), count = imgs.count, ld = count * tiles.perImage
                     let xg = xp + imgs.lowerBound * inImage, yg = yp + imgs.lowerBound * outImage
                     let vPlane = g.c * ld + skew, mPlane = g.o * ld + skew
-                    if tileMajor {
+                    if vector {
                         if plan.parallel {
                             tiles.transformInputGroup(xg, c: g.c, count: count, channels: 0..<g.c, vp, ld: ld, plane: vPlane, scratch: padp)
                         } else {
@@ -305,12 +305,12 @@ func winograd4Conv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry
                     }
                     if plan.parallel {
                         tiles.transformOutput(mp, o: g.o, ld: ld, plane: mPlane, bias: bp, channels: 0..<g.o, yg, scratch: outp,
-                                              tileMajor: tileMajor)
+                                              vector: vector)
                     } else {
                         // groups in turn: the output channels on all threads, each with its own [16, P] slice
                         parallelFor(g.o) { r in
                             tiles.transformOutput(mp, o: g.o, ld: ld, plane: mPlane, bias: bp, channels: r, yg,
-                                                  scratch: outp + r.lowerBound * 16 * ld, tileMajor: tileMajor)
+                                                  scratch: outp + r.lowerBound * 16 * ld, vector: vector)
                         }
                     }
                 }
